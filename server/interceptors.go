@@ -1,0 +1,67 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// The interceptors live here, chained in one place: logging outermost, so it sees the
+// code a recovered panic becomes; recovery innermost, around the handler.
+
+func (s *Server) unaryInterceptors() grpc.ServerOption {
+	return grpc.ChainUnaryInterceptor(s.logUnary, s.recoverUnary)
+}
+
+func (s *Server) streamInterceptors() grpc.ServerOption {
+	return grpc.ChainStreamInterceptor(s.logStream, s.recoverStream)
+}
+
+func (s *Server) logUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	start := time.Now()
+	resp, err := handler(ctx, req)
+	s.logCall(ctx, info.FullMethod, start, err)
+	return resp, err
+}
+
+func (s *Server) logStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	start := time.Now()
+	err := handler(srv, ss)
+	s.logCall(ss.Context(), info.FullMethod, start, err)
+	return err
+}
+
+// logCall writes the one line per call: method, code and duration. Requests are not
+// logged: they may carry credentials or personal data.
+func (s *Server) logCall(ctx context.Context, method string, start time.Time, err error) {
+	code := status.Code(err)
+	level := slog.LevelInfo
+	if code == codes.Internal || code == codes.Unknown {
+		level = slog.LevelError
+	}
+	s.log.Log(ctx, level, "rpc", "method", method, "code", code.String(), "duration", time.Since(start))
+}
+
+func (s *Server) recoverUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	defer s.recoverPanic(ctx, info.FullMethod, &err)
+	return handler(ctx, req)
+}
+
+func (s *Server) recoverStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+	defer s.recoverPanic(ss.Context(), info.FullMethod, &err)
+	return handler(srv, ss)
+}
+
+// recoverPanic turns a handler's panic into INTERNAL for that call alone; the server
+// keeps serving everyone else.
+func (s *Server) recoverPanic(ctx context.Context, method string, err *error) {
+	if r := recover(); r != nil {
+		s.log.ErrorContext(ctx, "panic in handler", "method", method, "panic", r, "stack", string(debug.Stack()))
+		*err = status.Error(codes.Internal, "internal error")
+	}
+}

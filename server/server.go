@@ -1,0 +1,98 @@
+// Package server maps the service's gRPC API onto the domain and the store. It is the only
+// package that knows about gRPC on the serving side: it validates requests, converts
+// messages and turns domain errors into canonical status codes.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	bq "github.com/bieuquyet/bieuquyet"
+	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
+	"github.com/bieuquyet/bieuquyet/store"
+)
+
+// RosterStore is what the roster service needs from storage; *store.Store provides it.
+type RosterStore interface {
+	GetCouncil(ctx context.Context) (*bq.Council, error)
+	UpdateCouncil(ctx context.Context, fn func(*bq.Council) error) (*bq.Council, error)
+	CreatePerson(ctx context.Context, p *bq.Person) (*bq.Person, error)
+	GetPerson(ctx context.Context, id int64) (*bq.Person, error)
+	ListPeople(ctx context.Context, f store.PeopleFilter) ([]bq.Person, error)
+	UpdatePerson(ctx context.Context, id int64, fn func(*bq.Person) error) (*bq.Person, error)
+	DeactivatePerson(ctx context.Context, id int64) (*bq.Person, error)
+	CreateGroup(ctx context.Context, g *bq.Group) (*bq.Group, error)
+	GetGroup(ctx context.Context, id int64) (*bq.Group, error)
+	ListGroups(ctx context.Context, f store.GroupFilter) ([]bq.Group, error)
+	UpdateGroup(ctx context.Context, id int64, fn func(*bq.Group) error) (*bq.Group, error)
+	AddGroupMember(ctx context.Context, groupID, personID int64, role bq.Role) (*bq.Group, error)
+	RemoveGroupMember(ctx context.Context, groupID, personID int64) (*bq.Group, error)
+	ApplyRoster(ctx context.Context, f *bq.RosterFile, dryRun bool) ([]bq.Change, error)
+}
+
+// MaxMessageSize is the largest request the server reads. It is above the roster file
+// limit so that an oversized file still reaches the handler and gets a clear answer.
+const MaxMessageSize = 16 << 20
+
+// Config holds what New needs.
+type Config struct {
+	Store  RosterStore
+	Logger *slog.Logger
+	// Options are added to the gRPC server's own (credentials, for instance).
+	Options []grpc.ServerOption
+}
+
+// Server is the gRPC server with every service registered.
+type Server struct {
+	grpc   *grpc.Server
+	health *health.Server
+	log    *slog.Logger
+}
+
+// New builds the server and registers the services, health and reflection.
+func New(cfg Config) *Server {
+	s := &Server{health: health.NewServer(), log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	opts := append([]grpc.ServerOption{
+		s.unaryInterceptors(),
+		s.streamInterceptors(),
+		grpc.MaxRecvMsgSize(MaxMessageSize),
+	}, cfg.Options...)
+	s.grpc = grpc.NewServer(opts...)
+	pb.RegisterRosterServiceServer(s.grpc, &rosterServer{store: cfg.Store, log: s.log})
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+	for name := range s.grpc.GetServiceInfo() {
+		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	return s
+}
+
+// Serve accepts connections on lis until Shutdown.
+func (s *Server) Serve(lis net.Listener) error { return s.grpc.Serve(lis) }
+
+// Shutdown reports NOT_SERVING, stops accepting calls and waits for calls in flight until
+// ctx ends, then cuts the rest off.
+func (s *Server) Shutdown(ctx context.Context) {
+	s.health.Shutdown()
+	done := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.grpc.Stop()
+		<-done
+	}
+}

@@ -1,0 +1,99 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	bq "github.com/bieuquyet/bieuquyet"
+)
+
+func openTest(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "test.db")
+	clock := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	s, err := Open(context.Background(), path, Options{Now: func() time.Time { clock = clock.Add(time.Second); return clock }})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func TestOpenSetsDurablePragmasOnEveryPool(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	for name, db := range map[string]*sql.DB{"write": s.write, "read": s.read} {
+		for pragma, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1"} {
+			var got string
+			if err := db.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+				t.Fatalf("%s pool: PRAGMA %s: %v", name, pragma, err)
+			}
+			if got != want {
+				t.Errorf("%s pool: PRAGMA %s = %q, want %q", name, pragma, got, want)
+			}
+		}
+	}
+}
+
+func TestOpenRecordsSchemaVersionAndReopens(t *testing.T) {
+	s, path := openTest(t)
+	ctx := context.Background()
+	var v int
+	if err := s.write.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	if v != SchemaVersion() || v < 1 {
+		t.Fatalf("user_version = %d, want %d", v, SchemaVersion())
+	}
+	if _, err := s.CreatePerson(ctx, &bq.Person{FullName: "Trần Thị Bình", Delegate: true, Phone: "+84900000001"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s2.Close()
+	people, err := s2.ListPeople(ctx, PeopleFilter{Limit: 10})
+	if err != nil || len(people) != 1 || people[0].FullName != "Trần Thị Bình" {
+		t.Fatalf("after reopen: %v, %v", people, err)
+	}
+}
+
+func TestOpenRefusesNewerSchemaAndLeavesItAlone(t *testing.T) {
+	s, path := openTest(t)
+	ctx := context.Background()
+	future := SchemaVersion() + 5
+	if _, err := s.write.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(future)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err := Open(ctx, path, Options{})
+	if !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("Open of a newer database: %v, want ErrNewerSchema", err)
+	}
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var v int
+	if err := raw.QueryRow("PRAGMA user_version").Scan(&v); err != nil || v != future {
+		t.Fatalf("user_version after refusal = %d (%v), want %d untouched", v, err, future)
+	}
+}
+
+func TestOpenRejectsNonFilePaths(t *testing.T) {
+	for _, p := range []string{"", ":memory:", "file:x.db", "a.db?mode=memory"} {
+		if s, err := Open(context.Background(), p, Options{}); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded, want an error", p)
+		}
+	}
+}
+

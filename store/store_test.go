@@ -96,4 +96,3 @@ func TestOpenRejectsNonFilePaths(t *testing.T) {
 		}
 	}
 }
-

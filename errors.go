@@ -19,7 +19,6 @@ const (
 	CodeNotFound           Code = "not_found"
 	CodeAlreadyExists      Code = "already_exists"
 	CodeFailedPrecondition Code = "failed_precondition"
-	CodeTooLarge           Code = "too_large"
 	CodeInternal           Code = "internal"
 )
 

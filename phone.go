@@ -31,7 +31,8 @@ func NormalizePhone(s string) (string, error) {
 		if !strings.HasPrefix(digits, "84") {
 			return "", errors.New("must be a Vietnamese number (+84)")
 		}
-		national = digits[2:]
+		// "+84 0912 345 678": people often keep the trunk 0 after the country code.
+		national = strings.TrimPrefix(digits[2:], "0")
 	case strings.HasPrefix(digits, "0"):
 		national = digits[1:]
 	case strings.HasPrefix(digits, "84") && len(digits) >= 11:

@@ -13,6 +13,7 @@ func TestNormalizePhone(t *testing.T) {
 		{"(0274) 3822 123", "+842743822123", true}, // a landline: 10 national digits
 		{"912345678", "+84912345678", true},        // Excel dropped the leading 0
 		{"0912-345-678", "+84912345678", true},
+		{"+84 0912 345 678", "+84912345678", true},
 		{"", "", false},
 		{"+1 650 253 0000", "", false},
 		{"0912 34", "", false},

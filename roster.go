@@ -74,6 +74,7 @@ func (p *Person) Validate(prefix string) Violations {
 	if _, err := NormalizePhone(p.Phone); err != nil {
 		vs.Add(prefix+".phone", "%v", err)
 	}
+	checkText(&vs, prefix+".email", p.Email, false)
 	if p.Email != "" {
 		if a, err := mail.ParseAddress(p.Email); err != nil || a.Address != p.Email {
 			vs.Add(prefix+".email", "%q is not an e-mail address", p.Email)
@@ -180,6 +181,7 @@ func (g *Group) Validate(prefix string) Violations {
 	if !g.Kind.Valid() {
 		vs.Add(prefix+".kind", "must be one of %s", joinKinds())
 	}
+	checkText(&vs, prefix+".zalo_link", g.ZaloLink, false)
 	if g.ZaloLink != "" {
 		if err := CheckLink(g.ZaloLink); err != nil {
 			vs.Add(prefix+".zalo_link", "%v", err)

@@ -173,6 +173,7 @@ func (f *RosterFile) Validate() Violations {
 		k := key{rm.Group, rm.Phone}
 		if first, dup := seen[k]; dup {
 			vs.Add(RowField(rm.Row, "phone"), "%s is already a member of %q by row %d", p.Person.FullName, rm.Group, first)
+			continue
 		}
 		seen[k] = rm.Row
 	}

@@ -15,7 +15,6 @@ import (
 // grpcCodes maps each domain code to its canonical gRPC code: the one table that does so.
 var grpcCodes = map[bq.Code]codes.Code{
 	bq.CodeInvalid:            codes.InvalidArgument,
-	bq.CodeTooLarge:           codes.InvalidArgument,
 	bq.CodeNotFound:           codes.NotFound,
 	bq.CodeAlreadyExists:      codes.AlreadyExists,
 	bq.CodeFailedPrecondition: codes.FailedPrecondition,

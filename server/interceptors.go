@@ -44,7 +44,7 @@ func (s *Server) logCall(ctx context.Context, method string, start time.Time, er
 	if code == codes.Internal || code == codes.Unknown {
 		level = slog.LevelError
 	}
-	s.log.Log(ctx, level, "rpc", "method", method, "code", code.String(), "duration", time.Since(start))
+	s.log.Log(ctx, level, "rpc", "method", method, "code", code.String(), "duration_ms", float64(time.Since(start).Microseconds())/1000)
 }
 
 func (s *Server) recoverUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {

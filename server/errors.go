@@ -37,6 +37,10 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 	var e *bq.Error
 	if errors.As(err, &e) {
 		if c, ok := grpcCodes[e.Code]; ok {
+			if c != codes.InvalidArgument {
+				// Field violations describe bad input; other codes say it in the message.
+				return status.Error(c, e.Message)
+			}
 			return withViolations(status.New(c, e.Message), e.Violations)
 		}
 	}

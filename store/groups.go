@@ -5,8 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
+
+	"golang.org/x/text/collate"
+	"golang.org/x/text/language"
 
 	bq "github.com/bieuquyet/bieuquyet"
 )
@@ -37,6 +41,17 @@ func getGroup(ctx context.Context, tx *sql.Tx, id int64) (*bq.Group, error) {
 	return g, nil
 }
 
+func groupExists(ctx context.Context, tx *sql.Tx, id int64) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM groups WHERE id = ?`, id).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return bq.Errorf(bq.CodeNotFound, "groups/%d does not exist", id)
+	}
+	return nil
+}
+
 // loadMembers fills in the members of groups with one query: leader first, then members,
 // then staff, each by name.
 func loadMembers(ctx context.Context, tx *sql.Tx, groups []*bq.Group) error {
@@ -54,7 +69,7 @@ func loadMembers(ctx context.Context, tx *sql.Tx, groups []*bq.Group) error {
 	rows, err := tx.QueryContext(ctx, `SELECT m.group_id, m.person_id, p.full_name, p.delegate, m.role
 		FROM group_members m JOIN people p ON p.id = m.person_id
 		WHERE m.group_id IN (`+strings.Join(marks, ",")+`)
-		ORDER BY m.group_id, CASE m.role WHEN 'leader' THEN 0 WHEN 'member' THEN 1 ELSE 2 END, p.full_name, p.id`, args...)
+		ORDER BY m.group_id, p.id`, args...)
 	if err != nil {
 		return err
 	}
@@ -71,7 +86,23 @@ func loadMembers(ctx context.Context, tx *sql.Tx, groups []*bq.Group) error {
 			g.LeaderID = m.PersonID
 		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// Names sort in Vietnamese order (Đ after D, Ngô before Nguyễn), which SQLite's byte
+	// order does not know.
+	coll := collate.New(language.Vietnamese)
+	rank := map[bq.Role]int{bq.RoleLeader: 0, bq.RoleMember: 1, bq.RoleStaff: 2}
+	for _, g := range groups {
+		sort.SliceStable(g.Members, func(i, j int) bool {
+			a, b := g.Members[i], g.Members[j]
+			if rank[a.Role] != rank[b.Role] {
+				return rank[a.Role] < rank[b.Role]
+			}
+			return coll.CompareString(a.FullName, b.FullName) < 0
+		})
+	}
+	return nil
 }
 
 // CreateGroup adds a group with its leader as first member. For the all-delegates group

@@ -17,13 +17,13 @@ var errDryRun = errors.New("dry run")
 // what changed. People are matched by phone and groups by display name; each group in
 // the file gets exactly the members the file lists (the all-delegates group also keeps
 // every active delegate). People and groups the file does not name are left alone. A dry
-// run computes the same changes and rolls them back. Problems that depend on what is
+// run computes the same changes, with the ids that new rows would get, and rolls back. Problems that depend on what is
 // already stored (a group's kind changing, a signing identity held by someone else) are
 // reported per row like the file's own problems.
 func (s *Store) ApplyRoster(ctx context.Context, f *bq.RosterFile, dryRun bool) ([]bq.Change, error) {
 	var changes []bq.Change
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		a := &applier{ctx: ctx, tx: tx, s: s, dryRun: dryRun, personIDs: map[string]int64{}, groupIDs: map[string]int64{}}
+		a := &applier{ctx: ctx, tx: tx, s: s, personIDs: map[string]int64{}, groupIDs: map[string]int64{}}
 		if err := a.apply(f); err != nil {
 			return err
 		}
@@ -46,7 +46,6 @@ type applier struct {
 	ctx        context.Context
 	tx         *sql.Tx
 	s          *Store
-	dryRun     bool
 	changes    []bq.Change
 	violations bq.Violations
 	personIDs  map[string]int64 // by phone
@@ -54,9 +53,6 @@ type applier struct {
 }
 
 func (a *applier) record(action, target, format string, args ...any) {
-	if a.dryRun && action == "create" {
-		target = "" // the id would be assigned at the real import
-	}
 	a.changes = append(a.changes, bq.Change{Action: action, Target: target, Detail: fmt.Sprintf(format, args...)})
 }
 
@@ -77,15 +73,16 @@ func (a *applier) apply(f *bq.RosterFile) error {
 	if err := a.violations.Err("the roster file conflicts with the stored roster"); err != nil {
 		return err
 	}
-	// Every active delegate belongs to the all-delegates group, so the group's wanted
-	// membership needs the people as they are after this file's own person rows.
-	if err := syncAllDelegates(a.ctx, a.tx); err != nil {
-		return err
-	}
 	for i := range f.Groups {
 		if err := a.members(&f.Groups[i], f.Members); err != nil {
 			return err
 		}
+	}
+	// The all-delegates group of the file already got every active delegate above, with
+	// each addition reported; this catches people changed by the file whose group the file
+	// does not name.
+	if err := syncAllDelegates(a.ctx, a.tx); err != nil {
+		return err
 	}
 	return checkMemberships(a.ctx, a.tx)
 }
@@ -226,9 +223,31 @@ func (a *applier) members(rg *bq.RosterGroup, rows []bq.RosterMember) error {
 		}
 	}
 	want[a.personIDs[rg.LeaderPhone]] = bq.RoleLeader
+	if rg.Group.Kind == bq.KindAllDelegates {
+		// The all-delegates group holds every active delegate, listed or not, as the people
+		// are after this file's person rows.
+		rs, err := a.tx.QueryContext(a.ctx, `SELECT id FROM people WHERE delegate = 1 AND active = 1`)
+		if err != nil {
+			return err
+		}
+		for rs.Next() {
+			var id int64
+			if err := rs.Scan(&id); err != nil {
+				rs.Close()
+				return err
+			}
+			if _, listed := want[id]; !listed {
+				want[id] = bq.RoleMember
+			}
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return err
+		}
+	}
 	cur := map[int64]bq.Role{}
 	names := map[int64]string{}
-	rs, err := a.tx.QueryContext(a.ctx, `SELECT m.person_id, m.role, p.full_name, p.delegate, p.active FROM group_members m
+	rs, err := a.tx.QueryContext(a.ctx, `SELECT m.person_id, m.role, p.full_name FROM group_members m
 		JOIN people p ON p.id = m.person_id WHERE m.group_id = ?`, gid)
 	if err != nil {
 		return err
@@ -237,19 +256,11 @@ func (a *applier) members(rg *bq.RosterGroup, rows []bq.RosterMember) error {
 		var id int64
 		var role bq.Role
 		var name string
-		var delegate, active bool
-		if err := rs.Scan(&id, &role, &name, &delegate, &active); err != nil {
+		if err := rs.Scan(&id, &role, &name); err != nil {
 			rs.Close()
 			return err
 		}
 		cur[id], names[id] = role, name
-		// The all-delegates group keeps every active delegate whether the file lists
-		// them or not.
-		if rg.Group.Kind == bq.KindAllDelegates && delegate && active {
-			if _, listed := want[id]; !listed {
-				want[id] = bq.RoleMember
-			}
-		}
 	}
 	rs.Close()
 	if err := rs.Err(); err != nil {

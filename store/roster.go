@@ -205,6 +205,11 @@ func (s *Store) ListPeople(ctx context.Context, f PeopleFilter) ([]bq.Person, er
 	args = append(args, f.Limit)
 	var out []bq.Person
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		if f.GroupID != 0 {
+			if err := groupExists(ctx, tx, f.GroupID); err != nil {
+				return err
+			}
+		}
 		rows, err := tx.QueryContext(ctx, `SELECT `+personColumns+` FROM people WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
 		if err != nil {
 			return err

@@ -1935,8 +1935,8 @@ type RosterChange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// create, update, reactivate, add_member, remove_member, set_role.
 	Action string `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
-	// "council", "people/{id}" or "groups/{id}"; empty for something a dry run would
-	// create.
+	// "council", "people/{id}" or "groups/{id}"; in a dry run, the id something new would
+	// get.
 	Target string `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`
 	// What changed, for people to read.
 	Detail        string `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`

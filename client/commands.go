@@ -1,0 +1,297 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// command is one subcommand, such as "people create".
+type command struct {
+	path     string   // the words that name it: "people create"
+	args     []string // its positional arguments, in order: {"GROUP", "PERSON"}
+	synopsis string   // its flags, as usage shows them
+	summary  string
+	// setup declares the command's flags on fs and returns what runs once they are
+	// parsed; help calls it too, to list the flags.
+	setup func(fs *flag.FlagSet) action
+}
+
+// action runs a command with its positional arguments, its flags already parsed.
+type action func(ctx context.Context, a *app, args []string) error
+
+// commands lists every command in the order help shows them. Every RPC of
+// RosterService has one.
+var commands []*command
+
+func init() {
+	commands = append(commands, councilCommands...)
+	commands = append(commands, peopleCommands...)
+	commands = append(commands, groupsCommands...)
+	commands = append(commands, rosterCommands...)
+}
+
+// topics are the first words of the commands, in order.
+func topics() []string {
+	var out []string
+	for _, c := range commands {
+		t, _, _ := strings.Cut(c.path, " ")
+		if len(out) == 0 || out[len(out)-1] != t {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// findCommand finds the command named by the first words of args.
+func findCommand(args []string) (*command, error) {
+	topic := args[0]
+	var names []string
+	for _, c := range commands {
+		t, name, _ := strings.Cut(c.path, " ")
+		if t != topic {
+			continue
+		}
+		names = append(names, name)
+		if len(args) > 1 && args[1] == name {
+			return c, nil
+		}
+	}
+	switch {
+	case len(names) == 0:
+		return nil, usageErrorf("", "unknown command %q; the commands are %s", topic, strings.Join(topics(), ", "))
+	case len(args) == 1:
+		return nil, usageErrorf(topic, "missing subcommand: %s", strings.Join(names, ", "))
+	}
+	return nil, usageErrorf(topic, "unknown command %q; the %s commands are %s", args[1], topic, strings.Join(names, ", "))
+}
+
+// newFlagSet returns a flag set that reports nothing itself: exit turns parse errors
+// into one line, and help prints the flags on demand.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+func (a *app) runCommand(ctx context.Context, c *command, args []string) error {
+	fs := newFlagSet(c.path)
+	act := c.setup(fs)
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		printCommandUsage(a.stdout, c)
+		return errHelpShown
+	}
+	if err != nil {
+		for _, g := range []string{"addr", "output", "timeout"} {
+			if strings.HasSuffix(err.Error(), "not defined: -"+g) {
+				return usageErrorf(c.path, "%v: --%s is a global flag and goes before the command", err, g)
+			}
+		}
+		return usageErrorf(c.path, "%v", err)
+	}
+	if len(pos) < len(c.args) {
+		return usageErrorf(c.path, "missing %s", strings.Join(c.args[len(pos):], " and "))
+	}
+	if len(pos) > len(c.args) {
+		for _, p := range pos {
+			if p == "true" || p == "false" {
+				return usageErrorf(c.path, "unexpected argument %q: give a yes-or-no flag its value with =, as in --delegate=%s", p, p)
+			}
+		}
+		return usageErrorf(c.path, "unexpected argument %q", pos[len(c.args)])
+	}
+	return act(ctx, a, pos)
+}
+
+// parseInterspersed parses flags wherever they are among the positional arguments, so
+// that "people update 12 --title X" works as people write it. After "--" everything is
+// positional.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// requireFlags returns a usage error naming the first of names that was not given.
+func requireFlags(fs *flag.FlagSet, names ...string) error {
+	set := visited(fs)
+	for _, n := range names {
+		if !set[n] {
+			return usageErrorf(fs.Name(), "--%s is required", n)
+		}
+	}
+	return nil
+}
+
+// visited returns the flags given on the command line.
+func visited(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// maskPaths returns, in the order of fields, the field names whose flags were given.
+// fields pairs each flag with the field it sets: {"full-name", "full_name", …}.
+func maskPaths(fs *flag.FlagSet, fields ...string) []string {
+	set := visited(fs)
+	var paths []string
+	for i := 0; i+1 < len(fields); i += 2 {
+		if set[fields[i]] {
+			paths = append(paths, fields[i+1])
+		}
+	}
+	return paths
+}
+
+// nothingToUpdate is the usage error of an update command given no field to change.
+func nothingToUpdate(fs *flag.FlagSet, fields ...string) error {
+	var names []string
+	for i := 0; i+1 < len(fields); i += 2 {
+		names = append(names, "--"+fields[i])
+	}
+	return usageErrorf(fs.Name(), "nothing to update: give at least one of %s", strings.Join(names, ", "))
+}
+
+func (a *app) help(args []string) error {
+	if len(args) == 0 {
+		printUsage(a.stdout)
+		return errHelpShown
+	}
+	c, err := findCommand(args)
+	if err != nil {
+		var ue *usageError
+		if errors.As(err, &ue) && len(args) == 1 && ue.cmd == args[0] {
+			// "help people" lists the people commands.
+			printUsage(a.stdout, args[0])
+			return errHelpShown
+		}
+		return err
+	}
+	printCommandUsage(a.stdout, c)
+	return errHelpShown
+}
+
+func usageLine(c *command) string {
+	parts := []string{"bieuquyet", c.path}
+	parts = append(parts, c.args...)
+	if c.synopsis != "" {
+		parts = append(parts, c.synopsis)
+	}
+	return strings.Join(parts, " ")
+}
+
+// printUsage lists the commands, or those of the given topics.
+func printUsage(w io.Writer, only ...string) {
+	fmt.Fprint(w, `bieuquyet is the command-line client of the bieuquyet roster service.
+
+Usage:
+  bieuquyet [global flags] COMMAND [arguments] [flags]
+
+Global flags, before the command:
+  --addr HOST:PORT     the server (default $`+envAddr+`, else `+defaultAddr+`)
+  --output table|json  how to print results (default table)
+  --timeout DURATION   deadline of each call to the server (default `+defaultTimeout.String()+`)
+
+Commands:
+`)
+	for _, c := range commands {
+		t, _, _ := strings.Cut(c.path, " ")
+		if len(only) > 0 && t != only[0] {
+			continue
+		}
+		fmt.Fprintf(w, "  %s\n        %s\n", strings.TrimPrefix(usageLine(c), "bieuquyet "), c.summary)
+	}
+	fmt.Fprint(w, `
+PERSON is people/ID, ID or a phone number (0912 345 678, +84912345678).
+GROUP is groups/ID, ID or the group's exact name ("HĐND - Ban Pháp chế").
+Flags may come before or after the arguments. Run 'bieuquyet help COMMAND' for a
+command's flags, for instance 'bieuquyet help people create'.
+`)
+}
+
+func printCommandUsage(w io.Writer, c *command) {
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n", usageLine(c), c.summary)
+	fs := newFlagSet(c.path)
+	c.setup(fs)
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		fmt.Fprint(w, "\nFlags:\n")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
+}
+
+// enumFlag is a flag whose value is one of a few words.
+type enumFlag struct {
+	value   string
+	allowed []string
+}
+
+func (f *enumFlag) String() string { return f.value }
+
+func (f *enumFlag) Set(s string) error {
+	for _, a := range f.allowed {
+		if s == a || strings.ReplaceAll(s, "-", "_") == a {
+			f.value = a
+			return nil
+		}
+	}
+	return fmt.Errorf("must be %s", orList(f.allowed))
+}
+
+// optBool is a flag that is true, false or not given; unlike a bool flag it takes its
+// value as the next argument too ("--delegate false").
+type optBool struct {
+	set   bool
+	value bool
+}
+
+func (f *optBool) String() string {
+	if !f.set {
+		return ""
+	}
+	return strconv.FormatBool(f.value)
+}
+
+func (f *optBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("must be true or false")
+	}
+	f.set, f.value = true, v
+	return nil
+}
+
+func (f *optBool) ptr() *bool {
+	if !f.set {
+		return nil
+	}
+	v := f.value
+	return &v
+}
+
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+}

@@ -1,0 +1,185 @@
+package client
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
+)
+
+// show prints a response: as JSON with --output json, else as table prints it.
+func (a *app) show(m proto.Message, table func(w io.Writer) error) error {
+	if a.json {
+		return a.printJSON(m)
+	}
+	return table(a.stdout)
+}
+
+// printJSON prints one message as one JSON document.
+func (a *app) printJSON(m proto.Message) error {
+	b, err := protojson.MarshalOptions{Multiline: true, EmitUnpopulated: false}.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode %s as JSON: %w", m.ProtoReflect().Descriptor().Name(), err)
+	}
+	_, err = fmt.Fprintf(a.stdout, "%s\n", b)
+	return err
+}
+
+// describe turns an error into what follows "bieuquyet: ": one line, then for a bad
+// request one indented line per field violation.
+func (a *app) describe(err error) string {
+	st, ok := status.FromError(err)
+	if !ok {
+		return oneLine(err.Error())
+	}
+	msg := oneLine(st.Message())
+	switch st.Code() {
+	case codes.Unavailable:
+		s := "cannot reach the server at " + a.addr
+		if r := reason(msg); r != "" {
+			s += ": " + r
+		}
+		return s
+	case codes.DeadlineExceeded:
+		return fmt.Sprintf("deadline exceeded: no answer from %s within %v (see --timeout)", a.addr, a.timeout)
+	case codes.Canceled:
+		return "cancelled"
+	case codes.Internal:
+		if msg == "internal error" {
+			return "internal error in the server; its log has the details"
+		}
+		return "internal error in the server: " + msg
+	}
+	s := codeWords(st.Code()) + ": " + msg
+	if st.Code() != codes.InvalidArgument {
+		return s
+	}
+	var b strings.Builder
+	b.WriteString(s)
+	for _, d := range st.Details() {
+		br, ok := d.(*errdetails.BadRequest)
+		if !ok {
+			continue
+		}
+		for _, v := range br.GetFieldViolations() {
+			line := oneLine(v.GetDescription())
+			if v.GetField() != "" {
+				line = v.GetField() + ": " + line
+			}
+			if line == msg {
+				continue // the message already says it
+			}
+			b.WriteString("\n  " + line)
+		}
+	}
+	return b.String()
+}
+
+// reason keeps the end of a transport error, the part a person can act on:
+// "…dial tcp 127.0.0.1:1: connect: connection refused" gives "connection refused".
+func reason(msg string) string {
+	msg = strings.Trim(msg, `"`)
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	return strings.Trim(msg, `" `)
+}
+
+// codeWords spells a gRPC code in lower-case words: NotFound is "not found".
+func codeWords(c codes.Code) string {
+	var b strings.Builder
+	for i, r := range c.String() {
+		if unicode.IsUpper(r) && i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// fields prints "field: value" lines with the values aligned; pairs alternates names
+// and values. Empty values are left out.
+func fields(w io.Writer, pairs ...string) error {
+	width := 0
+	for i := 0; i+1 < len(pairs); i += 2 {
+		width = max(width, len(pairs[i]))
+	}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			continue
+		}
+		if _, err := fmt.Fprintf(w, "%-*s %s\n", width+1, pairs[i]+":", oneLine(pairs[i+1])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func when(ts *timestamppb.Timestamp) string {
+	if ts == nil {
+		return ""
+	}
+	return ts.AsTime().Local().Format("2006-01-02 15:04:05 -07:00")
+}
+
+// The words for the enums, as the command line takes them and tables show them.
+var (
+	kindWords = map[pb.GroupKind]string{
+		pb.GroupKind_GROUP_KIND_ALL_DELEGATES:      "all_delegates",
+		pb.GroupKind_GROUP_KIND_STANDING_COMMITTEE: "standing_committee",
+		pb.GroupKind_GROUP_KIND_COMMITTEE:          "committee",
+		pb.GroupKind_GROUP_KIND_DELEGATE_GROUP:     "delegate_group",
+	}
+	roleWords = map[pb.MemberRole]string{
+		pb.MemberRole_MEMBER_ROLE_LEADER: "leader",
+		pb.MemberRole_MEMBER_ROLE_MEMBER: "member",
+		pb.MemberRole_MEMBER_ROLE_STAFF:  "staff",
+	}
+	kindList = []string{"all_delegates", "standing_committee", "committee", "delegate_group"}
+)
+
+func kindWord(k pb.GroupKind) string {
+	if w, ok := kindWords[k]; ok {
+		return w
+	}
+	return k.String()
+}
+
+func kindFromWord(w string) pb.GroupKind {
+	for k, s := range kindWords {
+		if s == w {
+			return k
+		}
+	}
+	return pb.GroupKind_GROUP_KIND_UNSPECIFIED
+}
+
+func roleWord(r pb.MemberRole) string {
+	if w, ok := roleWords[r]; ok {
+		return w
+	}
+	return r.String()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

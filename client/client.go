@@ -5,6 +5,10 @@ package client
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,7 +18,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
 )
@@ -30,12 +36,14 @@ const (
 	defaultAddr    = "127.0.0.1:50051"
 	defaultTimeout = 30 * time.Second
 	envAddr        = "BIEUQUYET_ADDR"
+	envToken       = "BIEUQUYET_TOKEN"
 )
 
 // app is one run of the program: the global flags, the streams and the connection,
 // opened on the first call to the server.
 type app struct {
 	addr    string
+	conf    connConfig
 	json    bool
 	timeout time.Duration
 	stdin   io.Reader
@@ -105,6 +113,10 @@ func (a *app) run(ctx context.Context, args []string) error {
 	fs.StringVar(&a.addr, "addr", addr, "server address HOST:PORT (env "+envAddr+")")
 	fs.Var(&output, "output", "output format: table or json")
 	fs.DurationVar(&a.timeout, "timeout", defaultTimeout, "deadline of each call to the server")
+	fs.StringVar(&a.conf.token, "token", os.Getenv(envToken), "bearer token (env "+envToken+")")
+	fs.StringVar(&a.conf.tlsCA, "tls-ca", "", "PEM file of the CA that signed the server's certificate: turns TLS on")
+	fs.StringVar(&a.conf.tlsCert, "tls-cert", "", "PEM client certificate, for servers that ask for one (with --tls-key)")
+	fs.StringVar(&a.conf.tlsKey, "tls-key", "", "PEM key of --tls-cert")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(a.stdout)
@@ -134,14 +146,76 @@ func (a *app) run(ctx context.Context, args []string) error {
 	return a.runCommand(ctx, c, rest[len(strings.Fields(c.path)):])
 }
 
+// connConfig is how the client reaches and proves itself to the server.
+type connConfig struct {
+	token                  string
+	tlsCA, tlsCert, tlsKey string
+}
+
 // dial opens a connection to the server at addr. It does not connect yet: the first
 // call does, so a server that is down shows up as UNAVAILABLE on that call. Every dial
-// option lives here, so that TLS can be added in one place.
-func dial(addr string) (*grpc.ClientConn, error) {
-	return grpc.NewClient(addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+// option lives here.
+func dial(addr string, c connConfig) (*grpc.ClientConn, error) {
+	creds := insecure.NewCredentials()
+	if c.tlsCA != "" || c.tlsCert != "" {
+		cfg, err := tlsConfig(c)
+		if err != nil {
+			return nil, err
+		}
+		creds = credentials.NewTLS(cfg)
+	}
+	opts := []grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
 		grpc.WithUserAgent("bieuquyet-cli"),
-	)
+		grpc.WithUnaryInterceptor(withRequestID),
+	}
+	if c.token != "" {
+		opts = append(opts, grpc.WithPerRPCCredentials(bearer(strings.TrimSpace(c.token))))
+	}
+	return grpc.NewClient(addr, opts...)
+}
+
+func tlsConfig(c connConfig) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.tlsCA != "" {
+		pem, err := os.ReadFile(c.tlsCA)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-ca: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--tls-ca: %s holds no PEM certificate", c.tlsCA)
+		}
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	if c.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+// bearer sends the token with every call. It does not insist on TLS: on loopback the
+// server accepts plaintext, and elsewhere the server itself refuses it unless told not to.
+type bearer string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+func (bearer) RequireTransportSecurity() bool { return false }
+
+// withRequestID tags each call with an id, which the server writes into the audit trail.
+func withRequestID(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	var b [12]byte
+	rand.Read(b[:])
+	ctx = metadata.AppendToOutgoingContext(ctx, "x-request-id", "cli-"+hex.EncodeToString(b[:]))
+	return invoker(ctx, method, req, reply, cc, opts...)
 }
 
 // client returns the RosterService client, dialing on first use so that usage errors
@@ -150,9 +224,9 @@ func (a *app) client() (pb.RosterServiceClient, error) {
 	if a.rc != nil {
 		return a.rc, nil
 	}
-	conn, err := dial(a.addr)
+	conn, err := dial(a.addr, a.conf)
 	if err != nil {
-		return nil, usageErrorf("", "--addr %q: %v", a.addr, err)
+		return nil, usageErrorf("", "%v", err)
 	}
 	a.conn, a.rc = conn, pb.NewRosterServiceClient(conn)
 	return a.rc, nil

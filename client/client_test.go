@@ -11,11 +11,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/text/unicode/norm"
 
+	bq "github.com/bieuquyet/bieuquyet"
 	"github.com/bieuquyet/bieuquyet/server"
 	"github.com/bieuquyet/bieuquyet/store"
 )
@@ -46,6 +48,14 @@ func startServer(t *testing.T) string {
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
+	secret, hash, err := bq.NewTokenSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateToken(ctx, bq.Audit{Actor: "local:test"}, &bq.Token{Name: "admin", Role: bq.TokenAdmin, Hash: hash, ExpireTime: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	adminTokens.Store(lis.Addr().String(), secret)
 	go srv.Serve(lis)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -57,6 +67,10 @@ func startServer(t *testing.T) string {
 	})
 	return lis.Addr().String()
 }
+
+// adminTokens holds the admin token of each test server, by address: tests run in
+// parallel, so the token cannot travel in the environment.
+var adminTokens sync.Map
 
 // deadAddr returns a loopback address nobody listens on.
 func deadAddr(t *testing.T) string {
@@ -90,6 +104,9 @@ func runStdin(t *testing.T, addr string, stdin io.Reader, args ...string) result
 	t.Helper()
 	if addr != "" {
 		args = append([]string{"--addr", addr}, args...)
+		if secret, ok := adminTokens.Load(addr); ok {
+			args = append([]string{"--token", secret.(string)}, args...)
+		}
 	}
 	if stdin == nil {
 		stdin = strings.NewReader("")
@@ -689,9 +706,15 @@ func TestServerDown(t *testing.T) {
 	if r := run(t, "", "council", "get"); r.code != 1 || r.stderr != want {
 		t.Errorf("with %s=%s:\n%s", envAddr, dead, r)
 	}
-	t.Setenv(envAddr, startServer(t))
+	live := startServer(t)
+	t.Setenv(envAddr, live)
+	if r := run(t, "", "people", "list"); r.code != 1 || !strings.Contains(r.stderr, "unauthenticated: no bearer token") {
+		t.Errorf("with %s set to a live server and no token:\n%s", envAddr, r)
+	}
+	secret, _ := adminTokens.Load(live)
+	t.Setenv(envToken, secret.(string))
 	if r := run(t, "", "people", "list"); r.code != 0 || r.stdout != "no people\n" {
-		t.Errorf("with %s set to a live server:\n%s", envAddr, r)
+		t.Errorf("with %s and %s set:\n%s", envAddr, envToken, r)
 	}
 }
 

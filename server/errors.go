@@ -6,11 +6,21 @@ import (
 	"log/slog"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	bq "github.com/bieuquyet/bieuquyet"
 )
+
+// base gives each service's handlers the one way to fail.
+type base struct{ log *slog.Logger }
+
+// fail turns err into the call's status; see toStatus.
+func (b base) fail(ctx context.Context, err error) error {
+	method, _ := grpc.Method(ctx)
+	return toStatus(ctx, b.log, method, err)
+}
 
 // grpcCodes maps each domain code to its canonical gRPC code: the one table that does so.
 var grpcCodes = map[bq.Code]codes.Code{

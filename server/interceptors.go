@@ -12,14 +12,36 @@ import (
 )
 
 // The interceptors live here, chained in one place: logging outermost, so it sees the
-// code a recovered panic becomes; recovery innermost, around the handler.
+// code a recovered panic or a refusal becomes; then recovery; then authentication and
+// authorization, around the handler.
 
 func (s *Server) unaryInterceptors() grpc.ServerOption {
-	return grpc.ChainUnaryInterceptor(s.logUnary, s.recoverUnary)
+	return grpc.ChainUnaryInterceptor(s.logUnary, s.recoverUnary, s.authUnary)
 }
 
 func (s *Server) streamInterceptors() grpc.ServerOption {
-	return grpc.ChainStreamInterceptor(s.logStream, s.recoverStream)
+	return grpc.ChainStreamInterceptor(s.logStream, s.recoverStream, s.authStream)
+}
+
+// authUnary authenticates the caller and applies the method's policy before the handler
+// runs; handlers then make their per-resource checks with principalFrom.
+func (s *Server) authUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	ctx, err := s.authenticate(ctx, info.FullMethod)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, info.FullMethod, req); err != nil {
+		return nil, err
+	}
+	return handler(ctx, req)
+}
+
+func (s *Server) authStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	ctx, err := s.authenticate(ss.Context(), info.FullMethod)
+	if err != nil {
+		return err
+	}
+	return handler(srv, &authStream{ServerStream: ss, ctx: ctx, srv: s, method: info.FullMethod, authorized: isOpen(info.FullMethod)})
 }
 
 func (s *Server) logUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {

@@ -3,11 +3,9 @@ package server
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 
 	"golang.org/x/text/unicode/norm"
-	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -19,13 +17,8 @@ import (
 
 type rosterServer struct {
 	pb.UnimplementedRosterServiceServer
+	base
 	store RosterStore
-	log   *slog.Logger
-}
-
-func (r *rosterServer) fail(ctx context.Context, err error) error {
-	method, _ := grpc.Method(ctx)
-	return toStatus(ctx, r.log, method, err)
 }
 
 // nfc puts text in composed form: Vietnamese typed on some keyboards arrives decomposed
@@ -50,7 +43,7 @@ func (r *rosterServer) UpdateCouncil(ctx context.Context, req *pb.UpdateCouncilR
 	if err != nil {
 		return nil, r.fail(ctx, err)
 	}
-	c, err := r.store.UpdateCouncil(ctx, func(c *bq.Council) error {
+	c, err := r.store.UpdateCouncil(ctx, auditFrom(ctx), func(c *bq.Council) error {
 		for _, p := range paths {
 			switch p {
 			case "name":
@@ -106,7 +99,7 @@ func (r *rosterServer) CreatePerson(ctx context.Context, req *pb.CreatePersonReq
 	if err := p.Validate("person").Err("invalid person"); err != nil {
 		return nil, r.fail(ctx, err)
 	}
-	out, err := r.store.CreatePerson(ctx, p)
+	out, err := r.store.CreatePerson(ctx, auditFrom(ctx), p)
 	if err != nil {
 		return nil, r.fail(ctx, err)
 	}
@@ -186,7 +179,7 @@ func (r *rosterServer) UpdatePerson(ctx context.Context, req *pb.UpdatePersonReq
 		return nil, r.fail(ctx, err)
 	}
 	src := personFromPB(in)
-	p, err := r.store.UpdatePerson(ctx, id, func(p *bq.Person) error {
+	p, err := r.store.UpdatePerson(ctx, auditFrom(ctx), id, func(p *bq.Person) error {
 		for _, path := range paths {
 			switch path {
 			case "full_name":
@@ -219,7 +212,7 @@ func (r *rosterServer) DeactivatePerson(ctx context.Context, req *pb.DeactivateP
 	if err != nil {
 		return nil, r.fail(ctx, err)
 	}
-	p, err := r.store.DeactivatePerson(ctx, id)
+	p, err := r.store.DeactivatePerson(ctx, auditFrom(ctx), id)
 	if err != nil {
 		return nil, r.fail(ctx, err)
 	}
@@ -244,7 +237,7 @@ func (r *rosterServer) CreateGroup(ctx context.Context, req *pb.CreateGroupReque
 	if err := vs.Err("invalid group"); err != nil {
 		return nil, r.fail(ctx, err)
 	}
-	out, err := r.store.CreateGroup(ctx, g)
+	out, err := r.store.CreateGroup(ctx, auditFrom(ctx), g)
 	if err != nil {
 		return nil, r.fail(ctx, err)
 	}
@@ -269,12 +262,15 @@ func (r *rosterServer) ListGroups(ctx context.Context, req *pb.ListGroupsRequest
 		return nil, r.fail(ctx, err)
 	}
 	f := store.GroupFilter{Limit: size + 1}
+	if p := principalFrom(ctx); p != nil && p.Person != nil {
+		f.MemberID = p.Person.ID // people see the groups they belong to, nothing else
+	}
 	if req.GetKind() != pb.GroupKind_GROUP_KIND_UNSPECIFIED {
 		if f.Kind = kindFromPB(req.GetKind()); f.Kind == "" {
 			return nil, r.fail(ctx, bq.Invalid("kind", "%d is not a group kind", req.GetKind()))
 		}
 	}
-	filter := string(f.Kind)
+	filter := fmt.Sprintf("%s|%d", f.Kind, f.MemberID)
 	if f.AfterID, err = parsePageToken("page_token", req.GetPageToken(), filter); err != nil {
 		return nil, r.fail(ctx, err)
 	}
@@ -315,7 +311,7 @@ func (r *rosterServer) UpdateGroup(ctx context.Context, req *pb.UpdateGroupReque
 			}
 		}
 	}
-	g, err := r.store.UpdateGroup(ctx, id, func(g *bq.Group) error {
+	g, err := r.store.UpdateGroup(ctx, auditFrom(ctx), id, func(g *bq.Group) error {
 		for _, p := range paths {
 			switch p {
 			case "display_name":
@@ -352,7 +348,7 @@ func (r *rosterServer) AddGroupMember(ctx context.Context, req *pb.AddGroupMembe
 	default:
 		return nil, r.fail(ctx, bq.Invalid("role", "%d is not a member role", req.GetRole()))
 	}
-	g, err := r.store.AddGroupMember(ctx, gid, pid, role)
+	g, err := r.store.AddGroupMember(ctx, auditFrom(ctx), gid, pid, role)
 	if err != nil {
 		return nil, r.fail(ctx, err)
 	}
@@ -364,7 +360,7 @@ func (r *rosterServer) RemoveGroupMember(ctx context.Context, req *pb.RemoveGrou
 	if err != nil {
 		return nil, r.fail(ctx, err)
 	}
-	g, err := r.store.RemoveGroupMember(ctx, gid, pid)
+	g, err := r.store.RemoveGroupMember(ctx, auditFrom(ctx), gid, pid)
 	if err != nil {
 		return nil, r.fail(ctx, err)
 	}
@@ -396,7 +392,7 @@ func (r *rosterServer) ImportRoster(ctx context.Context, req *pb.ImportRosterReq
 	if err != nil {
 		return nil, r.fail(ctx, err)
 	}
-	changes, err := r.store.ApplyRoster(ctx, f, req.GetDryRun())
+	changes, err := r.store.ApplyRoster(ctx, auditFrom(ctx), f, req.GetDryRun())
 	if err != nil {
 		return nil, r.fail(ctx, err)
 	}

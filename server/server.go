@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -18,22 +19,47 @@ import (
 	"github.com/bieuquyet/bieuquyet/store"
 )
 
-// RosterStore is what the roster service needs from storage; *store.Store provides it.
+// Store is what the server needs from storage; *store.Store provides it. Every write
+// takes the bq.Audit of its caller and appends its audit event in its own transaction.
+type Store interface {
+	RosterStore
+	AccessStore
+	AuditStore
+}
+
+// RosterStore is what the roster service needs.
 type RosterStore interface {
 	GetCouncil(ctx context.Context) (*bq.Council, error)
-	UpdateCouncil(ctx context.Context, fn func(*bq.Council) error) (*bq.Council, error)
-	CreatePerson(ctx context.Context, p *bq.Person) (*bq.Person, error)
+	UpdateCouncil(ctx context.Context, a bq.Audit, fn func(*bq.Council) error) (*bq.Council, error)
+	CreatePerson(ctx context.Context, a bq.Audit, p *bq.Person) (*bq.Person, error)
 	GetPerson(ctx context.Context, id int64) (*bq.Person, error)
 	ListPeople(ctx context.Context, f store.PeopleFilter) ([]bq.Person, error)
-	UpdatePerson(ctx context.Context, id int64, fn func(*bq.Person) error) (*bq.Person, error)
-	DeactivatePerson(ctx context.Context, id int64) (*bq.Person, error)
-	CreateGroup(ctx context.Context, g *bq.Group) (*bq.Group, error)
+	UpdatePerson(ctx context.Context, a bq.Audit, id int64, fn func(*bq.Person) error) (*bq.Person, error)
+	DeactivatePerson(ctx context.Context, a bq.Audit, id int64) (*bq.Person, error)
+	CreateGroup(ctx context.Context, a bq.Audit, g *bq.Group) (*bq.Group, error)
 	GetGroup(ctx context.Context, id int64) (*bq.Group, error)
 	ListGroups(ctx context.Context, f store.GroupFilter) ([]bq.Group, error)
-	UpdateGroup(ctx context.Context, id int64, fn func(*bq.Group) error) (*bq.Group, error)
-	AddGroupMember(ctx context.Context, groupID, personID int64, role bq.Role) (*bq.Group, error)
-	RemoveGroupMember(ctx context.Context, groupID, personID int64) (*bq.Group, error)
-	ApplyRoster(ctx context.Context, f *bq.RosterFile, dryRun bool) ([]bq.Change, error)
+	UpdateGroup(ctx context.Context, a bq.Audit, id int64, fn func(*bq.Group) error) (*bq.Group, error)
+	AddGroupMember(ctx context.Context, a bq.Audit, groupID, personID int64, role bq.Role) (*bq.Group, error)
+	RemoveGroupMember(ctx context.Context, a bq.Audit, groupID, personID int64) (*bq.Group, error)
+	ApplyRoster(ctx context.Context, a bq.Audit, f *bq.RosterFile, dryRun bool) ([]bq.Change, error)
+}
+
+// AccessStore is what authentication, authorization and the access service need.
+type AccessStore interface {
+	Authenticate(ctx context.Context, hash [32]byte) (*bq.Principal, error)
+	SharesGroup(ctx context.Context, a, b int64) (bool, error)
+	RecordDenied(ctx context.Context, a bq.Audit, action, target, reason string) error
+	CreateToken(ctx context.Context, a bq.Audit, t *bq.Token) (*bq.Token, error)
+	ListTokens(ctx context.Context, f store.TokenFilter) ([]bq.Token, error)
+	RevokeToken(ctx context.Context, a bq.Audit, id int64) (*bq.Token, error)
+}
+
+// AuditStore is what the audit service needs.
+type AuditStore interface {
+	ListAuditEvents(ctx context.Context, f store.AuditFilter) ([]bq.AuditEvent, error)
+	VerifyAuditLog(ctx context.Context, known ...store.KnownHead) (*store.AuditVerdict, error)
+	AuditHead(ctx context.Context) (int64, []byte, error)
 }
 
 // MaxMessageSize is the largest request the server reads. It is above the roster file
@@ -42,8 +68,10 @@ const MaxMessageSize = 16 << 20
 
 // Config holds what New needs.
 type Config struct {
-	Store  RosterStore
+	Store  Store
 	Logger *slog.Logger
+	// Now is the clock for token lifetimes; tests inject their own.
+	Now func() time.Time
 	// Options are added to the gRPC server's own (credentials, for instance).
 	Options []grpc.ServerOption
 }
@@ -53,13 +81,19 @@ type Server struct {
 	grpc   *grpc.Server
 	health *health.Server
 	log    *slog.Logger
+	store  Store
+	authz  authorizer
 }
 
 // New builds the server and registers the services, health and reflection.
 func New(cfg Config) *Server {
-	s := &Server{health: health.NewServer(), log: cfg.Logger}
+	s := &Server{health: health.NewServer(), log: cfg.Logger, store: cfg.Store, authz: cfg.Store}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
 	}
 	opts := append([]grpc.ServerOption{
 		s.unaryInterceptors(),
@@ -67,7 +101,9 @@ func New(cfg Config) *Server {
 		grpc.MaxRecvMsgSize(MaxMessageSize),
 	}, cfg.Options...)
 	s.grpc = grpc.NewServer(opts...)
-	pb.RegisterRosterServiceServer(s.grpc, &rosterServer{store: cfg.Store, log: s.log})
+	pb.RegisterRosterServiceServer(s.grpc, &rosterServer{base: base{s.log}, store: cfg.Store})
+	pb.RegisterAccessServiceServer(s.grpc, &accessServer{base: base{s.log}, store: cfg.Store, now: now})
+	pb.RegisterAuditServiceServer(s.grpc, &auditServer{base: base{s.log}, store: cfg.Store})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	for name := range s.grpc.GetServiceInfo() {

@@ -10,12 +10,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
@@ -46,19 +48,43 @@ func (s *syncBuffer) String() string {
 type harness struct {
 	conn   *grpc.ClientConn
 	roster pb.RosterServiceClient
+	access pb.AccessServiceClient
+	audit  pb.AuditServiceClient
 	logs   *syncBuffer
+	st     *store.Store // nil for a fake store
+	admin  string       // the admin token every call carries unless it names its own
 }
 
-// start serves st over bufconn and returns a real client connected to it.
-func start(t *testing.T, st RosterStore) *harness {
+// withToken makes a call carry the given bearer token; "" sends none.
+func withToken(ctx context.Context, secret string) context.Context {
+	md := metadata.MD{}
+	if secret != "" {
+		md.Set("authorization", "Bearer "+secret)
+	} else {
+		md.Set("authorization-none", "1")
+	}
+	return metadata.NewOutgoingContext(ctx, md)
+}
+
+// start serves st over bufconn and returns a real client connected to it. Calls carry
+// admin unless their context says otherwise (withToken).
+func start(t *testing.T, st Store, admin string) *harness {
 	t.Helper()
 	logs := &syncBuffer{}
 	srv := New(Config{Store: st, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	lis := bufconn.Listen(1 << 20)
 	go srv.Serve(lis)
+	addAdmin := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		md, _ := metadata.FromOutgoingContext(ctx)
+		if len(md.Get("authorization")) == 0 && len(md.Get("authorization-none")) == 0 && admin != "" {
+			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+admin)
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
 	conn, err := grpc.NewClient("passthrough:///bufnet",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithUnaryInterceptor(addAdmin))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,10 +92,11 @@ func start(t *testing.T, st RosterStore) *harness {
 		conn.Close()
 		srv.Shutdown(context.Background())
 	})
-	return &harness{conn: conn, roster: pb.NewRosterServiceClient(conn), logs: logs}
+	return &harness{conn: conn, roster: pb.NewRosterServiceClient(conn), access: pb.NewAccessServiceClient(conn),
+		audit: pb.NewAuditServiceClient(conn), logs: logs, admin: admin}
 }
 
-// startStore opens a fresh SQLite file and serves it.
+// startStore opens a fresh SQLite file with an admin token and serves it.
 func startStore(t *testing.T) *harness {
 	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), store.Options{})
@@ -77,7 +104,24 @@ func startStore(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return start(t, st)
+	admin := mustToken(t, st, bq.TokenAdmin, 0, time.Hour)
+	h := start(t, st, admin)
+	h.st = st
+	return h
+}
+
+// mustToken makes a token directly in the store, as the offline command does.
+func mustToken(t *testing.T, st *store.Store, role bq.TokenRole, person int64, ttl time.Duration) string {
+	t.Helper()
+	secret, hash, err := bq.NewTokenSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateToken(context.Background(), bq.Audit{Actor: "local:test"},
+		&bq.Token{Name: string(role), Role: role, PersonID: person, Hash: hash, ExpireTime: time.Now().Add(ttl)}); err != nil {
+		t.Fatal(err)
+	}
+	return secret
 }
 
 // wantStatus checks a call's code and, when fields are given, that the BadRequest details
@@ -155,10 +199,19 @@ func TestEveryCallIsLoggedWithMethodCodeAndDuration(t *testing.T) {
 
 // flakyStore panics or fails on GetCouncil, to check what the caller and the log see.
 type flakyStore struct {
-	RosterStore
+	Store
 	mu     sync.Mutex
 	panics int
 	err    error
+}
+
+const flakyToken = "bq_0123456789012345678901234567890123456789abc"
+
+func (f *flakyStore) Authenticate(_ context.Context, hash [32]byte) (*bq.Principal, error) {
+	if hash != bq.HashToken(flakyToken) {
+		return nil, store.ErrBadToken
+	}
+	return &bq.Principal{TokenID: 1, Role: bq.TokenAdmin}, nil
 }
 
 func (f *flakyStore) GetCouncil(context.Context) (*bq.Council, error) {
@@ -176,7 +229,7 @@ func (f *flakyStore) GetCouncil(context.Context) (*bq.Council, error) {
 
 func TestPanicBecomesInternalAndServingGoesOn(t *testing.T) {
 	f := &flakyStore{panics: 1}
-	h := start(t, f)
+	h := start(t, f, flakyToken)
 	ctx := context.Background()
 	_, err := h.roster.GetCouncil(ctx, &pb.GetCouncilRequest{})
 	if st := wantStatus(t, err, codes.Internal); st.Message() != "internal error" {
@@ -193,7 +246,7 @@ func TestPanicBecomesInternalAndServingGoesOn(t *testing.T) {
 
 func TestInternalErrorsDoNotLeakDetails(t *testing.T) {
 	f := &flakyStore{err: errors.New(`query "SELECT * FROM council" in /var/lib/bieuquyet/x.db: disk I/O error`)}
-	h := start(t, f)
+	h := start(t, f, flakyToken)
 	_, err := h.roster.GetCouncil(context.Background(), &pb.GetCouncilRequest{})
 	st := wantStatus(t, err, codes.Internal)
 	if st.Message() != "internal error" {

@@ -107,7 +107,7 @@ func loadMembers(ctx context.Context, tx *sql.Tx, groups []*bq.Group) error {
 
 // CreateGroup adds a group with its leader as first member. For the all-delegates group
 // every active delegate joins at once.
-func (s *Store) CreateGroup(ctx context.Context, g *bq.Group) (*bq.Group, error) {
+func (s *Store) CreateGroup(ctx context.Context, a bq.Audit, g *bq.Group) (*bq.Group, error) {
 	var out *bq.Group
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		id, err := insertGroup(ctx, tx, g, s.now())
@@ -120,11 +120,16 @@ func (s *Store) CreateGroup(ctx context.Context, g *bq.Group) (*bq.Group, error)
 		if err := syncAllDelegates(ctx, tx); err != nil {
 			return err
 		}
-		out, err = getGroup(ctx, tx, id)
-		return err
+		if out, err = getGroup(ctx, tx, id); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, a, "CreateGroup", groupName(id), "created %q (%s), leader %s, %d members",
+			out.DisplayName, out.Kind, out.Members[0].FullName, len(out.Members))
 	})
 	return out, err
 }
+
+func groupName(id int64) string { return fmt.Sprintf("groups/%d", id) }
 
 func insertGroup(ctx context.Context, tx *sql.Tx, g *bq.Group, now time.Time) (int64, error) {
 	if err := checkGroupUnique(ctx, tx, g); err != nil {
@@ -200,6 +205,7 @@ func (s *Store) GetGroup(ctx context.Context, id int64) (*bq.Group, error) {
 type GroupFilter struct {
 	Kind        bq.GroupKind
 	DisplayName string
+	MemberID    int64 // only groups this person belongs to
 	AfterID     int64
 	Limit       int
 }
@@ -212,6 +218,9 @@ func (s *Store) ListGroups(ctx context.Context, f GroupFilter) ([]bq.Group, erro
 	}
 	if f.DisplayName != "" {
 		where, args = append(where, "display_name = ?"), append(args, f.DisplayName)
+	}
+	if f.MemberID != 0 {
+		where, args = append(where, "id IN (SELECT group_id FROM group_members WHERE person_id = ?)"), append(args, f.MemberID)
 	}
 	args = append(args, f.Limit)
 	var out []bq.Group
@@ -246,13 +255,14 @@ func (s *Store) ListGroups(ctx context.Context, f GroupFilter) ([]bq.Group, erro
 
 // UpdateGroup reads a group, lets fn change its display name, link or leader, and writes
 // it back in the same transaction. The kind of a group never changes.
-func (s *Store) UpdateGroup(ctx context.Context, id int64, fn func(*bq.Group) error) (*bq.Group, error) {
+func (s *Store) UpdateGroup(ctx context.Context, a bq.Audit, id int64, fn func(*bq.Group) error) (*bq.Group, error) {
 	var out *bq.Group
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		g, err := getGroup(ctx, tx, id)
 		if err != nil {
 			return err
 		}
+		before := *g
 		kind, leader := g.Kind, g.LeaderID
 		if err := fn(g); err != nil {
 			return err
@@ -273,15 +283,26 @@ func (s *Store) UpdateGroup(ctx context.Context, id int64, fn func(*bq.Group) er
 				return err
 			}
 		}
-		out, err = getGroup(ctx, tx, id)
-		return err
+		if out, err = getGroup(ctx, tx, id); err != nil {
+			return err
+		}
+		var diff []string
+		diff = diffText(diff, "display_name", before.DisplayName, out.DisplayName)
+		diff = diffText(diff, "zalo_link", before.ZaloLink, out.ZaloLink)
+		if out.LeaderID != leader {
+			diff = append(diff, fmt.Sprintf("leader people/%d → people/%d", leader, out.LeaderID))
+		}
+		if len(diff) == 0 {
+			diff = []string{"no change"}
+		}
+		return s.record(ctx, tx, a, "UpdateGroup", groupName(id), "%q: %s", out.DisplayName, strings.Join(diff, "; "))
 	})
 	return out, err
 }
 
 // AddGroupMember adds a person to a group. An empty role picks member for a delegate and
 // staff for anyone else; the leader is set with UpdateGroup.
-func (s *Store) AddGroupMember(ctx context.Context, groupID, personID int64, role bq.Role) (*bq.Group, error) {
+func (s *Store) AddGroupMember(ctx context.Context, a bq.Audit, groupID, personID int64, role bq.Role) (*bq.Group, error) {
 	var out *bq.Group
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		g, err := getGroup(ctx, tx, groupID)
@@ -315,17 +336,14 @@ func (s *Store) AddGroupMember(ctx context.Context, groupID, personID int64, rol
 		if _, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_id, person_id, role) VALUES (?, ?, ?)`, groupID, personID, role); err != nil {
 			return err
 		}
-		if err := touchGroup(ctx, tx, groupID, s.now()); err != nil {
-			return err
-		}
-		out, err = getGroup(ctx, tx, groupID)
+		out, err = s.membershipChanged(ctx, tx, a, "AddGroupMember", groupID, "added %s (people/%d) as %s", p.FullName, personID, role)
 		return err
 	})
 	return out, err
 }
 
 // RemoveGroupMember takes a person out of a group.
-func (s *Store) RemoveGroupMember(ctx context.Context, groupID, personID int64) (*bq.Group, error) {
+func (s *Store) RemoveGroupMember(ctx context.Context, a bq.Audit, groupID, personID int64) (*bq.Group, error) {
 	var out *bq.Group
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		g, err := getGroup(ctx, tx, groupID)
@@ -349,13 +367,22 @@ func (s *Store) RemoveGroupMember(ctx context.Context, groupID, personID int64) 
 		if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE group_id = ? AND person_id = ?`, groupID, personID); err != nil {
 			return err
 		}
-		if err := touchGroup(ctx, tx, groupID, s.now()); err != nil {
-			return err
-		}
-		out, err = getGroup(ctx, tx, groupID)
+		out, err = s.membershipChanged(ctx, tx, a, "RemoveGroupMember", groupID, "removed %s (people/%d), who was %s", found.FullName, personID, found.Role)
 		return err
 	})
 	return out, err
+}
+
+// membershipChanged finishes a change of a group's members: the group's update time, the
+// audit event, and the group as it now is.
+func (s *Store) membershipChanged(ctx context.Context, tx *sql.Tx, a bq.Audit, action string, groupID int64, format string, args ...any) (*bq.Group, error) {
+	if err := touchGroup(ctx, tx, groupID, s.now()); err != nil {
+		return nil, err
+	}
+	if err := s.record(ctx, tx, a, action, groupName(groupID), format, args...); err != nil {
+		return nil, err
+	}
+	return getGroup(ctx, tx, groupID)
 }
 
 func touchGroup(ctx context.Context, tx *sql.Tx, id int64, now time.Time) error {

@@ -20,14 +20,21 @@ var errDryRun = errors.New("dry run")
 // run computes the same changes, with the ids that new rows would get, and rolls back. Problems that depend on what is
 // already stored (a group's kind changing, a signing identity held by someone else) are
 // reported per row like the file's own problems.
-func (s *Store) ApplyRoster(ctx context.Context, f *bq.RosterFile, dryRun bool) ([]bq.Change, error) {
+func (s *Store) ApplyRoster(ctx context.Context, a bq.Audit, f *bq.RosterFile, dryRun bool) ([]bq.Change, error) {
 	var changes []bq.Change
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		a := &applier{ctx: ctx, tx: tx, s: s, personIDs: map[string]int64{}, groupIDs: map[string]int64{}}
-		if err := a.apply(f); err != nil {
+		ap := &applier{ctx: ctx, tx: tx, s: s, personIDs: map[string]int64{}, groupIDs: map[string]int64{}}
+		if err := ap.apply(f); err != nil {
 			return err
 		}
-		changes = a.changes
+		changes = ap.changes
+		// One event per change, so the trail of a person or a group shows what each
+		// import did to it.
+		for _, c := range changes {
+			if err := s.record(ctx, tx, a, "ImportRoster", c.Target, "%s: %s", c.Action, c.Detail); err != nil {
+				return err
+			}
+		}
 		if dryRun {
 			return errDryRun
 		}
@@ -100,11 +107,7 @@ func (a *applier) council(rc *bq.RosterCouncil) error {
 	case cur.Name == rc.Council.Name && cur.Term == rc.Council.Term && cur.Place == rc.Council.Place:
 		return nil
 	default:
-		var diff []string
-		diff = diffText(diff, "name", cur.Name, rc.Council.Name)
-		diff = diffText(diff, "term", cur.Term, rc.Council.Term)
-		diff = diffText(diff, "place", cur.Place, rc.Council.Place)
-		a.record("update", "council", "%s", strings.Join(diff, "; "))
+		a.record("update", "council", "%s", councilDiff(cur, &rc.Council))
 	}
 	c := rc.Council
 	return putCouncil(a.ctx, a.tx, &c, a.s.now())
@@ -140,19 +143,11 @@ func (a *applier) person(rp *bq.RosterPerson) error {
 			return err
 		}
 		a.personIDs[want.Phone] = want.ID
-		a.record("create", fmt.Sprintf("people/%d", want.ID), "person %s, %s", want.FullName, want.Phone)
+		a.record("create", personName(want.ID), "person %s, %s", want.FullName, want.Phone)
 		return nil
 	}
 	a.personIDs[want.Phone] = cur.ID
-	var diff []string
-	diff = diffText(diff, "full_name", cur.FullName, want.FullName)
-	diff = diffText(diff, "title", cur.Title, want.Title)
-	if cur.Delegate != want.Delegate {
-		diff = append(diff, fmt.Sprintf("delegate %t → %t", cur.Delegate, want.Delegate))
-	}
-	diff = diffText(diff, "zalo_name", cur.ZaloName, want.ZaloName)
-	diff = diffText(diff, "email", cur.Email, want.Email)
-	diff = diffText(diff, "signing_identity", cur.SigningIdentity, want.SigningIdentity)
+	diff := personDiff(cur, &want)
 	action := "update"
 	if !cur.Active {
 		action = "reactivate"
@@ -168,7 +163,7 @@ func (a *applier) person(rp *bq.RosterPerson) error {
 	if len(diff) > 0 {
 		detail += ": " + strings.Join(diff, "; ")
 	}
-	a.record(action, fmt.Sprintf("people/%d", cur.ID), "%s", detail)
+	a.record(action, personName(cur.ID), "%s", detail)
 	return nil
 }
 
@@ -193,7 +188,7 @@ func (a *applier) group(rg *bq.RosterGroup) error {
 			return err
 		}
 		a.groupIDs[want.DisplayName] = id
-		a.record("create", fmt.Sprintf("groups/%d", id), "group %q (%s)", want.DisplayName, want.Kind)
+		a.record("create", groupName(id), "group %q (%s)", want.DisplayName, want.Kind)
 		return nil
 	case err != nil:
 		return err
@@ -209,7 +204,7 @@ func (a *applier) group(rg *bq.RosterGroup) error {
 	if _, err := a.tx.ExecContext(a.ctx, `UPDATE groups SET zalo_link = ?, update_time = ? WHERE id = ?`, want.ZaloLink, nanos(a.s.now()), id); err != nil {
 		return err
 	}
-	a.record("update", fmt.Sprintf("groups/%d", id), "%q: %s", want.DisplayName, strings.Join(diffText(nil, "zalo_link", link, want.ZaloLink), ""))
+	a.record("update", groupName(id), "%q: %s", want.DisplayName, strings.Join(diffText(nil, "zalo_link", link, want.ZaloLink), ""))
 	return nil
 }
 
@@ -266,7 +261,7 @@ func (a *applier) members(rg *bq.RosterGroup, rows []bq.RosterMember) error {
 	if err := rs.Err(); err != nil {
 		return err
 	}
-	target := fmt.Sprintf("groups/%d", gid)
+	target := groupName(gid)
 	// Removals and demotions first, so the one-leader index never sees two leaders.
 	for _, id := range sortedIDs(cur) {
 		role, ok := want[id]

@@ -38,7 +38,7 @@ func getCouncil(ctx context.Context, tx *sql.Tx) (*bq.Council, error) {
 
 // UpdateCouncil reads the council (zero before it is set up), lets fn change it, and
 // writes it back in the same transaction.
-func (s *Store) UpdateCouncil(ctx context.Context, fn func(*bq.Council) error) (*bq.Council, error) {
+func (s *Store) UpdateCouncil(ctx context.Context, a bq.Audit, fn func(*bq.Council) error) (*bq.Council, error) {
 	var out *bq.Council
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		c, err := getCouncil(ctx, tx)
@@ -48,6 +48,7 @@ func (s *Store) UpdateCouncil(ctx context.Context, fn func(*bq.Council) error) (
 		if err != nil {
 			return err
 		}
+		before := *c
 		if err := fn(c); err != nil {
 			return err
 		}
@@ -55,9 +56,20 @@ func (s *Store) UpdateCouncil(ctx context.Context, fn func(*bq.Council) error) (
 			return err
 		}
 		out = c
-		return nil
+		return s.record(ctx, tx, a, "UpdateCouncil", "council", "%s", councilDiff(&before, c))
 	})
 	return out, err
+}
+
+func councilDiff(old, c *bq.Council) string {
+	var diff []string
+	diff = diffText(diff, "name", old.Name, c.Name)
+	diff = diffText(diff, "term", old.Term, c.Term)
+	diff = diffText(diff, "place", old.Place, c.Place)
+	if len(diff) == 0 {
+		return "no change"
+	}
+	return strings.Join(diff, "; ")
 }
 
 func putCouncil(ctx context.Context, tx *sql.Tx, c *bq.Council, now time.Time) error {
@@ -99,7 +111,7 @@ func personByPhone(ctx context.Context, tx *sql.Tx, phone string) (*bq.Person, e
 }
 
 // CreatePerson adds an active person. The phone and the signing identity must be unused.
-func (s *Store) CreatePerson(ctx context.Context, p *bq.Person) (*bq.Person, error) {
+func (s *Store) CreatePerson(ctx context.Context, a bq.Audit, p *bq.Person) (*bq.Person, error) {
 	var out *bq.Person
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		c := *p
@@ -111,9 +123,34 @@ func (s *Store) CreatePerson(ctx context.Context, p *bq.Person) (*bq.Person, err
 			return err
 		}
 		out = &c
-		return nil
+		return s.record(ctx, tx, a, "CreatePerson", personName(c.ID), "created %s", describePerson(&c))
 	})
 	return out, err
+}
+
+func personName(id int64) string { return fmt.Sprintf("people/%d", id) }
+
+func describePerson(p *bq.Person) string {
+	kind := "not a delegate"
+	if p.Delegate {
+		kind = "delegate"
+	}
+	return fmt.Sprintf("%s, %s, %s", p.FullName, p.Phone, kind)
+}
+
+// personDiff says which fields differ between two versions of a person.
+func personDiff(cur, want *bq.Person) []string {
+	var diff []string
+	diff = diffText(diff, "full_name", cur.FullName, want.FullName)
+	diff = diffText(diff, "title", cur.Title, want.Title)
+	if cur.Delegate != want.Delegate {
+		diff = append(diff, fmt.Sprintf("delegate %t → %t", cur.Delegate, want.Delegate))
+	}
+	diff = diffText(diff, "phone", cur.Phone, want.Phone)
+	diff = diffText(diff, "zalo_name", cur.ZaloName, want.ZaloName)
+	diff = diffText(diff, "email", cur.Email, want.Email)
+	diff = diffText(diff, "signing_identity", cur.SigningIdentity, want.SigningIdentity)
+	return diff
 }
 
 func insertPerson(ctx context.Context, tx *sql.Tx, p *bq.Person, now time.Time) error {
@@ -229,13 +266,14 @@ func (s *Store) ListPeople(ctx context.Context, f PeopleFilter) ([]bq.Person, er
 
 // UpdatePerson reads a person, lets fn change them, and writes them back in the same
 // transaction. fn may not change ID or Active.
-func (s *Store) UpdatePerson(ctx context.Context, id int64, fn func(*bq.Person) error) (*bq.Person, error) {
+func (s *Store) UpdatePerson(ctx context.Context, a bq.Audit, id int64, fn func(*bq.Person) error) (*bq.Person, error) {
 	var out *bq.Person
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		p, err := getPerson(ctx, tx, id)
 		if err != nil {
 			return err
 		}
+		before := *p
 		active := p.Active
 		if err := fn(p); err != nil {
 			return err
@@ -251,7 +289,11 @@ func (s *Store) UpdatePerson(ctx context.Context, id int64, fn func(*bq.Person) 
 			return err
 		}
 		out = p
-		return nil
+		diff := personDiff(&before, p)
+		if len(diff) == 0 {
+			diff = []string{"no change"}
+		}
+		return s.record(ctx, tx, a, "UpdatePerson", personName(id), "%s: %s", p.FullName, strings.Join(diff, "; "))
 	})
 	return out, err
 }
@@ -269,7 +311,7 @@ func updatePerson(ctx context.Context, tx *sql.Tx, p *bq.Person, now time.Time) 
 
 // DeactivatePerson marks a person inactive and takes them out of every group. A group's
 // leader cannot be deactivated until the group has another leader.
-func (s *Store) DeactivatePerson(ctx context.Context, id int64) (*bq.Person, error) {
+func (s *Store) DeactivatePerson(ctx context.Context, a bq.Audit, id int64) (*bq.Person, error) {
 	var out *bq.Person
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		p, err := getPerson(ctx, tx, id)
@@ -297,7 +339,12 @@ func (s *Store) DeactivatePerson(ctx context.Context, id int64) (*bq.Person, err
 		if len(led) > 0 {
 			return bq.Errorf(bq.CodeFailedPrecondition, "%s leads %s: give the group another leader first", p.FullName, strings.Join(led, ", "))
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE person_id = ?`, id); err != nil {
+		res, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE person_id = ?`, id)
+		if err != nil {
+			return err
+		}
+		left, err := res.RowsAffected()
+		if err != nil {
 			return err
 		}
 		p.Active = false
@@ -305,7 +352,7 @@ func (s *Store) DeactivatePerson(ctx context.Context, id int64) (*bq.Person, err
 			return err
 		}
 		out = p
-		return nil
+		return s.record(ctx, tx, a, "DeactivatePerson", personName(id), "deactivated %s; left %d groups", p.FullName, left)
 	})
 	return out, err
 }

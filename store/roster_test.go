@@ -10,7 +10,7 @@ import (
 
 func mustPerson(t *testing.T, s *Store, name string, delegate bool, n int) *bq.Person {
 	t.Helper()
-	p, err := s.CreatePerson(context.Background(), &bq.Person{FullName: name, Delegate: delegate, Phone: fmt.Sprintf("+8490000%04d", n)})
+	p, err := s.CreatePerson(context.Background(), testAudit, &bq.Person{FullName: name, Delegate: delegate, Phone: fmt.Sprintf("+8490000%04d", n)})
 	if err != nil {
 		t.Fatalf("CreatePerson(%s): %v", name, err)
 	}
@@ -38,7 +38,7 @@ func TestAllDelegatesGroupHoldsEveryActiveDelegate(t *testing.T) {
 	leader := mustPerson(t, s, "Lê Văn Chủ", true, 1)
 	a := mustPerson(t, s, "Phạm Thị An", true, 2)
 	staff := mustPerson(t, s, "Võ Văn Nhân Viên", false, 3)
-	g, err := s.CreateGroup(ctx, &bq.Group{DisplayName: "HĐND - Đại biểu khóa X", Kind: bq.KindAllDelegates, LeaderID: leader.ID})
+	g, err := s.CreateGroup(ctx, testAudit, &bq.Group{DisplayName: "HĐND - Đại biểu khóa X", Kind: bq.KindAllDelegates, LeaderID: leader.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,26 +46,26 @@ func TestAllDelegatesGroupHoldsEveryActiveDelegate(t *testing.T) {
 		t.Fatalf("members after create = %v", roles)
 	}
 	late := mustPerson(t, s, "Đỗ Văn Muộn", true, 4)
-	if _, err := s.AddGroupMember(ctx, g.ID, staff.ID, ""); err != nil {
+	if _, err := s.AddGroupMember(ctx, testAudit, g.ID, staff.ID, ""); err != nil {
 		t.Fatalf("add staff: %v", err)
 	}
 	g, _ = s.GetGroup(ctx, g.ID)
 	if roles := memberRoles(g); roles[late.ID] != bq.RoleMember || roles[staff.ID] != bq.RoleStaff || g.VotingMembers() != 3 {
 		t.Fatalf("a new delegate must join at once: %v", roles)
 	}
-	if _, err := s.DeactivatePerson(ctx, a.ID); err != nil {
+	if _, err := s.DeactivatePerson(ctx, testAudit, a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UpdatePerson(ctx, late.ID, func(p *bq.Person) error { p.Delegate = false; return nil }); err != nil {
+	if _, err := s.UpdatePerson(ctx, testAudit, late.ID, func(p *bq.Person) error { p.Delegate = false; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	g, _ = s.GetGroup(ctx, g.ID)
 	if roles := memberRoles(g); len(roles) != 2 || roles[leader.ID] != bq.RoleLeader || roles[staff.ID] != bq.RoleStaff {
 		t.Fatalf("deactivated and former delegates must leave: %v", roles)
 	}
-	_, err = s.RemoveGroupMember(ctx, g.ID, leader.ID)
+	_, err = s.RemoveGroupMember(ctx, testAudit, g.ID, leader.ID)
 	wantCode(t, err, bq.CodeFailedPrecondition)
-	_, err = s.AddGroupMember(ctx, g.ID, leader.ID, bq.RoleMember)
+	_, err = s.AddGroupMember(ctx, testAudit, g.ID, leader.ID, bq.RoleMember)
 	wantCode(t, err, bq.CodeAlreadyExists)
 }
 
@@ -75,41 +75,41 @@ func TestGroupRulesRefuseAndChangeNothing(t *testing.T) {
 	head := mustPerson(t, s, "Nguyễn Văn Trưởng", true, 1)
 	member := mustPerson(t, s, "Trần Thị Thành", true, 2)
 	clerk := mustPerson(t, s, "Hồ Thị Thư", false, 3)
-	_, err := s.CreateGroup(ctx, &bq.Group{DisplayName: "HĐND - Ban Pháp chế", Kind: bq.KindCommittee, LeaderID: clerk.ID})
+	_, err := s.CreateGroup(ctx, testAudit, &bq.Group{DisplayName: "HĐND - Ban Pháp chế", Kind: bq.KindCommittee, LeaderID: clerk.ID})
 	wantCode(t, err, bq.CodeFailedPrecondition)
 	if gs, _ := s.ListGroups(ctx, GroupFilter{Limit: 10}); len(gs) != 0 {
 		t.Fatalf("a refused CreateGroup left %d groups", len(gs))
 	}
-	g, err := s.CreateGroup(ctx, &bq.Group{DisplayName: "HĐND - Ban Pháp chế", Kind: bq.KindCommittee, LeaderID: head.ID})
+	g, err := s.CreateGroup(ctx, testAudit, &bq.Group{DisplayName: "HĐND - Ban Pháp chế", Kind: bq.KindCommittee, LeaderID: head.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.CreateGroup(ctx, &bq.Group{DisplayName: "HĐND - Ban Pháp chế", Kind: bq.KindCommittee, LeaderID: head.ID})
+	_, err = s.CreateGroup(ctx, testAudit, &bq.Group{DisplayName: "HĐND - Ban Pháp chế", Kind: bq.KindCommittee, LeaderID: head.ID})
 	wantCode(t, err, bq.CodeAlreadyExists)
-	_, err = s.AddGroupMember(ctx, g.ID, clerk.ID, bq.RoleMember)
+	_, err = s.AddGroupMember(ctx, testAudit, g.ID, clerk.ID, bq.RoleMember)
 	wantCode(t, err, bq.CodeFailedPrecondition)
-	_, err = s.AddGroupMember(ctx, g.ID, member.ID, bq.RoleStaff)
+	_, err = s.AddGroupMember(ctx, testAudit, g.ID, member.ID, bq.RoleStaff)
 	wantCode(t, err, bq.CodeFailedPrecondition)
-	if _, err := s.AddGroupMember(ctx, g.ID, member.ID, bq.RoleMember); err != nil {
+	if _, err := s.AddGroupMember(ctx, testAudit, g.ID, member.ID, bq.RoleMember); err != nil {
 		t.Fatal(err)
 	}
 	// A member who stops being a delegate would vote without the right to.
-	_, err = s.UpdatePerson(ctx, member.ID, func(p *bq.Person) error { p.Delegate = false; return nil })
+	_, err = s.UpdatePerson(ctx, testAudit, member.ID, func(p *bq.Person) error { p.Delegate = false; return nil })
 	wantCode(t, err, bq.CodeFailedPrecondition)
 	if p, _ := s.GetPerson(ctx, member.ID); !p.Delegate {
 		t.Fatal("a refused UpdatePerson changed the person")
 	}
-	_, err = s.DeactivatePerson(ctx, head.ID)
+	_, err = s.DeactivatePerson(ctx, testAudit, head.ID)
 	wantCode(t, err, bq.CodeFailedPrecondition)
 	// Moving the leadership keeps the old leader as a member.
-	g, err = s.UpdateGroup(ctx, g.ID, func(g *bq.Group) error { g.LeaderID = member.ID; return nil })
+	g, err = s.UpdateGroup(ctx, testAudit, g.ID, func(g *bq.Group) error { g.LeaderID = member.ID; return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
 	if roles := memberRoles(g); roles[member.ID] != bq.RoleLeader || roles[head.ID] != bq.RoleMember || g.LeaderID != member.ID {
 		t.Fatalf("after leader change: %v", roles)
 	}
-	_, err = s.UpdateGroup(ctx, g.ID, func(g *bq.Group) error { g.Kind = bq.KindDelegateGroup; return nil })
+	_, err = s.UpdateGroup(ctx, testAudit, g.ID, func(g *bq.Group) error { g.Kind = bq.KindDelegateGroup; return nil })
 	wantCode(t, err, bq.CodeInvalid)
 }
 
@@ -117,12 +117,12 @@ func TestCreatePersonRefusesTakenPhoneAndIdentity(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
 	p := mustPerson(t, s, "Lý Văn Một", true, 1)
-	_, err := s.CreatePerson(ctx, &bq.Person{FullName: "Lý Văn Hai", Phone: p.Phone})
+	_, err := s.CreatePerson(ctx, testAudit, &bq.Person{FullName: "Lý Văn Hai", Phone: p.Phone})
 	wantCode(t, err, bq.CodeAlreadyExists)
-	if _, err := s.UpdatePerson(ctx, p.ID, func(p *bq.Person) error { p.SigningIdentity = "CMND:1"; return nil }); err != nil {
+	if _, err := s.UpdatePerson(ctx, testAudit, p.ID, func(p *bq.Person) error { p.SigningIdentity = "CMND:1"; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.CreatePerson(ctx, &bq.Person{FullName: "Lý Văn Ba", Phone: "+84900000999", SigningIdentity: "CMND:1"})
+	_, err = s.CreatePerson(ctx, testAudit, &bq.Person{FullName: "Lý Văn Ba", Phone: "+84900000999", SigningIdentity: "CMND:1"})
 	wantCode(t, err, bq.CodeAlreadyExists)
 	people, _ := s.ListPeople(ctx, PeopleFilter{Limit: 10})
 	if len(people) != 1 {
@@ -149,21 +149,21 @@ func TestApplyRosterIsIdempotentAndDryRunChangesNothing(t *testing.T) {
 	if vs := f.Validate(); len(vs) > 0 {
 		t.Fatalf("fixture invalid: %v", vs)
 	}
-	dry, err := s.ApplyRoster(ctx, f, true)
+	dry, err := s.ApplyRoster(ctx, testAudit, f, true)
 	if err != nil || len(dry) == 0 {
 		t.Fatalf("dry run: %v, %v", dry, err)
 	}
 	if _, err := s.GetCouncil(ctx); bq.ErrorCode(err) != bq.CodeNotFound {
 		t.Fatalf("a dry run set up the council: %v", err)
 	}
-	real, err := s.ApplyRoster(ctx, f, false)
+	real, err := s.ApplyRoster(ctx, testAudit, f, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(real) != len(dry) {
 		t.Errorf("dry run said %d changes, the import made %d", len(dry), len(real))
 	}
-	again, err := s.ApplyRoster(ctx, f, false)
+	again, err := s.ApplyRoster(ctx, testAudit, f, false)
 	if err != nil || len(again) != 0 {
 		t.Fatalf("second import: %v changes %v, want none", again, err)
 	}
@@ -172,7 +172,7 @@ func TestApplyRosterIsIdempotentAndDryRunChangesNothing(t *testing.T) {
 	if vs := f2.Validate(); len(vs) > 0 {
 		t.Fatalf("fixture invalid: %v", vs)
 	}
-	changes, err := s.ApplyRoster(ctx, f2, false)
+	changes, err := s.ApplyRoster(ctx, testAudit, f2, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func TestOpenRecordsSchemaVersionAndReopens(t *testing.T) {
 	if v != SchemaVersion() || v < 1 {
 		t.Fatalf("user_version = %d, want %d", v, SchemaVersion())
 	}
-	if _, err := s.CreatePerson(ctx, &bq.Person{FullName: "Trần Thị Bình", Delegate: true, Phone: "+84900000001"}); err != nil {
+	if _, err := s.CreatePerson(ctx, testAudit, &bq.Person{FullName: "Trần Thị Bình", Delegate: true, Phone: "+84900000001"}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -96,3 +96,6 @@ func TestOpenRejectsNonFilePaths(t *testing.T) {
 		}
 	}
 }
+
+// testAudit is the actor of the changes tests make.
+var testAudit = bq.Audit{Actor: "tokens/1", Credential: "tokens/1", RequestID: "test"}

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/bieuquyet/bieuquyet/server"
 	"github.com/bieuquyet/bieuquyet/store"
 )
@@ -42,18 +44,34 @@ func env(name, def string) string {
 	return def
 }
 
-// run serves until ctx ends, then shuts down cleanly. Tests call it as main does.
+// run serves until ctx ends, then shuts down cleanly; `run(ctx, "token", "create", …)`
+// makes a token offline instead. Tests call it as main does.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "token" {
+		return tokenCommand(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("bieuquyet-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", env("BIEUQUYET_LISTEN", "127.0.0.1:50051"), "address to serve gRPC on (env BIEUQUYET_LISTEN)")
-	dbPath := fs.String("db", env("BIEUQUYET_DB", "./data/bieuquyet.db"), "SQLite database file, created if missing (env BIEUQUYET_DB)")
+	dbPath := dbFlag(fs)
 	logLevel := fs.String("log-level", env("BIEUQUYET_LOG_LEVEL", "info"), "debug, info, warn or error (env BIEUQUYET_LOG_LEVEL)")
+	var tc tlsFiles
+	fs.StringVar(&tc.cert, "tls-cert", env("BIEUQUYET_TLS_CERT", ""), "PEM server certificate: turns TLS on (env BIEUQUYET_TLS_CERT)")
+	fs.StringVar(&tc.key, "tls-key", env("BIEUQUYET_TLS_KEY", ""), "PEM key of --tls-cert (env BIEUQUYET_TLS_KEY)")
+	fs.StringVar(&tc.clientCA, "tls-client-ca", env("BIEUQUYET_TLS_CLIENT_CA", ""), "PEM CA bundle: require client certificates it signed (env BIEUQUYET_TLS_CLIENT_CA)")
+	insecureOK := fs.Bool("insecure", false, "allow serving without TLS on an address other than loopback")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	creds, err := tc.credentials()
+	if err != nil {
+		return err
+	}
+	if creds == nil && !*insecureOK && !loopback(*listen) {
+		return fmt.Errorf("--listen %s is reachable from other machines, and tokens would cross the network in clear text: give --tls-cert and --tls-key, or --insecure if something else encrypts the traffic", *listen)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -74,10 +92,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := server.New(server.Config{Store: st, Logger: log})
+	cfg := server.Config{Store: st, Logger: log}
+	if creds != nil {
+		cfg.Options = append(cfg.Options, grpc.Creds(creds))
+	}
+	srv := server.New(cfg)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
-	log.Info("serving", "addr", lis.Addr().String(), "db", *dbPath, "schema_version", store.SchemaVersion())
+	log.Info("serving", "addr", lis.Addr().String(), "db", *dbPath, "schema_version", store.SchemaVersion(),
+		"tls", creds != nil, "client_certificates", tc.clientCA != "")
 
 	select {
 	case err := <-served:

@@ -1,0 +1,320 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	bq "github.com/bieuquyet/bieuquyet"
+	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
+	"github.com/bieuquyet/bieuquyet/store"
+)
+
+// The callers of the authorization matrix, relative to the group "HĐND - Ban Pháp chế".
+const (
+	noToken      = "no token"
+	revoked      = "revoked token"
+	expired      = "expired token"
+	asAdmin      = "admin"
+	secretariat  = "secretariat"
+	leaderIn     = "leader of the group"
+	leaderOther  = "leader of another group"
+	delegateIn   = "delegate in the group"
+	delegateOut  = "delegate outside it"
+	staffIn      = "staff in the group"
+	everyCaller  = "*"
+	peopleInG    = "people in G"
+	officeCaller = "office"
+)
+
+var callers = []string{noToken, revoked, expired, asAdmin, secretariat, leaderIn, leaderOther, delegateIn, delegateOut, staffIn}
+
+// fixture is a small roster with two groups and a token for every caller.
+type fixture struct {
+	h                       *harness
+	tokens                  map[string]string
+	actors                  map[string]string
+	g, other                int64 // groups
+	leader, delegate, staff int64 // people in g
+	outsider, otherLeader   int64
+	spareToken              int64
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "authz.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	a := bq.Audit{Actor: "local:test"}
+	person := func(name string, delegate bool, n int) int64 {
+		p, err := st.CreatePerson(ctx, a, &bq.Person{FullName: name, Delegate: delegate, Phone: fmt.Sprintf("+8490000%04d", n)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.ID
+	}
+	f := &fixture{tokens: map[string]string{}, actors: map[string]string{}}
+	f.leader = person("Trưởng Ban Pháp Chế", true, 1)
+	f.delegate = person("Đại Biểu Trong Ban", true, 2)
+	f.staff = person("Chuyên Viên Ban", false, 3)
+	f.otherLeader = person("Trưởng Ban Kinh Tế", true, 4)
+	f.outsider = person("Đại Biểu Ngoài Ban", true, 5)
+	group := func(name string, leader int64, members ...int64) int64 {
+		g, err := st.CreateGroup(ctx, a, &bq.Group{DisplayName: name, Kind: bq.KindCommittee, LeaderID: leader})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range members {
+			if _, err := st.AddGroupMember(ctx, a, g.ID, m, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return g.ID
+	}
+	f.g = group("HĐND - Ban Pháp chế", f.leader, f.delegate, f.staff)
+	f.other = group("HĐND - Ban Kinh tế - Ngân sách", f.otherLeader, f.outsider)
+	if _, err := st.UpdateCouncil(ctx, a, func(c *bq.Council) error {
+		*c = bq.Council{Name: "Hội đồng nhân dân tỉnh Bình Dương", Term: "khóa X", Place: "Bình Dương"}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(caller string, role bq.TokenRole, person int64, ttl time.Duration) *bq.Token {
+		secret, hash, err := bq.NewTokenSecret()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := st.CreateToken(ctx, a, &bq.Token{Name: caller, Role: role, PersonID: person, Hash: hash, ExpireTime: time.Now().Add(ttl)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.tokens[caller] = secret
+		f.actors[caller] = fmt.Sprintf("tokens/%d", tok.ID)
+		if person != 0 {
+			f.actors[caller] = fmt.Sprintf("people/%d", person)
+		}
+		return tok
+	}
+	mk(asAdmin, bq.TokenAdmin, 0, time.Hour)
+	mk(secretariat, bq.TokenSecretariat, 0, time.Hour)
+	mk(leaderIn, bq.TokenPerson, f.leader, time.Hour)
+	mk(leaderOther, bq.TokenPerson, f.otherLeader, time.Hour)
+	mk(delegateIn, bq.TokenPerson, f.delegate, time.Hour)
+	mk(delegateOut, bq.TokenPerson, f.outsider, time.Hour)
+	mk(staffIn, bq.TokenPerson, f.staff, time.Hour)
+	mk(expired, bq.TokenAdmin, 0, -time.Minute)
+	gone := mk(revoked, bq.TokenAdmin, 0, time.Hour)
+	if _, err := st.RevokeToken(ctx, a, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.spareToken = mk("spare", bq.TokenSecretariat, 0, time.Hour).ID
+	f.h = start(t, st, "")
+	f.h.st = st
+	return f
+}
+
+// matrixCase is one RPC: a valid request against the fixture, and who may make it.
+type matrixCase struct {
+	allowed string // everyCaller, officeCaller, asAdmin, or peopleInG (office and members of G)
+	call    func(ctx context.Context, f *fixture) error
+}
+
+func unary[Req, Resp any](fn func(context.Context, Req, ...grpc.CallOption) (Resp, error), req func(f *fixture) Req) func(context.Context, *fixture) error {
+	return func(ctx context.Context, f *fixture) error {
+		_, err := fn(ctx, req(f))
+		return err
+	}
+}
+
+func matrix(h *harness) map[string]matrixCase {
+	r, a, au := h.roster, h.access, h.audit
+	pname := func(id int64) string { return fmt.Sprintf("people/%d", id) }
+	gname := func(id int64) string { return fmt.Sprintf("groups/%d", id) }
+	csv := "record,name,kind,leader,title,delegate,phone,group,role\nperson,Người Mới,,,Đại biểu,yes,0900009999,,\n"
+	return map[string]matrixCase{
+		pb.RosterService_GetCouncil_FullMethodName: {everyCaller, unary(r.GetCouncil, func(*fixture) *pb.GetCouncilRequest { return &pb.GetCouncilRequest{} })},
+		pb.RosterService_UpdateCouncil_FullMethodName: {asAdmin, unary(r.UpdateCouncil, func(*fixture) *pb.UpdateCouncilRequest {
+			return &pb.UpdateCouncilRequest{Council: &pb.Council{Term: "khóa XI"}}
+		})},
+		pb.RosterService_CreatePerson_FullMethodName: {asAdmin, unary(r.CreatePerson, func(*fixture) *pb.CreatePersonRequest {
+			return &pb.CreatePersonRequest{Person: &pb.Person{FullName: "Người Mới", Phone: "0900009999"}}
+		})},
+		pb.RosterService_GetPerson_FullMethodName: {peopleInG, unary(r.GetPerson, func(f *fixture) *pb.GetPersonRequest {
+			return &pb.GetPersonRequest{Name: pname(f.delegate)}
+		})},
+		pb.RosterService_ListPeople_FullMethodName: {peopleInG, unary(r.ListPeople, func(f *fixture) *pb.ListPeopleRequest {
+			return &pb.ListPeopleRequest{Group: gname(f.g)}
+		})},
+		pb.RosterService_UpdatePerson_FullMethodName: {asAdmin, unary(r.UpdatePerson, func(f *fixture) *pb.UpdatePersonRequest {
+			return &pb.UpdatePersonRequest{Person: &pb.Person{Name: pname(f.delegate), Title: "Phó Trưởng ban"}}
+		})},
+		pb.RosterService_DeactivatePerson_FullMethodName: {asAdmin, unary(r.DeactivatePerson, func(f *fixture) *pb.DeactivatePersonRequest {
+			return &pb.DeactivatePersonRequest{Name: pname(f.delegate)}
+		})},
+		pb.RosterService_CreateGroup_FullMethodName: {asAdmin, unary(r.CreateGroup, func(f *fixture) *pb.CreateGroupRequest {
+			return &pb.CreateGroupRequest{Group: &pb.Group{DisplayName: "HĐND - Tổ ĐB Dĩ An", Kind: pb.GroupKind_GROUP_KIND_DELEGATE_GROUP, Leader: pname(f.delegate)}}
+		})},
+		pb.RosterService_GetGroup_FullMethodName: {peopleInG, unary(r.GetGroup, func(f *fixture) *pb.GetGroupRequest {
+			return &pb.GetGroupRequest{Name: gname(f.g)}
+		})},
+		pb.RosterService_ListGroups_FullMethodName: {everyCaller, unary(r.ListGroups, func(*fixture) *pb.ListGroupsRequest { return &pb.ListGroupsRequest{} })},
+		pb.RosterService_UpdateGroup_FullMethodName: {asAdmin, unary(r.UpdateGroup, func(f *fixture) *pb.UpdateGroupRequest {
+			return &pb.UpdateGroupRequest{Group: &pb.Group{Name: gname(f.g), ZaloLink: "https://zalo.me/g/phapche"}}
+		})},
+		pb.RosterService_AddGroupMember_FullMethodName: {asAdmin, unary(r.AddGroupMember, func(f *fixture) *pb.AddGroupMemberRequest {
+			return &pb.AddGroupMemberRequest{Group: gname(f.g), Person: pname(f.outsider)}
+		})},
+		pb.RosterService_RemoveGroupMember_FullMethodName: {asAdmin, unary(r.RemoveGroupMember, func(f *fixture) *pb.RemoveGroupMemberRequest {
+			return &pb.RemoveGroupMemberRequest{Group: gname(f.g), Person: pname(f.delegate)}
+		})},
+		pb.RosterService_ImportRoster_FullMethodName: {asAdmin, unary(r.ImportRoster, func(*fixture) *pb.ImportRosterRequest {
+			return &pb.ImportRosterRequest{Content: []byte(csv)}
+		})},
+		pb.AccessService_CreateToken_FullMethodName: {asAdmin, unary(a.CreateToken, func(*fixture) *pb.CreateTokenRequest {
+			return &pb.CreateTokenRequest{Token: &pb.Token{DisplayName: "Thư ký", Role: pb.TokenRole_TOKEN_ROLE_SECRETARIAT}, Ttl: durationpb.New(time.Hour)}
+		})},
+		pb.AccessService_ListTokens_FullMethodName: {asAdmin, unary(a.ListTokens, func(*fixture) *pb.ListTokensRequest { return &pb.ListTokensRequest{} })},
+		pb.AccessService_RevokeToken_FullMethodName: {asAdmin, unary(a.RevokeToken, func(f *fixture) *pb.RevokeTokenRequest {
+			return &pb.RevokeTokenRequest{Name: fmt.Sprintf("tokens/%d", f.spareToken)}
+		})},
+		pb.AccessService_WhoAmI_FullMethodName:         {everyCaller, unary(a.WhoAmI, func(*fixture) *pb.WhoAmIRequest { return &pb.WhoAmIRequest{} })},
+		pb.AuditService_ListAuditEvents_FullMethodName: {officeCaller, unary(au.ListAuditEvents, func(*fixture) *pb.ListAuditEventsRequest { return &pb.ListAuditEventsRequest{} })},
+		pb.AuditService_VerifyAuditLog_FullMethodName:  {officeCaller, unary(au.VerifyAuditLog, func(*fixture) *pb.VerifyAuditLogRequest { return &pb.VerifyAuditLogRequest{} })},
+		pb.AuditService_GetAuditHead_FullMethodName:    {officeCaller, unary(au.GetAuditHead, func(*fixture) *pb.GetAuditHeadRequest { return &pb.GetAuditHeadRequest{} })},
+	}
+}
+
+// wantCode is the matrix itself: the code each caller must get.
+func wantCode(allowed, caller string) codes.Code {
+	switch caller {
+	case noToken, revoked, expired:
+		return codes.Unauthenticated
+	}
+	ok := false
+	switch allowed {
+	case everyCaller:
+		ok = true
+	case asAdmin:
+		ok = caller == asAdmin
+	case officeCaller:
+		ok = caller == asAdmin || caller == secretariat
+	case peopleInG:
+		ok = caller == asAdmin || caller == secretariat || caller == leaderIn || caller == delegateIn || caller == staffIn
+	}
+	if ok {
+		return codes.OK
+	}
+	return codes.PermissionDenied
+}
+
+// registeredMethods lists every method of every service the server registers.
+func registeredMethods(t *testing.T) []string {
+	t.Helper()
+	srv := New(Config{Store: &flakyStore{}})
+	var out []string
+	for name, info := range srv.grpc.GetServiceInfo() {
+		for _, m := range info.Methods {
+			out = append(out, "/"+name+"/"+m.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestEveryRPCHasAPolicy(t *testing.T) {
+	for _, m := range registeredMethods(t) {
+		if _, ok := policies[m]; !ok && !isOpen(m) {
+			t.Errorf("%s has no policy: it is denied to everyone", m)
+		}
+	}
+}
+
+func TestAuthorizationMatrix(t *testing.T) {
+	seen := map[string]bool{}
+	for _, method := range registeredMethods(t) {
+		if isOpen(method) {
+			continue
+		}
+		if _, ok := matrix(&harness{roster: pb.NewRosterServiceClient(nil), access: pb.NewAccessServiceClient(nil), audit: pb.NewAuditServiceClient(nil)})[method]; !ok {
+			t.Errorf("%s is not in the authorization matrix", method)
+			continue
+		}
+		seen[method] = true
+		t.Run(method[strings.LastIndex(method, "/")+1:], func(t *testing.T) {
+			for _, caller := range callers {
+				// Each caller gets a fresh roster: a write by one must not decide the next.
+				f := newFixture(t)
+				tc := matrix(f.h)[method]
+				before := f.events(t)
+				err := tc.call(withToken(context.Background(), f.tokens[caller]), f)
+				want := wantCode(tc.allowed, caller)
+				if got := status.Code(err); got != want {
+					t.Errorf("%s: %v (%v), want %v", caller, got, err, want)
+					continue
+				}
+				after := f.events(t)
+				switch want {
+				case codes.Unauthenticated:
+					if len(after) != len(before) {
+						t.Errorf("%s: an unauthenticated call was audited", caller)
+					}
+				case codes.PermissionDenied:
+					last := after[len(after)-1]
+					if len(after) != len(before)+1 || last.Outcome != bq.OutcomeDenied || last.Actor != f.actors[caller] {
+						t.Errorf("%s: the denial was not audited as %s: %+v", caller, f.actors[caller], last)
+					}
+				}
+				for name, secret := range f.tokens {
+					if strings.Contains(f.h.logs.String(), secret) {
+						t.Fatalf("the %s token appears in the log", name)
+					}
+				}
+			}
+		})
+	}
+	if len(seen) < 20 {
+		t.Errorf("only %d methods checked", len(seen))
+	}
+}
+
+func (f *fixture) events(t *testing.T) []bq.AuditEvent {
+	t.Helper()
+	ev, err := f.h.st.ListAuditEvents(context.Background(), store.AuditFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func TestPeopleSeeOnlyTheirOwnGroups(t *testing.T) {
+	f := newFixture(t)
+	ctx := withToken(context.Background(), f.tokens[delegateOut])
+	resp, err := f.h.roster.ListGroups(ctx, &pb.ListGroupsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.GetGroups()) != 1 || resp.GetGroups()[0].GetDisplayName() != "HĐND - Ban Kinh tế - Ngân sách" {
+		t.Fatalf("an outsider sees %v", resp.GetGroups())
+	}
+	who, err := f.h.access.WhoAmI(withToken(context.Background(), f.tokens[leaderIn]), &pb.WhoAmIRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &pb.Membership{Group: fmt.Sprintf("groups/%d", f.g), DisplayName: "HĐND - Ban Pháp chế", Role: pb.MemberRole_MEMBER_ROLE_LEADER}
+	if who.GetActor() != f.actors[leaderIn] || len(who.GetMemberships()) != 1 || !proto.Equal(who.GetMemberships()[0], want) {
+		t.Fatalf("whoami: %v", who)
+	}
+}

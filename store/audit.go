@@ -1,0 +1,204 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	bq "github.com/bieuquyet/bieuquyet"
+)
+
+// appendEvent adds one event to the audit trail inside the caller's transaction, so the
+// event commits with its change or not at all.
+func appendEvent(ctx context.Context, tx *sql.Tx, e *bq.AuditEvent) error {
+	var seq int64
+	var prev []byte
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &prev)
+	if errors.Is(err, sql.ErrNoRows) {
+		seq, prev, err = 0, bq.GenesisHash, nil
+	}
+	if err != nil {
+		return err
+	}
+	e.Seq, e.PrevHash = seq+1, prev
+	e.Hash = e.ComputeHash(prev)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_events (seq, time, actor, credential, action, outcome, target, request_id, summary, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.Seq, nanos(e.Time), e.Actor, e.Credential, e.Action, e.Outcome, e.Target, e.RequestID, e.Summary, e.PrevHash, e.Hash); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, e.Seq, e.Hash)
+	return err
+}
+
+// record appends the event for a change made by a on behalf of the caller.
+func (s *Store) record(ctx context.Context, tx *sql.Tx, a bq.Audit, action, target, format string, args ...any) error {
+	return appendEvent(ctx, tx, &bq.AuditEvent{
+		Time: s.now(), Actor: a.Actor, Credential: a.Credential, Action: action, Outcome: bq.OutcomeDone,
+		Target: target, RequestID: a.RequestID, Summary: fmt.Sprintf(format, args...),
+	})
+}
+
+// RecordDenied appends an event for an attempt that was refused. It has a transaction of
+// its own: nothing changed, and the refusal is worth keeping all the same.
+func (s *Store) RecordDenied(ctx context.Context, a bq.Audit, action, target, reason string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		return appendEvent(ctx, tx, &bq.AuditEvent{
+			Time: s.now(), Actor: a.Actor, Credential: a.Credential, Action: action, Outcome: bq.OutcomeDenied,
+			Target: target, RequestID: a.RequestID, Summary: reason,
+		})
+	})
+}
+
+// AuditFilter selects events. Zero fields select everything.
+type AuditFilter struct {
+	Target   string
+	Actor    string
+	Since    time.Time // inclusive
+	Until    time.Time // exclusive
+	AfterSeq int64
+	Limit    int
+}
+
+const eventColumns = `seq, time, actor, credential, action, outcome, target, request_id, summary, prev_hash, hash`
+
+func scanEvent(r scanner) (*bq.AuditEvent, error) {
+	var e bq.AuditEvent
+	var t int64
+	if err := r.Scan(&e.Seq, &t, &e.Actor, &e.Credential, &e.Action, &e.Outcome, &e.Target, &e.RequestID, &e.Summary, &e.PrevHash, &e.Hash); err != nil {
+		return nil, err
+	}
+	e.Time = fromNanos(t)
+	return &e, nil
+}
+
+// ListAuditEvents returns events in sequence order after f.AfterSeq.
+func (s *Store) ListAuditEvents(ctx context.Context, f AuditFilter) ([]bq.AuditEvent, error) {
+	where, args := []string{"seq > ?"}, []any{f.AfterSeq}
+	if f.Target != "" {
+		where, args = append(where, "target = ?"), append(args, f.Target)
+	}
+	if f.Actor != "" {
+		where, args = append(where, "actor = ?"), append(args, f.Actor)
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "time >= ?"), append(args, nanos(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where, args = append(where, "time < ?"), append(args, nanos(f.Until))
+	}
+	args = append(args, f.Limit)
+	var out []bq.AuditEvent
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+eventColumns+` FROM audit_events WHERE `+strings.Join(where, " AND ")+` ORDER BY seq LIMIT ?`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			e, err := scanEvent(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, *e)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// AuditVerdict is the result of checking the whole trail.
+type AuditVerdict struct {
+	OK       bool
+	Count    int64  // events checked and found whole
+	HeadSeq  int64  // the head as recorded
+	HeadHash []byte // the head as recorded
+	BadSeq   int64  // the first event where the chain breaks (0 when the end is wrong)
+	Problem  string
+}
+
+// KnownHead is a head written down outside the database earlier (`bieuquyet audit head`).
+// Rewriting the newest events together with the stored head leaves a chain that is whole
+// again; only a head kept elsewhere shows that it was changed.
+type KnownHead struct {
+	Seq  int64
+	Hash []byte
+}
+
+// VerifyAuditLog recomputes the hash chain from the first event to the recorded head and
+// reports the first place where it breaks. With known heads, it also checks that each is
+// still in the trail, unchanged.
+func (s *Store) VerifyAuditLog(ctx context.Context, known ...KnownHead) (*AuditVerdict, error) {
+	v := &AuditVerdict{}
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&v.HeadSeq, &v.HeadHash)
+		if errors.Is(err, sql.ErrNoRows) {
+			v.HeadSeq, v.HeadHash, err = 0, bq.GenesisHash, nil
+		}
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+eventColumns+` FROM audit_events ORDER BY seq`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		check := bq.NewChainCheck()
+		for rows.Next() {
+			e, err := scanEvent(rows)
+			if err != nil {
+				return err
+			}
+			problem := check.Next(e)
+			for _, k := range known {
+				if problem == "" && k.Seq == e.Seq && !bytes.Equal(k.Hash, e.Hash) {
+					problem = "its hash differs from the head recorded for it earlier: the trail was rewritten"
+				}
+			}
+			if problem != "" {
+				v.BadSeq, v.Problem, v.Count = e.Seq, problem, check.Count
+				return nil
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		v.Count = check.Count
+		if problem := check.Finish(v.HeadSeq, v.HeadHash); problem != "" {
+			v.Problem = problem
+			return nil
+		}
+		for _, k := range known {
+			if k.Seq > v.Count {
+				v.Problem = fmt.Sprintf("the trail ends at event %d, before the head recorded earlier (event %d): events were removed", v.Count, k.Seq)
+				return nil
+			}
+		}
+		v.OK = true
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// AuditHead returns the newest event's sequence number and hash, to be written down
+// somewhere else: a trail rewritten from scratch cannot match a head kept outside it.
+func (s *Store) AuditHead(ctx context.Context) (int64, []byte, error) {
+	var seq int64
+	var hash []byte
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &hash)
+		if errors.Is(err, sql.ErrNoRows) {
+			seq, hash, err = 0, bq.GenesisHash, nil
+		}
+		return err
+	})
+	return seq, hash, err
+}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -31,6 +32,13 @@ type Store struct {
 	read  *sql.DB
 	now   func() time.Time
 	log   *slog.Logger
+
+	// The vote writer (see RecordVote). votes is unbuffered: a vote is queued only when
+	// the writer takes it, so none is left behind at Close.
+	votes      chan *voteJob
+	quit       chan struct{}
+	writerDone chan struct{}
+	closeOnce  sync.Once
 }
 
 // Options tune Open. The zero value is fine for production.
@@ -71,10 +79,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s.read.SetMaxOpenConns(8)
+	s.votes, s.quit, s.writerDone = make(chan *voteJob), make(chan struct{}), make(chan struct{})
 	if err := s.init(ctx); err != nil {
+		close(s.writerDone)
 		s.Close()
 		return nil, err
 	}
+	go s.writeVotes()
 	return s, nil
 }
 
@@ -190,6 +201,8 @@ func (s *Store) migrate(ctx context.Context) error {
 // Close closes the database. WAL contents are checkpointed by SQLite as the last
 // connection closes.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.quit) })
+	<-s.writerDone
 	var errs []error
 	if s.read != nil {
 		errs = append(errs, s.read.Close())

@@ -1,0 +1,479 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	bq "github.com/bieuquyet/bieuquyet"
+)
+
+// VoteRequest is one choice to record. Options name the chosen options by their text,
+// compared without regard to case; an empty list with Withdraw takes the vote back.
+type VoteRequest struct {
+	PollID    int64
+	PersonID  int64
+	Options   []string
+	Withdraw  bool
+	Source    bq.VoteSource
+	Note      string
+	RequestID string
+}
+
+// maxBatch bounds how many queued votes one transaction commits.
+const maxBatch = 256
+
+// voteJob is a RecordVote call waiting for the writer.
+type voteJob struct {
+	ctx  context.Context
+	a    bq.Audit
+	req  VoteRequest
+	done chan voteResult
+}
+
+type voteResult struct {
+	rec *bq.VoteRecord
+	err error
+}
+
+// ErrClosed is returned for a vote sent after Close.
+var ErrClosed = errors.New("the store is closed")
+
+// RecordVote records one choice and returns once it is on disk. Calls from many clients
+// are queued to one writer, which commits all the votes waiting at that moment in one
+// transaction (group commit): one fsync serves many calls, and each call still gets its
+// own answer, since a refused vote is rolled back to its savepoint alone.
+func (s *Store) RecordVote(ctx context.Context, a bq.Audit, req VoteRequest) (*bq.VoteRecord, error) {
+	job := &voteJob{ctx: ctx, a: a, req: req, done: make(chan voteResult, 1)}
+	select {
+	case s.votes <- job:
+	case <-s.quit:
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	// Once queued, wait for the answer even if the caller gives up: the vote may be
+	// committed, and the writer must not block on an abandoned job.
+	r := <-job.done
+	return r.rec, r.err
+}
+
+// writeVotes is the single vote writer. It runs from Open until Close.
+func (s *Store) writeVotes() {
+	defer close(s.writerDone)
+	for {
+		var first *voteJob
+		select {
+		case first = <-s.votes:
+		case <-s.quit:
+			return
+		}
+		batch := []*voteJob{first}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-s.votes:
+				batch = append(batch, j)
+			default:
+				break drain
+			}
+		}
+		s.commitVotes(batch)
+	}
+}
+
+func (s *Store) commitVotes(batch []*voteJob) {
+	results := make([]voteResult, len(batch))
+	ctx := context.Background() // each job's own context decides whether it still runs
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for i, j := range batch {
+			if err := j.ctx.Err(); err != nil {
+				results[i].err = err // nobody waits for it: record nothing
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT vote`); err != nil {
+				return err
+			}
+			rec, err := s.applyVote(ctx, tx, j.a, j.req, nil)
+			results[i] = voteResult{rec: rec, err: err}
+			if err != nil {
+				if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO vote`); rerr != nil {
+					return rerr
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE vote`); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i, j := range batch {
+		r := results[i]
+		if err != nil && r.err == nil {
+			r = voteResult{err: fmt.Errorf("commit votes: %w", err)}
+		}
+		j.done <- r
+	}
+}
+
+// applyVote records one choice inside tx: the record, the delegate's current ballot, the
+// poll's counts and version, and the audit event. indices, when not nil, gives the
+// options by index (imports); otherwise req.Options names them.
+func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, req VoteRequest, indices []int) (*bq.VoteRecord, error) {
+	if req.RequestID != "" {
+		rec, err := voteByRequest(ctx, tx, req.RequestID)
+		if err != nil || rec != nil {
+			if rec != nil && (rec.PollID != req.PollID || rec.PersonID != req.PersonID) {
+				return nil, bq.Errorf(bq.CodeAlreadyExists, "request_id %q was used for another vote", req.RequestID)
+			}
+			return rec, err
+		}
+	}
+	var p bq.Poll
+	var options string
+	var deadline int64
+	err := tx.QueryRowContext(ctx, `SELECT state, options, multiple_choice, deadline FROM polls WHERE id = ?`, req.PollID).
+		Scan(&p.State, &options, &p.MultipleChoice, &deadline)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, bq.Errorf(bq.CodeNotFound, "polls/%d does not exist", req.PollID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.ID = req.PollID
+	if err := json.Unmarshal([]byte(options), &p.Options); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	switch {
+	case p.State != bq.StateOpen:
+		return nil, bq.Errorf(bq.CodeFailedPrecondition, "polls/%d is %s: votes are recorded only while a poll is open", p.ID, p.State)
+	case nanos(now) >= deadline:
+		return nil, bq.Errorf(bq.CodeFailedPrecondition, "polls/%d passed its deadline at %s", p.ID, fromNanos(deadline).Format("2006-01-02 15:04:05 MST"))
+	}
+	var name string
+	err = tx.QueryRowContext(ctx, `SELECT full_name FROM poll_electorate WHERE poll_id = ? AND person_id = ?`, p.ID, req.PersonID).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, bq.Errorf(bq.CodeFailedPrecondition, "people/%d is not in the electorate of polls/%d, frozen when it opened", req.PersonID, p.ID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if indices == nil && !req.Withdraw {
+		if indices, err = optionIndices(&p, req.Options); err != nil {
+			return nil, err
+		}
+	}
+	if req.Withdraw {
+		indices = []int{}
+	}
+	if err := p.CheckChoice("options", indices); err != nil {
+		return nil, err
+	}
+	var current sql.NullString
+	err = tx.QueryRowContext(ctx, `SELECT options FROM ballots WHERE poll_id = ? AND person_id = ?`, p.ID, req.PersonID).Scan(&current)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	if req.Withdraw && !current.Valid {
+		return nil, bq.Errorf(bq.CodeFailedPrecondition, "%s has no vote in polls/%d to withdraw", name, p.ID)
+	}
+	sort.Ints(indices)
+	enc, _ := json.Marshal(indices)
+	rec := &bq.VoteRecord{PollID: p.ID, PersonID: req.PersonID, Options: indices, Source: req.Source, Note: req.Note,
+		RecordedBy: a.Actor, RequestID: req.RequestID, RecordTime: now.UTC()}
+	res, err := tx.ExecContext(ctx, `INSERT INTO votes (poll_id, person_id, options, source, note, recorded_by, request_id, record_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, req.PersonID, string(enc), rec.Source, rec.Note, rec.RecordedBy, rec.RequestID, nanos(now))
+	if err != nil {
+		return nil, err
+	}
+	if rec.ID, err = res.LastInsertId(); err != nil {
+		return nil, err
+	}
+	// The counts follow the ballot: take the old choice out, put the new one in.
+	if current.Valid {
+		var old []int
+		if err := json.Unmarshal([]byte(current.String), &old); err != nil {
+			return nil, err
+		}
+		if err := addCounts(ctx, tx, p.ID, old, -1); err != nil {
+			return nil, err
+		}
+	}
+	if err := addCounts(ctx, tx, p.ID, indices, 1); err != nil {
+		return nil, err
+	}
+	voted := 0
+	switch {
+	case req.Withdraw:
+		_, err = tx.ExecContext(ctx, `DELETE FROM ballots WHERE poll_id = ? AND person_id = ?`, p.ID, req.PersonID)
+		voted = -1
+	default:
+		_, err = tx.ExecContext(ctx, `INSERT INTO ballots (poll_id, person_id, vote_id, options) VALUES (?, ?, ?, ?)
+			ON CONFLICT (poll_id, person_id) DO UPDATE SET vote_id = excluded.vote_id, options = excluded.options`,
+			p.ID, req.PersonID, rec.ID, string(enc))
+		if !current.Valid {
+			voted = 1
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE polls SET voted = voted + ?, version = version + 1, update_time = ? WHERE id = ?`,
+		voted, nanos(now), p.ID); err != nil {
+		return nil, err
+	}
+	what := "withdrew the vote"
+	if !req.Withdraw {
+		what = "chose " + strings.Join(optionTexts(p.Options, indices), " + ")
+	}
+	if err := s.record(ctx, tx, a, "RecordVote", pollName(p.ID), "%s (people/%d) %s, from %s%s",
+		name, req.PersonID, what, rec.Source, noteSuffix(rec.Note)); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+func noteSuffix(note string) string {
+	if note == "" {
+		return ""
+	}
+	return ": " + note
+}
+
+func addCounts(ctx context.Context, tx *sql.Tx, pollID int64, options []int, delta int) error {
+	for _, o := range options {
+		if _, err := tx.ExecContext(ctx, `UPDATE poll_counts SET count = count + ? WHERE poll_id = ? AND option = ?`, delta, pollID, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// optionIndices maps option texts to their indices, comparing without regard to case and
+// white space (texts arrive in NFC from the server).
+func optionIndices(p *bq.Poll, texts []string) ([]int, error) {
+	if len(texts) == 0 {
+		return nil, bq.Invalid("options", "choose an option, or withdraw")
+	}
+	var out []int
+	for _, t := range texts {
+		found := -1
+		for i, o := range p.Options {
+			if strings.EqualFold(bq.CleanText(t), o) {
+				found = i
+			}
+		}
+		if found < 0 {
+			return nil, bq.Invalid("options", "%q is not an option of polls/%d; the options are %s", t, p.ID, quoteAll(p.Options))
+		}
+		out = append(out, found)
+	}
+	return out, nil
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
+}
+
+func optionTexts(options []string, indices []int) []string {
+	out := make([]string, len(indices))
+	for i, o := range indices {
+		out[i] = options[o]
+	}
+	return out
+}
+
+const voteColumns = `id, poll_id, person_id, options, source, note, recorded_by, request_id, record_time`
+
+func scanVote(r scanner) (*bq.VoteRecord, error) {
+	var v bq.VoteRecord
+	var options string
+	var t int64
+	if err := r.Scan(&v.ID, &v.PollID, &v.PersonID, &options, &v.Source, &v.Note, &v.RecordedBy, &v.RequestID, &t); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(options), &v.Options); err != nil {
+		return nil, err
+	}
+	v.RecordTime = fromNanos(t)
+	return &v, nil
+}
+
+func voteByRequest(ctx context.Context, tx *sql.Tx, requestID string) (*bq.VoteRecord, error) {
+	v, err := scanVote(tx.QueryRowContext(ctx, `SELECT `+voteColumns+` FROM votes WHERE request_id = ?`, requestID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return v, err
+}
+
+// VoteEntry is one delegate's choice in an import, by option index.
+type VoteEntry struct {
+	PersonID int64
+	Options  []int
+}
+
+// ImportVotes records many choices in one transaction, all or nothing. Entries whose
+// choice is already the delegate's current one are counted as unchanged and not recorded
+// again. A dry run checks and counts the same, and rolls back.
+func (s *Store) ImportVotes(ctx context.Context, a bq.Audit, pollID int64, entries []VoteEntry, source bq.VoteSource, dryRun bool) ([]bq.VoteRecord, int, error) {
+	var recs []bq.VoteRecord
+	unchanged := 0
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, e := range entries {
+			want := append([]int(nil), e.Options...)
+			sort.Ints(want)
+			enc, _ := json.Marshal(want)
+			var current string
+			err := tx.QueryRowContext(ctx, `SELECT options FROM ballots WHERE poll_id = ? AND person_id = ?`, pollID, e.PersonID).Scan(&current)
+			if err == nil && current == string(enc) {
+				unchanged++
+				continue
+			}
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			rec, err := s.applyVote(ctx, tx, a, VoteRequest{PollID: pollID, PersonID: e.PersonID, Source: source}, want)
+			if err != nil {
+				return err
+			}
+			recs = append(recs, *rec)
+		}
+		if dryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if errors.Is(err, errDryRun) {
+		err = nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	return recs, unchanged, nil
+}
+
+// ListVotes returns the current record of each delegate with a choice, in person order
+// after afterPerson.
+func (s *Store) ListVotes(ctx context.Context, pollID, afterPerson int64, limit int) ([]bq.VoteRecord, error) {
+	var out []bq.VoteRecord
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		if _, err := getPoll(ctx, tx, pollID); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT v.id, v.poll_id, v.person_id, v.options, v.source, v.note, v.recorded_by, v.request_id, v.record_time
+			FROM ballots b JOIN votes v ON v.id = b.vote_id
+			WHERE b.poll_id = ? AND b.person_id > ? ORDER BY b.person_id LIMIT ?`, pollID, afterPerson, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			v, err := scanVote(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, *v)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// ListVoteHistory returns every record of one delegate's choice in a poll, oldest first.
+func (s *Store) ListVoteHistory(ctx context.Context, pollID, personID int64) ([]bq.VoteRecord, error) {
+	var out []bq.VoteRecord
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		if _, err := getPoll(ctx, tx, pollID); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+voteColumns+` FROM votes WHERE poll_id = ? AND person_id = ? ORDER BY id`, pollID, personID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			v, err := scanVote(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, *v)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// GetTally counts a poll from its maintained counts and current ballots: its cost grows
+// with the poll's electorate, not with the votes the database holds.
+func (s *Store) GetTally(ctx context.Context, pollID int64) (*bq.Tally, error) {
+	t := &bq.Tally{}
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		p, err := getPoll(ctx, tx, pollID)
+		if err != nil {
+			return err
+		}
+		t.Poll = p
+		if err := tx.QueryRowContext(ctx, `SELECT version, voted FROM polls WHERE id = ?`, pollID).Scan(&t.Version, &t.Voted); err != nil {
+			return err
+		}
+		t.Counts = make([]int, len(p.Options))
+		t.Choices = make([][]bq.Voter, len(p.Options))
+		rows, err := tx.QueryContext(ctx, `SELECT option, count FROM poll_counts WHERE poll_id = ?`, pollID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var o, n int
+			if err := rows.Scan(&o, &n); err != nil {
+				rows.Close()
+				return err
+			}
+			t.Counts[o] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT e.person_id, e.full_name, e.zalo_name, e.phone, b.options
+			FROM poll_electorate e LEFT JOIN ballots b ON b.poll_id = e.poll_id AND b.person_id = e.person_id
+			WHERE e.poll_id = ? ORDER BY e.person_id`, pollID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var v bq.Voter
+			var options sql.NullString
+			if err := rows.Scan(&v.PersonID, &v.FullName, &v.ZaloName, &v.Phone, &options); err != nil {
+				return err
+			}
+			if !options.Valid {
+				t.Missing = append(t.Missing, v)
+				continue
+			}
+			var chosen []int
+			if err := json.Unmarshal([]byte(options.String), &chosen); err != nil {
+				return err
+			}
+			for _, o := range chosen {
+				t.Choices[o] = append(t.Choices[o], v)
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.Decide()
+	return t, nil
+}

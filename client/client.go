@@ -1,6 +1,7 @@
 // Package client is the bieuquyet command-line client: it reads a command line, calls
-// RosterService and prints the answer as aligned tables for people or as JSON for
-// programs. Run is the whole program; cmd/bieuquyet only wires it to the process.
+// RosterService, AccessService or AuditService and prints the answer as aligned tables
+// for people or as JSON for programs. Run is the whole program; cmd/bieuquyet only wires
+// it to the process.
 package client
 
 import (
@@ -50,7 +51,7 @@ type app struct {
 	stdout  io.Writer
 	stderr  io.Writer
 	conn    *grpc.ClientConn
-	rc      pb.RosterServiceClient
+	svc     services
 }
 
 // Run runs the command line args (without the program name) and returns the exit code:
@@ -67,6 +68,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // errHelpShown ends a run that printed help because it was asked for: exit 0.
 var errHelpShown = errors.New("help shown")
+
+// errReported ends a run whose failure the command has already reported on stdout, as
+// its result (a broken audit trail): exit 1, with nothing more on stderr.
+var errReported = errors.New("failure reported")
 
 // usageError is a mistake in the command line. cmd names the command, when known, so that
 // the hint can point at its own help.
@@ -87,6 +92,8 @@ func (a *app) exit(err error) int {
 	switch {
 	case err == nil || errors.Is(err, errHelpShown):
 		return exitOK
+	case errors.Is(err, errReported):
+		return exitFail
 	case errors.As(err, &ue):
 		prefix, hint := "", "bieuquyet help"
 		if ue.cmd != "" {
@@ -218,30 +225,52 @@ func withRequestID(ctx context.Context, method string, req, reply any, cc *grpc.
 	return invoker(ctx, method, req, reply, cc, opts...)
 }
 
-// client returns the RosterService client, dialing on first use so that usage errors
-// and help never touch the network.
-func (a *app) client() (pb.RosterServiceClient, error) {
-	if a.rc != nil {
-		return a.rc, nil
+// services is every service of the server as one client. No two services have an RPC
+// of the same name, so a command names the RPC alone, as in services.ListPeople, and
+// call runs it on the right service.
+type services interface {
+	pb.RosterServiceClient
+	pb.AccessServiceClient
+	pb.AuditServiceClient
+}
+
+// serviceClients is services over one connection.
+type serviceClients struct {
+	pb.RosterServiceClient
+	pb.AccessServiceClient
+	pb.AuditServiceClient
+}
+
+// services returns the clients of the server's services, dialing on first use so that
+// usage errors and help never touch the network. They share one connection.
+func (a *app) services() (services, error) {
+	if a.svc != nil {
+		return a.svc, nil
 	}
 	conn, err := dial(a.addr, a.conf)
 	if err != nil {
 		return nil, usageErrorf("", "%v", err)
 	}
-	a.conn, a.rc = conn, pb.NewRosterServiceClient(conn)
-	return a.rc, nil
+	a.conn = conn
+	a.svc = serviceClients{
+		RosterServiceClient: pb.NewRosterServiceClient(conn),
+		AccessServiceClient: pb.NewAccessServiceClient(conn),
+		AuditServiceClient:  pb.NewAuditServiceClient(conn),
+	}
+	return a.svc, nil
 }
 
-// call runs one RPC under its own deadline of --timeout.
-func call[Req, Resp any](ctx context.Context, a *app, rpc func(pb.RosterServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
+// call runs one RPC, named as a method of services (services.WhoAmI), under its own
+// deadline of --timeout.
+func call[Req, Resp any](ctx context.Context, a *app, rpc func(services, context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
 	var zero Resp
-	rc, err := a.client()
+	svc, err := a.services()
 	if err != nil {
 		return zero, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
-	return rpc(rc, ctx, req)
+	return rpc(svc, ctx, req)
 }
 
 // oneLine keeps a message on one line of the terminal.

@@ -38,12 +38,21 @@ const (
 // its address.
 func startServer(t *testing.T) string {
 	t.Helper()
+	return startServerWith(t, server.Config{})
+}
+
+// startServerWith is startServer with the server configured by cfg, whose Store it sets.
+// It records the admin token in adminTokens and the database file in dbPaths.
+func startServerWith(t *testing.T, cfg server.Config) string {
+	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "test.db"), store.Options{})
+	path := filepath.Join(t.TempDir(), "test.db")
+	st, err := store.Open(ctx, path, store.Options{})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	srv := server.New(server.Config{Store: st})
+	cfg.Store = st
+	srv := server.New(cfg)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
@@ -56,6 +65,7 @@ func startServer(t *testing.T) string {
 		t.Fatal(err)
 	}
 	adminTokens.Store(lis.Addr().String(), secret)
+	dbPaths.Store(lis.Addr().String(), path)
 	go srv.Serve(lis)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -71,6 +81,10 @@ func startServer(t *testing.T) string {
 // adminTokens holds the admin token of each test server, by address: tests run in
 // parallel, so the token cannot travel in the environment.
 var adminTokens sync.Map
+
+// dbPaths holds the database file of each test server, by address, for tests that
+// reach past the server into the store.
+var dbPaths sync.Map
 
 // deadAddr returns a loopback address nobody listens on.
 func deadAddr(t *testing.T) string {
@@ -486,7 +500,7 @@ func TestErrors(t *testing.T) {
 		{"bad output", []string{"--output", "xml", "council", "get"}, 2,
 			[]string{`^bieuquyet: invalid value "xml" for flag -output: must be table or json \(run 'bieuquyet help'\)$`}},
 		{"unknown command", []string{"frobnicate"}, 2,
-			[]string{`^bieuquyet: unknown command "frobnicate"; the commands are council, people, groups, roster \(run 'bieuquyet help'\)$`}},
+			[]string{`^bieuquyet: unknown command "frobnicate"; the commands are council, people, groups, roster, whoami, token, audit \(run 'bieuquyet help'\)$`}},
 		{"unknown subcommand", []string{"people", "delete", "1"}, 2,
 			[]string{`^bieuquyet: people: unknown command "delete"; the people commands are list, get, create, update, deactivate \(run 'bieuquyet help people'\)$`}},
 		{"no command", nil, 2, []string{`^bieuquyet: no command given \(run 'bieuquyet help'\)$`}},
@@ -500,6 +514,27 @@ func TestErrors(t *testing.T) {
 		{"bool flag without =", []string{"people", "update", "--delegate", "false", "1"}, 2,
 			[]string{`^bieuquyet: people update: unexpected argument "false": give a yes-or-no flag its value with =, as in --delegate=false `}},
 		{"bad timeout", []string{"--timeout", "0s", "council", "get"}, 2, []string{`^bieuquyet: --timeout must be positive`}},
+		{"one-word command with an argument", []string{"whoami", "me"}, 2, []string{`^bieuquyet: whoami: unexpected argument "me" \(run 'bieuquyet help whoami'\)$`}},
+		{"token flag after the command", []string{"whoami", "--token", "x"}, 2,
+			[]string{`^bieuquyet: whoami: flag provided but not defined: -token: --token is a global flag and goes before the command `}},
+		{"token without role", []string{"token", "create", "--name", "X"}, 2, []string{`^bieuquyet: token create: --role is required `}},
+		{"bad token role", []string{"token", "create", "--name", "X", "--role", "root"}, 2,
+			[]string{`^bieuquyet: token create: invalid value "root" for flag -role: must be admin, secretariat or person `}},
+		{"person token without person", []string{"token", "create", "--role", "person", "--name", "X"}, 2,
+			[]string{`^bieuquyet: token create: --person is required for a person token `}},
+		{"admin token with person", []string{"token", "create", "--role", "admin", "--name", "X", "--person", "1"}, 2,
+			[]string{`^bieuquyet: token create: --person goes only with --role person `}},
+		{"negative ttl", []string{"token", "create", "--role", "admin", "--name", "X", "--ttl", "-1h"}, 2,
+			[]string{`^bieuquyet: token create: --ttl must be positive, not -1h0m0s `}},
+		{"bad token", []string{"token", "revoke", "people/1"}, 2, []string{`^bieuquyet: token revoke: "people/1" is not a token: use tokens/ID or ID `}},
+		{"bad head", []string{"audit", "verify", "--head", "3"}, 2,
+			[]string{`^bieuquyet: audit verify: invalid value "3" for flag -head: must be SEQ:HEX, as 'bieuquyet audit head' prints it `}},
+		{"short head", []string{"audit", "verify", "--head", "3:abcd"}, 2,
+			[]string{`^bieuquyet: audit verify: invalid value "3:abcd" for flag -head: HEX must be 64 hexadecimal digits, a SHA-256 hash `}},
+		{"bad time", []string{"audit", "list", "--since", "yesterday"}, 2,
+			[]string{`^bieuquyet: audit list: invalid value "yesterday" for flag -since: must be RFC 3339, as in 2026-03-01T08:00:00\+07:00, or a date, as in 2026-03-01 `}},
+		{"empty time range", []string{"audit", "list", "--since", "2026-03-02", "--until", "2026-03-01"}, 2,
+			[]string{`^bieuquyet: audit list: --since must be before --until `}},
 
 		{"deadline", []string{"--timeout", "1ns", "council", "get"}, 1,
 			[]string{`^bieuquyet: deadline exceeded: no answer from 127\.0\.0\.1:\d+ within 1ns \(see --timeout\)$`}},
@@ -519,6 +554,9 @@ func TestErrors(t *testing.T) {
 			[]string{`^bieuquyet: already exists: `}},
 		{"failed precondition", []string{"groups", "remove-member", "HĐND - Ban Pháp chế", "0912000001"}, 1,
 			[]string{`^bieuquyet: failed precondition: Nguyễn Văn Ân leads "HĐND - Ban Pháp chế": give the group another leader first$`}},
+		{"token not found", []string{"token", "revoke", "tokens/99"}, 1, []string{`^bieuquyet: not found: tokens/99 does not exist$`}},
+		{"ttl too long", []string{"token", "create", "--role", "admin", "--name", "X", "--ttl", "20000h"}, 1,
+			[]string{`^bieuquyet: invalid argument: invalid token$`, `^  ttl: may be at most `}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -738,7 +776,15 @@ func TestHelp(t *testing.T) {
 			t.Errorf("bieuquyet %s:\n%s", strings.Join(args, " "), r)
 		}
 	}
-	r := run(t, "", "help", "groups")
+	r := run(t, "", "help", "whoami")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "Usage: bieuquyet whoami\n") {
+		t.Errorf("help whoami:\n%s", r)
+	}
+	r = run(t, "", "help", "token")
+	if r.code != 0 || !strings.Contains(r.stdout, "token revoke TOKEN") || strings.Contains(r.stdout, "audit list") {
+		t.Errorf("help token:\n%s", r)
+	}
+	r = run(t, "", "help", "groups")
 	if r.code != 0 || !strings.Contains(r.stdout, "groups add-member GROUP PERSON") || strings.Contains(r.stdout, "people list") {
 		t.Errorf("help groups:\n%s", r)
 	}

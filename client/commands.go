@@ -24,8 +24,8 @@ type command struct {
 // action runs a command with its positional arguments, its flags already parsed.
 type action func(ctx context.Context, a *app, args []string) error
 
-// commands lists every command in the order help shows them. Every RPC of
-// RosterService has one.
+// commands lists every command in the order help shows them. Every RPC of the server's
+// services has one.
 var commands []*command
 
 func init() {
@@ -33,6 +33,8 @@ func init() {
 	commands = append(commands, peopleCommands...)
 	commands = append(commands, groupsCommands...)
 	commands = append(commands, rosterCommands...)
+	commands = append(commands, accessCommands...)
+	commands = append(commands, auditCommands...)
 }
 
 // topics are the first words of the commands, in order.
@@ -55,6 +57,9 @@ func findCommand(args []string) (*command, error) {
 		t, name, _ := strings.Cut(c.path, " ")
 		if t != topic {
 			continue
+		}
+		if name == "" {
+			return c, nil // a command of one word, such as "whoami"
 		}
 		names = append(names, name)
 		if len(args) > 1 && args[1] == name {
@@ -88,7 +93,7 @@ func (a *app) runCommand(ctx context.Context, c *command, args []string) error {
 		return errHelpShown
 	}
 	if err != nil {
-		for _, g := range []string{"addr", "output", "timeout"} {
+		for _, g := range []string{"addr", "output", "timeout", "token", "tls-ca", "tls-cert", "tls-key"} {
 			if strings.HasSuffix(err.Error(), "not defined: -"+g) {
 				return usageErrorf(c.path, "%v: --%s is a global flag and goes before the command", err, g)
 			}
@@ -209,6 +214,10 @@ Global flags, before the command:
   --addr HOST:PORT     the server (default $`+envAddr+`, else `+defaultAddr+`)
   --output table|json  how to print results (default table)
   --timeout DURATION   deadline of each call to the server (default `+defaultTimeout.String()+`)
+  --token SECRET       bearer token (default $`+envToken+`)
+  --tls-ca FILE        PEM certificate of the CA that signed the server's: turns TLS on
+  --tls-cert FILE      PEM client certificate, for servers that ask for one (with --tls-key)
+  --tls-key FILE       PEM key of --tls-cert
 
 Commands:
 `)
@@ -222,6 +231,8 @@ Commands:
 	fmt.Fprint(w, `
 PERSON is people/ID, ID or a phone number (0912 345 678, +84912345678).
 GROUP is groups/ID, ID or the group's exact name ("HĐND - Ban Pháp chế").
+TOKEN is tokens/ID or ID. TIME is RFC 3339 (2026-03-01T08:00:00+07:00) or a date
+(2026-03-01), which means local midnight.
 Flags may come before or after the arguments. Run 'bieuquyet help COMMAND' for a
 command's flags, for instance 'bieuquyet help people create'.
 `)

@@ -16,7 +16,7 @@ var councilCommands = []*command{
 		summary: "show the council: its name, term and place",
 		setup: func(fs *flag.FlagSet) action {
 			return func(ctx context.Context, a *app, _ []string) error {
-				resp, err := call(ctx, a, pb.RosterServiceClient.GetCouncil, &pb.GetCouncilRequest{})
+				resp, err := call(ctx, a, services.GetCouncil, &pb.GetCouncilRequest{})
 				if err != nil {
 					return err
 				}
@@ -39,7 +39,7 @@ var councilCommands = []*command{
 				if len(paths) == 0 {
 					return nothingToUpdate(fs, fields...)
 				}
-				resp, err := call(ctx, a, pb.RosterServiceClient.UpdateCouncil, &pb.UpdateCouncilRequest{
+				resp, err := call(ctx, a, services.UpdateCouncil, &pb.UpdateCouncilRequest{
 					Council: c, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}})
 				if err != nil {
 					return err

@@ -40,7 +40,7 @@ var groupsCommands = []*command{
 				if *all {
 					resp.Groups, err = a.allGroups(ctx, k, *token, *size)
 				} else {
-					resp, err = call(ctx, a, pb.RosterServiceClient.ListGroups, &pb.ListGroupsRequest{
+					resp, err = call(ctx, a, services.ListGroups, &pb.ListGroupsRequest{
 						Kind: k, PageToken: *token, PageSize: int32(min(*size, 1<<30))})
 				}
 				if err != nil {
@@ -64,7 +64,7 @@ var groupsCommands = []*command{
 				if err != nil {
 					return err
 				}
-				resp, err := call(ctx, a, pb.RosterServiceClient.GetGroup, &pb.GetGroupRequest{Name: name})
+				resp, err := call(ctx, a, services.GetGroup, &pb.GetGroupRequest{Name: name})
 				if err != nil {
 					return err
 				}
@@ -92,7 +92,7 @@ var groupsCommands = []*command{
 				if g.Leader, err = a.personName(ctx, fs.Name(), *leader); err != nil {
 					return err
 				}
-				resp, err := call(ctx, a, pb.RosterServiceClient.CreateGroup, &pb.CreateGroupRequest{Group: g})
+				resp, err := call(ctx, a, services.CreateGroup, &pb.CreateGroupRequest{Group: g})
 				if err != nil {
 					return err
 				}
@@ -124,7 +124,7 @@ var groupsCommands = []*command{
 						return err
 					}
 				}
-				resp, err := call(ctx, a, pb.RosterServiceClient.UpdateGroup, &pb.UpdateGroupRequest{
+				resp, err := call(ctx, a, services.UpdateGroup, &pb.UpdateGroupRequest{
 					Group: g, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}})
 				if err != nil {
 					return err
@@ -153,7 +153,7 @@ var groupsCommands = []*command{
 				case "staff":
 					req.Role = pb.MemberRole_MEMBER_ROLE_STAFF
 				}
-				resp, err := call(ctx, a, pb.RosterServiceClient.AddGroupMember, req)
+				resp, err := call(ctx, a, services.AddGroupMember, req)
 				if err != nil {
 					return err
 				}
@@ -171,7 +171,7 @@ var groupsCommands = []*command{
 				if err != nil {
 					return err
 				}
-				resp, err := call(ctx, a, pb.RosterServiceClient.RemoveGroupMember, &pb.RemoveGroupMemberRequest{Group: group, Person: person})
+				resp, err := call(ctx, a, services.RemoveGroupMember, &pb.RemoveGroupMemberRequest{Group: group, Person: person})
 				if err != nil {
 					return err
 				}
@@ -202,7 +202,7 @@ func (a *app) allGroups(ctx context.Context, kind pb.GroupKind, token string, si
 	req := &pb.ListGroupsRequest{Kind: kind, PageToken: token, PageSize: int32(min(size, 1<<30))}
 	var groups []*pb.Group
 	for {
-		page, err := call(ctx, a, pb.RosterServiceClient.ListGroups, req)
+		page, err := call(ctx, a, services.ListGroups, req)
 		if err != nil {
 			return nil, err
 		}

@@ -152,6 +152,13 @@ var (
 		pb.MemberRole_MEMBER_ROLE_STAFF:  "staff",
 	}
 	kindList = []string{"all_delegates", "standing_committee", "committee", "delegate_group"}
+
+	tokenRoleWords = map[pb.TokenRole]string{
+		pb.TokenRole_TOKEN_ROLE_ADMIN:       "admin",
+		pb.TokenRole_TOKEN_ROLE_SECRETARIAT: "secretariat",
+		pb.TokenRole_TOKEN_ROLE_PERSON:      "person",
+	}
+	tokenRoleList = []string{"admin", "secretariat", "person"}
 )
 
 func kindWord(k pb.GroupKind) string {
@@ -175,6 +182,22 @@ func roleWord(r pb.MemberRole) string {
 		return w
 	}
 	return r.String()
+}
+
+func tokenRoleWord(r pb.TokenRole) string {
+	if w, ok := tokenRoleWords[r]; ok {
+		return w
+	}
+	return r.String()
+}
+
+func tokenRoleFromWord(w string) pb.TokenRole {
+	for r, s := range tokenRoleWords {
+		if s == w {
+			return r
+		}
+	}
+	return pb.TokenRole_TOKEN_ROLE_UNSPECIFIED
 }
 
 func plural(n int, one, many string) string {

@@ -63,7 +63,7 @@ var peopleCommands = []*command{
 				}
 				resp := &pb.ListPeopleResponse{}
 				for {
-					page, err := call(ctx, a, pb.RosterServiceClient.ListPeople, req)
+					page, err := call(ctx, a, services.ListPeople, req)
 					if err != nil {
 						return err
 					}
@@ -95,7 +95,7 @@ var peopleCommands = []*command{
 				if err != nil {
 					return err
 				}
-				resp, err := call(ctx, a, pb.RosterServiceClient.GetPerson, &pb.GetPersonRequest{Name: name})
+				resp, err := call(ctx, a, services.GetPerson, &pb.GetPersonRequest{Name: name})
 				if err != nil {
 					return err
 				}
@@ -114,7 +114,7 @@ var peopleCommands = []*command{
 				if err := requireFlags(fs, "full-name", "phone"); err != nil {
 					return err
 				}
-				resp, err := call(ctx, a, pb.RosterServiceClient.CreatePerson, &pb.CreatePersonRequest{Person: p})
+				resp, err := call(ctx, a, services.CreatePerson, &pb.CreatePersonRequest{Person: p})
 				if err != nil {
 					return err
 				}
@@ -140,7 +140,7 @@ var peopleCommands = []*command{
 					return err
 				}
 				p.Name = name
-				resp, err := call(ctx, a, pb.RosterServiceClient.UpdatePerson, &pb.UpdatePersonRequest{
+				resp, err := call(ctx, a, services.UpdatePerson, &pb.UpdatePersonRequest{
 					Person: p, UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}})
 				if err != nil {
 					return err
@@ -159,7 +159,7 @@ var peopleCommands = []*command{
 				if err != nil {
 					return err
 				}
-				resp, err := call(ctx, a, pb.RosterServiceClient.DeactivatePerson, &pb.DeactivatePersonRequest{Name: name})
+				resp, err := call(ctx, a, services.DeactivatePerson, &pb.DeactivatePersonRequest{Name: name})
 				if err != nil {
 					return err
 				}

@@ -21,7 +21,7 @@ func (a *app) personName(ctx context.Context, cmd, arg string) (string, error) {
 		return arg, nil
 	}
 	if looksLikePhone(arg) {
-		resp, err := call(ctx, a, pb.RosterServiceClient.ListPeople, &pb.ListPeopleRequest{Phone: arg, PageSize: 1})
+		resp, err := call(ctx, a, services.ListPeople, &pb.ListPeopleRequest{Phone: arg, PageSize: 1})
 		if err != nil {
 			return "", err
 		}
@@ -34,6 +34,15 @@ func (a *app) personName(ctx context.Context, cmd, arg string) (string, error) {
 		return "people/" + arg, nil
 	}
 	return "", usageErrorf(cmd, "%q is not a person: use people/ID, ID or a phone number", arg)
+}
+
+// tokenName turns a TOKEN argument, "tokens/7" or "7", into a resource name.
+func tokenName(cmd, arg string) (string, error) {
+	arg = strings.TrimSpace(arg)
+	if id := strings.TrimPrefix(arg, "tokens/"); isID(id) {
+		return "tokens/" + id, nil
+	}
+	return "", usageErrorf(cmd, "%q is not a token: use tokens/ID or ID", arg)
 }
 
 // looksLikePhone tells a phone number from an id: a phone starts with + or 0, or is

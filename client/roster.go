@@ -28,7 +28,7 @@ var rosterCommands = []*command{
 				if err != nil {
 					return err
 				}
-				resp, err := call(ctx, a, pb.RosterServiceClient.ImportRoster, &pb.ImportRosterRequest{
+				resp, err := call(ctx, a, services.ImportRoster, &pb.ImportRosterRequest{
 					Content: content, Format: pb.RosterFormat_ROSTER_FORMAT_UNSPECIFIED, DryRun: *dryRun})
 				if err != nil {
 					return err

@@ -1,0 +1,209 @@
+package client
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
+)
+
+var accessCommands = []*command{
+	{
+		path:    "whoami",
+		summary: "show who the token stands for: its role and, for a person, the person and their groups",
+		setup: func(fs *flag.FlagSet) action {
+			return func(ctx context.Context, a *app, _ []string) error {
+				resp, err := call(ctx, a, services.WhoAmI, &pb.WhoAmIRequest{})
+				if err != nil {
+					return err
+				}
+				return a.show(resp, func(w io.Writer) error { return whoamiReport(w, resp) })
+			}
+		},
+	},
+	{
+		path:     "token create",
+		synopsis: "--role admin|secretariat|person --name S [--person PERSON] [--ttl DURATION]",
+		summary:  "make a token and print its secret last, on a line of its own: the only time it is shown",
+		setup: func(fs *flag.FlagSet) action {
+			role := enumFlag{allowed: tokenRoleList}
+			fs.Var(&role, "role", "admin (the Office's administrator), secretariat (the Office's secretaries) or person (one person of the roster, with --person)")
+			name := fs.String("name", "", `who or what the token is for, e.g. "Văn phòng - Nguyễn Thị Thư"`)
+			person := fs.String("person", "", "the person a person token stands for (PERSON)")
+			ttl := fs.Duration("ttl", 0, "how long the token lives, e.g. 720h (the server's default is 2160h, 90 days; at most two years)")
+			return func(ctx context.Context, a *app, _ []string) error {
+				if err := requireFlags(fs, "role", "name"); err != nil {
+					return err
+				}
+				set := visited(fs)
+				switch {
+				case role.value == "person" && !set["person"]:
+					return usageErrorf(fs.Name(), "--person is required for a person token")
+				case role.value != "person" && set["person"]:
+					return usageErrorf(fs.Name(), "--person goes only with --role person")
+				case set["ttl"] && *ttl <= 0:
+					return usageErrorf(fs.Name(), "--ttl must be positive, not %v", *ttl)
+				}
+				req := &pb.CreateTokenRequest{Token: &pb.Token{DisplayName: *name, Role: tokenRoleFromWord(role.value)}}
+				if set["person"] {
+					var err error
+					if req.Token.Person, err = a.personName(ctx, fs.Name(), *person); err != nil {
+						return err
+					}
+				}
+				if set["ttl"] {
+					req.Ttl = durationpb.New(*ttl)
+				}
+				resp, err := call(ctx, a, services.CreateToken, req)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(a.stderr, "warning: the token's secret is shown only this once, here: keep it now, somewhere safe")
+				if a.json {
+					return a.printJSON(resp)
+				}
+				if err := tokenFields(a.stdout, resp.GetToken()); err != nil {
+					return err
+				}
+				_, err = fmt.Fprintln(a.stdout, resp.GetSecret())
+				return err
+			}
+		},
+	},
+	{
+		path:     "token list",
+		synopsis: "[--person PERSON] [--revoked] [--page-size N] [--page-token T] [--all]",
+		summary:  "list tokens in id order, never their secrets, a page at a time (--all: every page)",
+		setup: func(fs *flag.FlagSet) action {
+			person := fs.String("person", "", "only the tokens of this person (PERSON)")
+			revoked := fs.Bool("revoked", false, "include revoked tokens")
+			size := fs.Int("page-size", 0, "tokens per page (server default 50, at most 500)")
+			token := fs.String("page-token", "", "page to start from, as printed after the previous page")
+			all := fs.Bool("all", false, "follow every page to the end")
+			return func(ctx context.Context, a *app, _ []string) error {
+				if *size < 0 {
+					return usageErrorf(fs.Name(), "--page-size must not be negative")
+				}
+				req := &pb.ListTokensRequest{PageSize: int32(min(*size, 1<<30)), PageToken: *token, ShowRevoked: *revoked}
+				if *person != "" {
+					var err error
+					if req.Person, err = a.personName(ctx, fs.Name(), *person); err != nil {
+						return err
+					}
+				}
+				resp := &pb.ListTokensResponse{}
+				for {
+					page, err := call(ctx, a, services.ListTokens, req)
+					if err != nil {
+						return err
+					}
+					resp.Tokens = append(resp.Tokens, page.GetTokens()...)
+					resp.NextPageToken = page.GetNextPageToken()
+					if !*all || resp.NextPageToken == "" {
+						break
+					}
+					if resp.NextPageToken == req.PageToken {
+						return fmt.Errorf("the server returned the same page token twice; stopping")
+					}
+					req.PageToken = resp.NextPageToken
+				}
+				if err := a.show(resp, func(w io.Writer) error { return tokensTable(w, resp.GetTokens()) }); err != nil {
+					return err
+				}
+				a.morePages(resp.GetNextPageToken())
+				return nil
+			}
+		},
+	},
+	{
+		path:    "token revoke",
+		args:    []string{"TOKEN"},
+		summary: "end a token at once; calls with it fail from then on",
+		setup: func(fs *flag.FlagSet) action {
+			return func(ctx context.Context, a *app, args []string) error {
+				name, err := tokenName(fs.Name(), args[0])
+				if err != nil {
+					return err
+				}
+				resp, err := call(ctx, a, services.RevokeToken, &pb.RevokeTokenRequest{Name: name})
+				if err != nil {
+					return err
+				}
+				return a.show(resp, func(w io.Writer) error { return tokenFields(w, resp.GetToken()) })
+			}
+		},
+	},
+}
+
+// whoamiReport prints the caller's token and, for a person, the person's fields and
+// their groups as a table.
+func whoamiReport(w io.Writer, r *pb.WhoAmIResponse) error {
+	t, p := r.GetToken(), r.GetPerson()
+	pairs := []string{
+		"actor", r.GetActor(),
+		"token", t.GetName(),
+		"display_name", t.GetDisplayName(),
+		"role", tokenRoleWord(t.GetRole()),
+	}
+	if p != nil {
+		pairs = append(pairs,
+			"person", p.GetName(),
+			"full_name", p.GetFullName(),
+			"title", p.GetTitle(),
+			"phone", p.GetPhone(),
+			"delegate", yesNo(p.GetDelegate()),
+		)
+	}
+	if err := fields(w, pairs...); err != nil || p == nil {
+		return err
+	}
+	if _, err := fmt.Fprintln(w); err != nil {
+		return err
+	}
+	if len(r.GetMemberships()) == 0 {
+		_, err := fmt.Fprintln(w, "no groups")
+		return err
+	}
+	tb := newTable("GROUP", "NAME", "ROLE")
+	for _, m := range r.GetMemberships() {
+		tb.add(m.GetGroup(), m.GetDisplayName(), roleWord(m.GetRole()))
+	}
+	return tb.write(w)
+}
+
+func tokenFields(w io.Writer, t *pb.Token) error {
+	return fields(w,
+		"name", t.GetName(),
+		"display_name", t.GetDisplayName(),
+		"role", tokenRoleWord(t.GetRole()),
+		"person", t.GetPerson(),
+		"created_by", t.GetCreatedBy(),
+		"created", when(t.GetCreateTime()),
+		"expires", when(t.GetExpireTime()),
+		"revoked", when(t.GetRevokeTime()),
+	)
+}
+
+func tokensTable(w io.Writer, tokens []*pb.Token) error {
+	if len(tokens) == 0 {
+		_, err := fmt.Fprintln(w, "no tokens")
+		return err
+	}
+	t := newTable("NAME", "DISPLAY NAME", "ROLE", "PERSON", "CREATED BY", "EXPIRES", "REVOKED")
+	for _, tok := range tokens {
+		person, revoked := "-", "no"
+		if tok.GetPerson() != "" {
+			person = tok.GetPerson()
+		}
+		if tok.GetRevokeTime() != nil {
+			revoked = when(tok.GetRevokeTime())
+		}
+		t.add(tok.GetName(), tok.GetDisplayName(), tokenRoleWord(tok.GetRole()), person, tok.GetCreatedBy(),
+			when(tok.GetExpireTime()), revoked)
+	}
+	return t.write(w)
+}

@@ -274,7 +274,9 @@ type VoteRecord struct {
 	ID         int64
 	PollID     int64
 	PersonID   int64
-	Options    []int // indices into the poll's options; empty when withdrawn
+	FullName   string   // as in the electorate
+	Options    []int    // indices into the poll's options; empty when withdrawn
+	Choice     []string // the texts of Options
 	Source     VoteSource
 	Note       string
 	RecordedBy string // actor

@@ -89,7 +89,9 @@ func TestPollValidate(t *testing.T) {
 		{"confirmation before deadline", func(p *Poll) { p.ConfirmationDeadline = now }, "p.confirmation_deadline"},
 		{"opinion with one option", func(p *Poll) { p.Kind, p.Rule, p.Options = KindOpinion, RuleNone, []string{"A"} }, "p.options"},
 		{"opinion with a rule", func(p *Poll) { p.Kind, p.Options = KindOpinion, []string{"A", "B"} }, "p.decision_rule"},
-		{"opinion repeats an option", func(p *Poll) { p.Kind, p.Rule, p.Options = KindOpinion, RuleNone, []string{"Phương án A", "phương án a"} }, "p.options[1]"},
+		{"opinion repeats an option", func(p *Poll) {
+			p.Kind, p.Rule, p.Options = KindOpinion, RuleNone, []string{"Phương án A", "phương án a"}
+		}, "p.options[1]"},
 	}
 	for _, tt := range tests {
 		p := ok()

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	bq "github.com/bieuquyet/bieuquyet"
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
@@ -35,6 +36,8 @@ const (
 	everyCaller  = "*"
 	peopleInG    = "people in G"
 	officeCaller = "office"
+	leaderOfG    = "office and the leader of G"
+	ownVotes     = "office, the leader of G and the delegate"
 )
 
 var callers = []string{noToken, revoked, expired, asAdmin, secretariat, leaderIn, leaderOther, delegateIn, delegateOut, staffIn}
@@ -48,6 +51,7 @@ type fixture struct {
 	leader, delegate, staff int64 // people in g
 	outsider, otherLeader   int64
 	spareToken              int64
+	poll                    int64 // an open vote in g
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -121,6 +125,16 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.spareToken = mk("spare", bq.TokenSecretariat, 0, time.Hour).ID
+	poll := &bq.Poll{BodyID: f.g, GroupID: f.g, Kind: bq.KindVote, Title: "Thông qua", Question: "Đồng ý?", Rule: bq.RuleMajorityOfAll, Deadline: time.Now().Add(time.Hour)}
+	poll.Normalize()
+	p, err := st.CreatePoll(ctx, a, poll, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.poll = p.ID
+	if _, err := st.RecordVote(ctx, a, store.VoteRequest{PollID: p.ID, PersonID: f.delegate, Options: []string{"Tán thành"}, Source: bq.SourceZalo}); err != nil {
+		t.Fatal(err)
+	}
 	f.h = start(t, st, "")
 	f.h.st = st
 	return f
@@ -140,7 +154,8 @@ func unary[Req, Resp any](fn func(context.Context, Req, ...grpc.CallOption) (Res
 }
 
 func matrix(h *harness) map[string]matrixCase {
-	r, a, au := h.roster, h.access, h.audit
+	r, a, au, pl := h.roster, h.access, h.audit, h.polls
+	poll := func(f *fixture) string { return fmt.Sprintf("polls/%d", f.poll) }
 	pname := func(id int64) string { return fmt.Sprintf("people/%d", id) }
 	gname := func(id int64) string { return fmt.Sprintf("groups/%d", id) }
 	csv := "record,name,kind,leader,title,delegate,phone,group,role\nperson,Người Mới,,,Đại biểu,yes,0900009999,,\n"
@@ -194,6 +209,38 @@ func matrix(h *harness) map[string]matrixCase {
 		pb.AuditService_ListAuditEvents_FullMethodName: {officeCaller, unary(au.ListAuditEvents, func(*fixture) *pb.ListAuditEventsRequest { return &pb.ListAuditEventsRequest{} })},
 		pb.AuditService_VerifyAuditLog_FullMethodName:  {officeCaller, unary(au.VerifyAuditLog, func(*fixture) *pb.VerifyAuditLogRequest { return &pb.VerifyAuditLogRequest{} })},
 		pb.AuditService_GetAuditHead_FullMethodName:    {officeCaller, unary(au.GetAuditHead, func(*fixture) *pb.GetAuditHeadRequest { return &pb.GetAuditHeadRequest{} })},
+
+		pb.PollService_CreatePoll_FullMethodName: {leaderOfG, unary(pl.CreatePoll, func(f *fixture) *pb.CreatePollRequest {
+			return &pb.CreatePollRequest{Poll: &pb.Poll{Body: gname(f.g), Kind: pb.PollKind_POLL_KIND_VOTE, Title: "Lấy ý kiến", Question: "Đồng ý?",
+				DecisionRule: pb.DecisionRule_DECISION_RULE_MAJORITY_OF_ALL, Deadline: timestamppb.New(time.Now().Add(time.Hour))}}
+		})},
+		pb.PollService_GetPoll_FullMethodName:   {peopleInG, unary(pl.GetPoll, func(f *fixture) *pb.GetPollRequest { return &pb.GetPollRequest{Name: poll(f)} })},
+		pb.PollService_ListPolls_FullMethodName: {everyCaller, unary(pl.ListPolls, func(*fixture) *pb.ListPollsRequest { return &pb.ListPollsRequest{} })},
+		pb.PollService_ClosePoll_FullMethodName: {leaderOfG, unary(pl.ClosePoll, func(f *fixture) *pb.ClosePollRequest { return &pb.ClosePollRequest{Name: poll(f)} })},
+		pb.PollService_CancelPoll_FullMethodName: {leaderOfG, unary(pl.CancelPoll, func(f *fixture) *pb.CancelPollRequest {
+			return &pb.CancelPollRequest{Name: poll(f), Reason: "nhầm"}
+		})},
+		pb.PollService_RecordVote_FullMethodName: {officeCaller, unary(pl.RecordVote, func(f *fixture) *pb.RecordVoteRequest {
+			return &pb.RecordVoteRequest{Poll: poll(f), Person: pname(f.leader), Options: []string{"Tán thành"}}
+		})},
+		pb.PollService_ImportVotes_FullMethodName: {officeCaller, unary(pl.ImportVotes, func(f *fixture) *pb.ImportVotesRequest {
+			return &pb.ImportVotesRequest{Poll: poll(f), Content: []byte("Không tán thành (1)\nTrưởng Ban Pháp Chế\n")}
+		})},
+		pb.PollService_ListVotes_FullMethodName: {peopleInG, unary(pl.ListVotes, func(f *fixture) *pb.ListVotesRequest { return &pb.ListVotesRequest{Poll: poll(f)} })},
+		pb.PollService_ListVoteHistory_FullMethodName: {ownVotes, unary(pl.ListVoteHistory, func(f *fixture) *pb.ListVoteHistoryRequest {
+			return &pb.ListVoteHistoryRequest{Poll: poll(f), Person: pname(f.delegate)}
+		})},
+		pb.PollService_GetTally_FullMethodName: {peopleInG, unary(pl.GetTally, func(f *fixture) *pb.GetTallyRequest { return &pb.GetTallyRequest{Poll: poll(f)} })},
+		pb.PollService_WatchPoll_FullMethodName: {peopleInG, func(ctx context.Context, f *fixture) error {
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			stream, err := pl.WatchPoll(ctx, &pb.WatchPollRequest{Poll: poll(f)})
+			if err != nil {
+				return err
+			}
+			_, err = stream.Recv()
+			return err
+		}},
 	}
 }
 
@@ -213,6 +260,10 @@ func wantCode(allowed, caller string) codes.Code {
 		ok = caller == asAdmin || caller == secretariat
 	case peopleInG:
 		ok = caller == asAdmin || caller == secretariat || caller == leaderIn || caller == delegateIn || caller == staffIn
+	case leaderOfG:
+		ok = caller == asAdmin || caller == secretariat || caller == leaderIn
+	case ownVotes:
+		ok = caller == asAdmin || caller == secretariat || caller == leaderIn || caller == delegateIn
 	}
 	if ok {
 		return codes.OK
@@ -224,6 +275,7 @@ func wantCode(allowed, caller string) codes.Code {
 func registeredMethods(t *testing.T) []string {
 	t.Helper()
 	srv := New(Config{Store: &flakyStore{}})
+	defer srv.Shutdown(context.Background())
 	var out []string
 	for name, info := range srv.grpc.GetServiceInfo() {
 		for _, m := range info.Methods {
@@ -248,7 +300,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		if isOpen(method) {
 			continue
 		}
-		if _, ok := matrix(&harness{roster: pb.NewRosterServiceClient(nil), access: pb.NewAccessServiceClient(nil), audit: pb.NewAuditServiceClient(nil)})[method]; !ok {
+		if _, ok := matrix(&harness{roster: pb.NewRosterServiceClient(nil), access: pb.NewAccessServiceClient(nil), audit: pb.NewAuditServiceClient(nil),
+			polls: pb.NewPollServiceClient(nil)})[method]; !ok {
 			t.Errorf("%s is not in the authorization matrix", method)
 			continue
 		}

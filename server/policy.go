@@ -40,6 +40,18 @@ var policies = map[string]rule{
 	pb.AuditService_ListAuditEvents_FullMethodName: office,
 	pb.AuditService_VerifyAuditLog_FullMethodName:  office,
 	pb.AuditService_GetAuditHead_FullMethodName:    office,
+
+	pb.PollService_CreatePoll_FullMethodName:      bodyLeader(func(r any) string { return r.(*pb.CreatePollRequest).GetPoll().GetBody() }),
+	pb.PollService_GetPoll_FullMethodName:         pollMember(func(r any) string { return r.(*pb.GetPollRequest).GetName() }),
+	pb.PollService_ListPolls_FullMethodName:       anyone, // people see the polls of their own groups: the handler filters
+	pb.PollService_ClosePoll_FullMethodName:       pollLeader(func(r any) string { return r.(*pb.ClosePollRequest).GetName() }),
+	pb.PollService_CancelPoll_FullMethodName:      pollLeader(func(r any) string { return r.(*pb.CancelPollRequest).GetName() }),
+	pb.PollService_RecordVote_FullMethodName:      office, // the secretariat records from the Zalo poll; nobody votes for anybody
+	pb.PollService_ImportVotes_FullMethodName:     office,
+	pb.PollService_ListVotes_FullMethodName:       pollMember(func(r any) string { return r.(*pb.ListVotesRequest).GetPoll() }),
+	pb.PollService_ListVoteHistory_FullMethodName: ownHistory,
+	pb.PollService_GetTally_FullMethodName:        pollMember(func(r any) string { return r.(*pb.GetTallyRequest).GetPoll() }),
+	pb.PollService_WatchPoll_FullMethodName:       pollMember(func(r any) string { return r.(*pb.WatchPollRequest).GetPoll() }),
 }
 
 // rule decides one call. It returns nil to allow, a *denial to refuse, or another error
@@ -49,6 +61,7 @@ type rule func(ctx context.Context, az authorizer, p *bq.Principal, req any) err
 // authorizer answers the questions rules ask of the roster beyond the principal itself.
 type authorizer interface {
 	SharesGroup(ctx context.Context, a, b int64) (bool, error)
+	PollGroups(ctx context.Context, id int64) (body, group int64, err error)
 }
 
 // denial is a refusal by policy: the reason goes to the caller, the target to the audit.
@@ -122,6 +135,97 @@ func personVisible(person func(any) string) rule {
 		}
 		return nil
 	}
+}
+
+// bodyLeader allows the Office, and the leader of the body the request names: a body's
+// leader opens its polls.
+func bodyLeader(body func(any) string) rule {
+	return func(_ context.Context, _ authorizer, p *bq.Principal, req any) error {
+		if p.IsOffice() {
+			return nil
+		}
+		name := body(req)
+		id, err := parseName("poll.body", "groups", name)
+		if err != nil {
+			return err
+		}
+		if !p.Leads(id) {
+			return deny(name, "only the leader of %s, or the Office, may open its polls", name)
+		}
+		return nil
+	}
+}
+
+// pollMember allows the Office, and members of the group a poll is held in: nobody
+// outside a group sees anything of its polls (Điều 3.5).
+func pollMember(poll func(any) string) rule {
+	return func(ctx context.Context, az authorizer, p *bq.Principal, req any) error {
+		if p.IsOffice() {
+			return nil
+		}
+		name := poll(req)
+		id, err := parseName("poll", "polls", name)
+		if err != nil {
+			return err
+		}
+		_, group, err := az.PollGroups(ctx, id)
+		if bq.ErrorCode(err) == bq.CodeNotFound {
+			return deny(name, "%s does not exist or is not in your groups", name) // no hint either way
+		}
+		if err != nil {
+			return err
+		}
+		if !p.MemberOf(group) {
+			return deny(name, "%s does not exist or is not in your groups", name)
+		}
+		return nil
+	}
+}
+
+// pollLeader allows the Office, and the leader of the body that opened the poll.
+func pollLeader(poll func(any) string) rule {
+	return func(ctx context.Context, az authorizer, p *bq.Principal, req any) error {
+		if p.IsOffice() {
+			return nil
+		}
+		name := poll(req)
+		id, err := parseName("name", "polls", name)
+		if err != nil {
+			return err
+		}
+		body, _, err := az.PollGroups(ctx, id)
+		if bq.ErrorCode(err) == bq.CodeNotFound {
+			return deny(name, "%s does not exist or is not yours to close", name)
+		}
+		if err != nil {
+			return err
+		}
+		if !p.Leads(body) {
+			return deny(name, "only the leader of groups/%d, or the Office, may close or cancel %s", body, name)
+		}
+		return nil
+	}
+}
+
+// ownHistory allows the Office, the leader of the poll's body, and the delegate whose
+// history it is.
+func ownHistory(ctx context.Context, az authorizer, p *bq.Principal, req any) error {
+	if p.IsOffice() {
+		return nil
+	}
+	r := req.(*pb.ListVoteHistoryRequest)
+	pollID, personID, err := parsePollPerson(r.GetPoll(), r.GetPerson())
+	if err != nil {
+		return err
+	}
+	body, group, err := az.PollGroups(ctx, pollID)
+	if err != nil && bq.ErrorCode(err) != bq.CodeNotFound {
+		return err
+	}
+	if err == nil && p.MemberOf(group) && (p.Person.ID == personID || p.Leads(body)) {
+		return nil
+	}
+	return deny(r.GetPoll(), "you may read only your own votes in the polls of your groups")
 }
 
 // requestTarget names the resource a request is about, for the audit of a refusal: its

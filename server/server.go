@@ -7,7 +7,6 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -25,6 +24,7 @@ type Store interface {
 	RosterStore
 	AccessStore
 	AuditStore
+	PollStore
 }
 
 // RosterStore is what the roster service needs.
@@ -70,8 +70,9 @@ const MaxMessageSize = 16 << 20
 type Config struct {
 	Store  Store
 	Logger *slog.Logger
-	// Now is the clock for token lifetimes; tests inject their own.
-	Now func() time.Time
+	// Clock is the time the server works by: token lifetimes, poll deadlines. It must
+	// be the store's clock too. Tests inject their own; nil is the wall clock.
+	Clock Clock
 	// Options are added to the gRPC server's own (credentials, for instance).
 	Options []grpc.ServerOption
 }
@@ -83,6 +84,8 @@ type Server struct {
 	log    *slog.Logger
 	store  Store
 	authz  authorizer
+	stop   context.CancelFunc // ends the scheduler
+	done   chan struct{}
 }
 
 // New builds the server and registers the services, health and reflection.
@@ -91,9 +94,9 @@ func New(cfg Config) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	now := cfg.Now
-	if now == nil {
-		now = time.Now
+	clock := cfg.Clock
+	if clock == nil {
+		clock = RealClock
 	}
 	opts := append([]grpc.ServerOption{
 		s.unaryInterceptors(),
@@ -102,14 +105,23 @@ func New(cfg Config) *Server {
 	}, cfg.Options...)
 	s.grpc = grpc.NewServer(opts...)
 	pb.RegisterRosterServiceServer(s.grpc, &rosterServer{base: base{s.log}, store: cfg.Store})
-	pb.RegisterAccessServiceServer(s.grpc, &accessServer{base: base{s.log}, store: cfg.Store, now: now})
+	pb.RegisterAccessServiceServer(s.grpc, &accessServer{base: base{s.log}, store: cfg.Store, now: clock.Now})
 	pb.RegisterAuditServiceServer(s.grpc, &auditServer{base: base{s.log}, store: cfg.Store})
+	hub := newHub()
+	sched := &scheduler{store: cfg.Store, clock: clock, log: s.log, wake: make(chan struct{}, 1), closed: hub.notify}
+	pb.RegisterPollServiceServer(s.grpc, &pollServer{base: base{s.log}, store: cfg.Store, clock: clock, hub: hub, sched: sched})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	for name := range s.grpc.GetServiceInfo() {
 		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	ctx, stop := context.WithCancel(context.Background())
+	s.stop, s.done = stop, make(chan struct{})
+	go func() {
+		defer close(s.done)
+		sched.run(ctx)
+	}()
 	return s
 }
 
@@ -120,6 +132,8 @@ func (s *Server) Serve(lis net.Listener) error { return s.grpc.Serve(lis) }
 // ctx ends, then cuts the rest off.
 func (s *Server) Shutdown(ctx context.Context) {
 	s.health.Shutdown()
+	s.stop()
+	<-s.done
 	done := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()

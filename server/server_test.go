@@ -50,6 +50,7 @@ type harness struct {
 	roster pb.RosterServiceClient
 	access pb.AccessServiceClient
 	audit  pb.AuditServiceClient
+	polls  pb.PollServiceClient
 	logs   *syncBuffer
 	st     *store.Store // nil for a fake store
 	admin  string       // the admin token every call carries unless it names its own
@@ -93,7 +94,7 @@ func start(t *testing.T, st Store, admin string) *harness {
 		srv.Shutdown(context.Background())
 	})
 	return &harness{conn: conn, roster: pb.NewRosterServiceClient(conn), access: pb.NewAccessServiceClient(conn),
-		audit: pb.NewAuditServiceClient(conn), logs: logs, admin: admin}
+		audit: pb.NewAuditServiceClient(conn), polls: pb.NewPollServiceClient(conn), logs: logs, admin: admin}
 }
 
 // startStore opens a fresh SQLite file with an admin token and serves it.
@@ -206,6 +207,12 @@ type flakyStore struct {
 }
 
 const flakyToken = "bq_0123456789012345678901234567890123456789abc"
+
+// The scheduler runs in every server; a fake store has no polls to close.
+func (f *flakyStore) CloseDuePolls(context.Context, bq.Audit) ([]int64, error) { return nil, nil }
+func (f *flakyStore) NextDeadline(context.Context) (time.Time, bool, error) {
+	return time.Time{}, false, nil
+}
 
 func (f *flakyStore) Authenticate(_ context.Context, hash [32]byte) (*bq.Principal, error) {
 	if hash != bq.HashToken(flakyToken) {

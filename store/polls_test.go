@@ -274,7 +274,13 @@ func TestConcurrentVotesAreAllCountedOnce(t *testing.T) {
 	before, _ := f.s.ListVoteHistory(ctx, p.ID, f.members[0])
 	rec, err := f.s.RecordVote(ctx, testAudit, VoteRequest{PollID: p.ID, PersonID: f.members[0], Options: []string{"Tán thành"}, Source: bq.SourceZalo, RequestID: "r0-1"})
 	after, _ := f.s.ListVoteHistory(ctx, p.ID, f.members[0])
-	if err != nil || len(after) != len(before) || rec.ID != before[0].ID {
+	var first int64
+	for _, r := range before {
+		if r.RequestID == "r0-1" {
+			first = r.ID
+		}
+	}
+	if err != nil || len(after) != len(before) || rec.ID != first {
 		t.Fatalf("retry: %+v, %v (%d → %d records)", rec, err, len(before), len(after))
 	}
 }

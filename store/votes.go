@@ -184,8 +184,8 @@ func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, req VoteR
 	}
 	sort.Ints(indices)
 	enc, _ := json.Marshal(indices)
-	rec := &bq.VoteRecord{PollID: p.ID, PersonID: req.PersonID, Options: indices, Source: req.Source, Note: req.Note,
-		RecordedBy: a.Actor, RequestID: req.RequestID, RecordTime: now.UTC()}
+	rec := &bq.VoteRecord{PollID: p.ID, PersonID: req.PersonID, FullName: name, Options: indices, Choice: optionTexts(p.Options, indices),
+		Source: req.Source, Note: req.Note, RecordedBy: a.Actor, RequestID: req.RequestID, RecordTime: now.UTC()}
 	res, err := tx.ExecContext(ctx, `INSERT INTO votes (poll_id, person_id, options, source, note, recorded_by, request_id, record_time)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, req.PersonID, string(enc), rec.Source, rec.Note, rec.RecordedBy, rec.RequestID, nanos(now))
 	if err != nil {
@@ -229,7 +229,7 @@ func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, req VoteR
 	}
 	what := "withdrew the vote"
 	if !req.Withdraw {
-		what = "chose " + strings.Join(optionTexts(p.Options, indices), " + ")
+		what = "chose " + strings.Join(rec.Choice, " + ")
 	}
 	if err := s.record(ctx, tx, a, "RecordVote", pollName(p.ID), "%s (people/%d) %s, from %s%s",
 		name, req.PersonID, what, rec.Source, noteSuffix(rec.Note)); err != nil {
@@ -292,24 +292,34 @@ func optionTexts(options []string, indices []int) []string {
 	return out
 }
 
-const voteColumns = `id, poll_id, person_id, options, source, note, recorded_by, request_id, record_time`
+// voteSelect reads vote records with the delegate's name and the poll's options, so a
+// record can say what was chosen in words.
+const voteSelect = `SELECT v.id, v.poll_id, v.person_id, e.full_name, p.options, v.options, v.source, v.note, v.recorded_by,
+	v.request_id, v.record_time FROM votes v
+	JOIN poll_electorate e ON e.poll_id = v.poll_id AND e.person_id = v.person_id
+	JOIN polls p ON p.id = v.poll_id `
 
 func scanVote(r scanner) (*bq.VoteRecord, error) {
 	var v bq.VoteRecord
-	var options string
+	var pollOptions, options string
 	var t int64
-	if err := r.Scan(&v.ID, &v.PollID, &v.PersonID, &options, &v.Source, &v.Note, &v.RecordedBy, &v.RequestID, &t); err != nil {
+	if err := r.Scan(&v.ID, &v.PollID, &v.PersonID, &v.FullName, &pollOptions, &options, &v.Source, &v.Note, &v.RecordedBy, &v.RequestID, &t); err != nil {
+		return nil, err
+	}
+	var texts []string
+	if err := json.Unmarshal([]byte(pollOptions), &texts); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(options), &v.Options); err != nil {
 		return nil, err
 	}
+	v.Choice = optionTexts(texts, v.Options)
 	v.RecordTime = fromNanos(t)
 	return &v, nil
 }
 
 func voteByRequest(ctx context.Context, tx *sql.Tx, requestID string) (*bq.VoteRecord, error) {
-	v, err := scanVote(tx.QueryRowContext(ctx, `SELECT `+voteColumns+` FROM votes WHERE request_id = ?`, requestID))
+	v, err := scanVote(tx.QueryRowContext(ctx, voteSelect+`WHERE v.request_id = ?`, requestID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -370,8 +380,7 @@ func (s *Store) ListVotes(ctx context.Context, pollID, afterPerson int64, limit 
 		if _, err := getPoll(ctx, tx, pollID); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT v.id, v.poll_id, v.person_id, v.options, v.source, v.note, v.recorded_by, v.request_id, v.record_time
-			FROM ballots b JOIN votes v ON v.id = b.vote_id
+		rows, err := tx.QueryContext(ctx, voteSelect+`JOIN ballots b ON b.vote_id = v.id
 			WHERE b.poll_id = ? AND b.person_id > ? ORDER BY b.person_id LIMIT ?`, pollID, afterPerson, limit)
 		if err != nil {
 			return err
@@ -396,7 +405,7 @@ func (s *Store) ListVoteHistory(ctx context.Context, pollID, personID int64) ([]
 		if _, err := getPoll(ctx, tx, pollID); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+voteColumns+` FROM votes WHERE poll_id = ? AND person_id = ? ORDER BY id`, pollID, personID)
+		rows, err := tx.QueryContext(ctx, voteSelect+`WHERE v.poll_id = ? AND v.person_id = ? ORDER BY v.id`, pollID, personID)
 		if err != nil {
 			return err
 		}

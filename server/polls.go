@@ -1,0 +1,477 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	bq "github.com/bieuquyet/bieuquyet"
+	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
+	"github.com/bieuquyet/bieuquyet/store"
+	"github.com/bieuquyet/bieuquyet/voteimport"
+)
+
+// PollStore is what the poll service needs.
+type PollStore interface {
+	CreatePoll(ctx context.Context, a bq.Audit, p *bq.Poll, requestID string) (*bq.Poll, error)
+	GetPoll(ctx context.Context, id int64) (*bq.Poll, []bq.Voter, error)
+	PollGroups(ctx context.Context, id int64) (body, group int64, err error)
+	ListPolls(ctx context.Context, f store.PollFilter) ([]bq.Poll, error)
+	ClosePoll(ctx context.Context, a bq.Audit, id int64) (*bq.Poll, error)
+	CancelPoll(ctx context.Context, a bq.Audit, id int64, reason string) (*bq.Poll, error)
+	CloseDuePolls(ctx context.Context, a bq.Audit) ([]int64, error)
+	NextDeadline(ctx context.Context) (time.Time, bool, error)
+	RecordVote(ctx context.Context, a bq.Audit, req store.VoteRequest) (*bq.VoteRecord, error)
+	ImportVotes(ctx context.Context, a bq.Audit, pollID int64, entries []store.VoteEntry, source bq.VoteSource, dryRun bool) ([]bq.VoteRecord, int, error)
+	ListVotes(ctx context.Context, pollID, afterPerson int64, limit int) ([]bq.VoteRecord, error)
+	ListVoteHistory(ctx context.Context, pollID, personID int64) ([]bq.VoteRecord, error)
+	GetTally(ctx context.Context, pollID int64) (*bq.Tally, error)
+}
+
+type pollServer struct {
+	pb.UnimplementedPollServiceServer
+	base
+	store PollStore
+	clock Clock
+	hub   *hub
+	sched *scheduler
+}
+
+var pollKinds = map[pb.PollKind]bq.PollKind{pb.PollKind_POLL_KIND_VOTE: bq.KindVote, pb.PollKind_POLL_KIND_OPINION: bq.KindOpinion}
+
+var decisionRules = map[pb.DecisionRule]bq.DecisionRule{
+	pb.DecisionRule_DECISION_RULE_MAJORITY_OF_ALL:   bq.RuleMajorityOfAll,
+	pb.DecisionRule_DECISION_RULE_TWO_THIRDS_OF_ALL: bq.RuleTwoThirdsOfAll,
+	pb.DecisionRule_DECISION_RULE_MAJORITY_OF_CAST:  bq.RuleMajorityOfCast,
+	pb.DecisionRule_DECISION_RULE_NONE:              bq.RuleNone,
+}
+
+var classifications = map[pb.Classification]bq.Classification{
+	pb.Classification_CLASSIFICATION_UNSPECIFIED: bq.ClassNone,
+	pb.Classification_CLASSIFICATION_NONE:        bq.ClassNone,
+	pb.Classification_CLASSIFICATION_MAT:         bq.ClassMat,
+	pb.Classification_CLASSIFICATION_TOI_MAT:     bq.ClassToiMat,
+	pb.Classification_CLASSIFICATION_TUYET_MAT:   bq.ClassTuyetMat,
+}
+
+var pollStates = map[pb.PollState]bq.PollState{
+	pb.PollState_POLL_STATE_OPEN:       bq.StateOpen,
+	pb.PollState_POLL_STATE_CLOSED:     bq.StateClosed,
+	pb.PollState_POLL_STATE_CONFIRMING: bq.StateConfirming,
+	pb.PollState_POLL_STATE_FINALIZED:  bq.StateFinalized,
+	pb.PollState_POLL_STATE_CANCELLED:  bq.StateCancelled,
+}
+
+var outcomes = map[bq.Outcome]pb.Outcome{
+	bq.OutcomePending:       pb.Outcome_OUTCOME_PENDING,
+	bq.OutcomePassed:        pb.Outcome_OUTCOME_PASSED,
+	bq.OutcomeFailed:        pb.Outcome_OUTCOME_FAILED,
+	bq.OutcomeNotApplicable: pb.Outcome_OUTCOME_NOT_APPLICABLE,
+}
+
+var voteSources = map[pb.VoteSource]bq.VoteSource{
+	pb.VoteSource_VOTE_SOURCE_UNSPECIFIED: bq.SourceZalo,
+	pb.VoteSource_VOTE_SOURCE_ZALO:        bq.SourceZalo,
+	pb.VoteSource_VOTE_SOURCE_OTHER:       bq.SourceOther,
+}
+
+// reverse finds the proto value of a domain value in one of the tables above.
+func reverse[P comparable, D comparable](m map[P]D, d D) P {
+	var zero P
+	for p, v := range m {
+		if v == d && p != zero {
+			return p
+		}
+	}
+	return zero
+}
+
+// maxRequestID bounds request ids, which are stored.
+const maxRequestID = 100
+
+func (s *pollServer) CreatePoll(ctx context.Context, req *pb.CreatePollRequest) (*pb.CreatePollResponse, error) {
+	in := req.GetPoll()
+	if in == nil {
+		return nil, s.fail(ctx, bq.Invalid("poll", "is required"))
+	}
+	var vs bq.Violations
+	p := &bq.Poll{
+		Kind: pollKinds[in.GetKind()], Title: nfc(in.GetTitle()), Question: nfc(in.GetQuestion()), Description: nfc(in.GetDescription()),
+		MultipleChoice: in.GetMultipleChoice(), ZaloRef: in.GetZaloRef(), Rule: decisionRules[in.GetDecisionRule()],
+		Classification: classifications[in.GetClassification()],
+	}
+	for _, o := range in.GetOptions() {
+		p.Options = append(p.Options, nfc(o))
+	}
+	if in.GetDecisionRule() == pb.DecisionRule_DECISION_RULE_UNSPECIFIED && p.Kind == bq.KindOpinion {
+		p.Rule = bq.RuleNone // an opinion poll has no other
+	}
+	if _, ok := classifications[in.GetClassification()]; !ok {
+		p.Classification = "unknown"
+	}
+	if t := in.GetDeadline(); t != nil {
+		p.Deadline = t.AsTime()
+	}
+	if t := in.GetConfirmationDeadline(); t != nil {
+		p.ConfirmationDeadline = t.AsTime()
+	}
+	var err error
+	if p.BodyID, err = parseName("poll.body", "groups", in.GetBody()); err != nil {
+		vs = append(vs, err.(*bq.Error).Violations...)
+	}
+	p.GroupID = p.BodyID
+	if in.GetGroup() != "" {
+		if p.GroupID, err = parseName("poll.group", "groups", in.GetGroup()); err != nil {
+			vs = append(vs, err.(*bq.Error).Violations...)
+		}
+	}
+	if len(req.GetRequestId()) > maxRequestID {
+		vs.Add("request_id", "is longer than %d characters", maxRequestID)
+	}
+	p.Normalize()
+	vs = append(vs, p.Validate("poll", s.clock.Now())...)
+	if err := vs.Err("invalid poll"); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	out, err := s.store.CreatePoll(ctx, auditFrom(ctx), p, req.GetRequestId())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	s.sched.poke()
+	return &pb.CreatePollResponse{Poll: pollPB(out, nil)}, nil
+}
+
+func (s *pollServer) GetPoll(ctx context.Context, req *pb.GetPollRequest) (*pb.GetPollResponse, error) {
+	id, err := parseName("name", "polls", req.GetName())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	p, voters, err := s.store.GetPoll(ctx, id)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &pb.GetPollResponse{Poll: pollPB(p, voters)}, nil
+}
+
+func (s *pollServer) ListPolls(ctx context.Context, req *pb.ListPollsRequest) (*pb.ListPollsResponse, error) {
+	size, err := pageSize("page_size", req.GetPageSize())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	f := store.PollFilter{Limit: size + 1}
+	if p := principalFrom(ctx); p != nil && p.Person != nil {
+		f.MemberID = p.Person.ID // nobody sees the polls of a group they are not in
+	}
+	if req.GetGroup() != "" {
+		if f.GroupID, err = parseName("group", "groups", req.GetGroup()); err != nil {
+			return nil, s.fail(ctx, err)
+		}
+	}
+	if req.GetState() != pb.PollState_POLL_STATE_UNSPECIFIED {
+		var ok bool
+		if f.State, ok = pollStates[req.GetState()]; !ok {
+			return nil, s.fail(ctx, bq.Invalid("state", "%d is not a poll state", req.GetState()))
+		}
+	}
+	if t := req.GetStartTime(); t != nil {
+		f.Since = t.AsTime()
+	}
+	if t := req.GetEndTime(); t != nil {
+		f.Until = t.AsTime()
+	}
+	filter := fmt.Sprintf("%d|%d|%s|%d|%d", f.MemberID, f.GroupID, f.State, f.Since.UnixNano(), f.Until.UnixNano())
+	if f.BeforeID, err = parsePageToken("page_token", req.GetPageToken(), filter); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	polls, err := s.store.ListPolls(ctx, f)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	resp := &pb.ListPollsResponse{}
+	if len(polls) > size {
+		polls = polls[:size]
+		resp.NextPageToken = pageToken(polls[size-1].ID, filter)
+	}
+	for i := range polls {
+		resp.Polls = append(resp.Polls, pollPB(&polls[i], nil))
+	}
+	return resp, nil
+}
+
+func (s *pollServer) ClosePoll(ctx context.Context, req *pb.ClosePollRequest) (*pb.ClosePollResponse, error) {
+	id, err := parseName("name", "polls", req.GetName())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	p, err := s.store.ClosePoll(ctx, auditFrom(ctx), id)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	s.hub.notify(id)
+	return &pb.ClosePollResponse{Poll: pollPB(p, nil)}, nil
+}
+
+func (s *pollServer) CancelPoll(ctx context.Context, req *pb.CancelPollRequest) (*pb.CancelPollResponse, error) {
+	id, err := parseName("name", "polls", req.GetName())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	reason := bq.CleanText(nfc(req.GetReason()))
+	var vs bq.Violations
+	if reason == "" {
+		vs.Add("reason", "is required: a cancellation is recorded with its reason")
+	} else if len([]rune(reason)) > bq.MaxTextLen {
+		vs.Add("reason", "is longer than %d characters", bq.MaxTextLen)
+	}
+	if err := vs.Err("invalid cancellation"); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	p, err := s.store.CancelPoll(ctx, auditFrom(ctx), id, reason)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	s.hub.notify(id)
+	return &pb.CancelPollResponse{Poll: pollPB(p, nil)}, nil
+}
+
+func (s *pollServer) RecordVote(ctx context.Context, req *pb.RecordVoteRequest) (*pb.RecordVoteResponse, error) {
+	var vs bq.Violations
+	pollID, err := parseName("poll", "polls", req.GetPoll())
+	if err != nil {
+		vs = append(vs, err.(*bq.Error).Violations...)
+	}
+	personID, err := parseName("person", "people", req.GetPerson())
+	if err != nil {
+		vs = append(vs, err.(*bq.Error).Violations...)
+	}
+	source, ok := voteSources[req.GetSource()]
+	if !ok {
+		vs.Add("source", "%d is not a vote source", req.GetSource())
+	}
+	note := bq.CleanText(nfc(req.GetNote()))
+	switch {
+	case req.GetWithdraw() && len(req.GetOptions()) > 0:
+		vs.Add("options", "must be empty to withdraw")
+	case !req.GetWithdraw() && len(req.GetOptions()) == 0:
+		vs.Add("options", "choose an option, or withdraw")
+	}
+	if source == bq.SourceOther && note == "" {
+		vs.Add("note", "is required when the vote did not come from the Zalo poll: say how it was received (Điều 10.8)")
+	}
+	if len([]rune(note)) > bq.MaxTextLen {
+		vs.Add("note", "is longer than %d characters", bq.MaxTextLen)
+	}
+	if len(req.GetRequestId()) > maxRequestID {
+		vs.Add("request_id", "is longer than %d characters", maxRequestID)
+	}
+	if err := vs.Err("invalid vote"); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	options := make([]string, len(req.GetOptions()))
+	for i, o := range req.GetOptions() {
+		options[i] = nfc(o)
+	}
+	rec, err := s.store.RecordVote(ctx, auditFrom(ctx), store.VoteRequest{PollID: pollID, PersonID: personID, Options: options,
+		Withdraw: req.GetWithdraw(), Source: source, Note: note, RequestID: req.GetRequestId()})
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	s.hub.notify(pollID)
+	return &pb.RecordVoteResponse{Vote: votePB(rec)}, nil
+}
+
+var voteListFormats = map[pb.VoteListFormat]voteimport.Format{
+	pb.VoteListFormat_VOTE_LIST_FORMAT_UNSPECIFIED: voteimport.FormatDetect,
+	pb.VoteListFormat_VOTE_LIST_FORMAT_CSV:         voteimport.FormatCSV,
+	pb.VoteListFormat_VOTE_LIST_FORMAT_XLSX:        voteimport.FormatXLSX,
+	pb.VoteListFormat_VOTE_LIST_FORMAT_ZALO_TEXT:   voteimport.FormatZaloText,
+}
+
+func (s *pollServer) ImportVotes(ctx context.Context, req *pb.ImportVotesRequest) (*pb.ImportVotesResponse, error) {
+	pollID, err := parseName("poll", "polls", req.GetPoll())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	format, ok := voteListFormats[req.GetFormat()]
+	if !ok {
+		return nil, s.fail(ctx, bq.Invalid("format", "%d is not a vote list format", req.GetFormat()))
+	}
+	p, voters, err := s.store.GetPoll(ctx, pollID)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if p.State != bq.StateOpen {
+		return nil, s.fail(ctx, bq.Errorf(bq.CodeFailedPrecondition, "polls/%d is %s: votes are recorded only while a poll is open", pollID, p.State))
+	}
+	entries, err := voteimport.Parse(req.GetContent(), format, p.Options, p.MultipleChoice, voters)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	list := make([]store.VoteEntry, len(entries))
+	for i, e := range entries {
+		list[i] = store.VoteEntry{PersonID: e.PersonID, Options: e.Options}
+	}
+	recs, unchanged, err := s.store.ImportVotes(ctx, auditFrom(ctx), pollID, list, bq.SourceZalo, req.GetDryRun())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if !req.GetDryRun() && len(recs) > 0 {
+		s.hub.notify(pollID)
+	}
+	resp := &pb.ImportVotesResponse{DryRun: req.GetDryRun(), Unchanged: int32(unchanged)}
+	for i := range recs {
+		resp.Votes = append(resp.Votes, votePB(&recs[i]))
+	}
+	return resp, nil
+}
+
+func (s *pollServer) ListVotes(ctx context.Context, req *pb.ListVotesRequest) (*pb.ListVotesResponse, error) {
+	pollID, err := parseName("poll", "polls", req.GetPoll())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	size, err := pageSize("page_size", req.GetPageSize())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	filter := req.GetPoll()
+	after, err := parsePageToken("page_token", req.GetPageToken(), filter)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	votes, err := s.store.ListVotes(ctx, pollID, after, size+1)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	resp := &pb.ListVotesResponse{}
+	if len(votes) > size {
+		votes = votes[:size]
+		resp.NextPageToken = pageToken(votes[size-1].PersonID, filter)
+	}
+	for i := range votes {
+		resp.Votes = append(resp.Votes, votePB(&votes[i]))
+	}
+	return resp, nil
+}
+
+func (s *pollServer) ListVoteHistory(ctx context.Context, req *pb.ListVoteHistoryRequest) (*pb.ListVoteHistoryResponse, error) {
+	pollID, personID, err := parsePollPerson(req.GetPoll(), req.GetPerson())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	votes, err := s.store.ListVoteHistory(ctx, pollID, personID)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	resp := &pb.ListVoteHistoryResponse{}
+	for i := range votes {
+		resp.Votes = append(resp.Votes, votePB(&votes[i]))
+	}
+	return resp, nil
+}
+
+func parsePollPerson(poll, person string) (int64, int64, error) {
+	pollID, err := parseName("poll", "polls", poll)
+	if err != nil {
+		return 0, 0, err
+	}
+	personID, err := parseName("person", "people", person)
+	return pollID, personID, err
+}
+
+func (s *pollServer) GetTally(ctx context.Context, req *pb.GetTallyRequest) (*pb.GetTallyResponse, error) {
+	id, err := parseName("poll", "polls", req.GetPoll())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	t, err := s.store.GetTally(ctx, id)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &pb.GetTallyResponse{Tally: tallyPB(t)}, nil
+}
+
+// WatchPoll sends the tally, then a newer one after each change, until the poll can no
+// longer change or the caller leaves.
+func (s *pollServer) WatchPoll(req *pb.WatchPollRequest, stream pb.PollService_WatchPollServer) error {
+	ctx := stream.Context()
+	id, err := parseName("poll", "polls", req.GetPoll())
+	if err != nil {
+		return s.fail(ctx, err)
+	}
+	t := s.hub.join(id)
+	defer s.hub.leave(id)
+	load := func(ctx context.Context) (*bq.Tally, error) { return s.store.GetTally(ctx, id) }
+	var sent int64 = -1
+	for {
+		changed, seq := s.hub.next(t)
+		tl, err := t.current(ctx, seq, load)
+		if err != nil {
+			return s.fail(ctx, err)
+		}
+		if tl.Version > sent {
+			if err := stream.Send(&pb.WatchPollResponse{Tally: tallyPB(tl)}); err != nil {
+				return err
+			}
+			sent = tl.Version
+		}
+		if tl.Poll.State == bq.StateFinalized || tl.Poll.State == bq.StateCancelled {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changed:
+		}
+	}
+}
+
+func ts(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+func pollName(id int64) string { return fmt.Sprintf("polls/%d", id) }
+
+func votersPB(vs []bq.Voter) []*pb.Voter {
+	out := make([]*pb.Voter, len(vs))
+	for i, v := range vs {
+		out[i] = &pb.Voter{Person: personName(v.PersonID), FullName: v.FullName, ZaloName: v.ZaloName}
+	}
+	return out
+}
+
+func pollPB(p *bq.Poll, voters []bq.Voter) *pb.Poll {
+	return &pb.Poll{
+		Name: pollName(p.ID), Body: groupName(p.BodyID), Group: groupName(p.GroupID), Kind: reverse(pollKinds, p.Kind),
+		Title: p.Title, Question: p.Question, Description: p.Description, Options: p.Options, MultipleChoice: p.MultipleChoice,
+		ZaloRef: p.ZaloRef, Deadline: ts(p.Deadline), DecisionRule: reverse(decisionRules, p.Rule),
+		ConfirmationDeadline: ts(p.ConfirmationDeadline), Classification: reverse(classifications, p.Classification),
+		State: reverse(pollStates, p.State), CancelReason: p.CancelReason, OpenedBy: p.OpenedBy, ElectorateHash: p.ElectorateHash,
+		EligibleCount: int32(p.Eligible), Electorate: votersPB(voters),
+		CreateTime: ts(p.CreateTime), CloseTime: ts(p.CloseTime), UpdateTime: ts(p.UpdateTime),
+	}
+}
+
+func votePB(v *bq.VoteRecord) *pb.Vote {
+	return &pb.Vote{
+		Poll: pollName(v.PollID), Person: personName(v.PersonID), FullName: v.FullName, Options: v.Choice, Withdrawn: v.Withdrawn(),
+		Source: reverse(voteSources, v.Source), Note: v.Note, RecordedBy: v.RecordedBy, RecordTime: ts(v.RecordTime), RequestId: v.RequestID,
+	}
+}
+
+func tallyPB(t *bq.Tally) *pb.Tally {
+	out := &pb.Tally{
+		Poll: pollName(t.Poll.ID), Version: t.Version, State: reverse(pollStates, t.Poll.State), Voted: int32(t.Voted),
+		Eligible: int32(t.Poll.Eligible), Missing: votersPB(t.Missing), DecisionRule: reverse(decisionRules, t.Poll.Rule),
+		Required: int32(t.Required), Outcome: outcomes[t.Outcome],
+	}
+	for i, o := range t.Poll.Options {
+		out.Options = append(out.Options, &pb.OptionCount{Option: o, Count: int32(t.Counts[i]), Voters: votersPB(t.Choices[i])})
+	}
+	return out
+}

@@ -1,6 +1,6 @@
 // Package client is the bieuquyet command-line client: it reads a command line, calls
-// RosterService, AccessService or AuditService and prints the answer as aligned tables
-// for people or as JSON for programs. Run is the whole program; cmd/bieuquyet only wires
+// RosterService, AccessService, AuditService or PollService and prints the answer as
+// aligned tables for people or as JSON for programs. Run is the whole program; cmd/bieuquyet only wires
 // it to the process.
 package client
 
@@ -175,6 +175,7 @@ func dial(addr string, c connConfig) (*grpc.ClientConn, error) {
 		grpc.WithTransportCredentials(creds),
 		grpc.WithUserAgent("bieuquyet-cli"),
 		grpc.WithUnaryInterceptor(withRequestID),
+		grpc.WithStreamInterceptor(withStreamRequestID),
 	}
 	if c.token != "" {
 		opts = append(opts, grpc.WithPerRPCCredentials(bearer(strings.TrimSpace(c.token))))
@@ -219,10 +220,22 @@ func (bearer) RequireTransportSecurity() bool { return false }
 
 // withRequestID tags each call with an id, which the server writes into the audit trail.
 func withRequestID(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	ctx = metadata.AppendToOutgoingContext(ctx, "x-request-id", newRequestID())
+	return invoker(ctx, method, req, reply, cc, opts...)
+}
+
+// withStreamRequestID is withRequestID for streams, such as WatchPoll.
+func withStreamRequestID(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	ctx = metadata.AppendToOutgoingContext(ctx, "x-request-id", newRequestID())
+	return streamer(ctx, desc, cc, method, opts...)
+}
+
+// newRequestID returns a fresh random id: "cli-" and 24 hex digits. Besides tagging
+// calls, it makes a write that may be retried (CreatePoll, RecordVote) happen once.
+func newRequestID() string {
 	var b [12]byte
 	rand.Read(b[:])
-	ctx = metadata.AppendToOutgoingContext(ctx, "x-request-id", "cli-"+hex.EncodeToString(b[:]))
-	return invoker(ctx, method, req, reply, cc, opts...)
+	return "cli-" + hex.EncodeToString(b[:])
 }
 
 // services is every service of the server as one client. No two services have an RPC
@@ -232,6 +245,7 @@ type services interface {
 	pb.RosterServiceClient
 	pb.AccessServiceClient
 	pb.AuditServiceClient
+	pb.PollServiceClient
 }
 
 // serviceClients is services over one connection.
@@ -239,6 +253,7 @@ type serviceClients struct {
 	pb.RosterServiceClient
 	pb.AccessServiceClient
 	pb.AuditServiceClient
+	pb.PollServiceClient
 }
 
 // services returns the clients of the server's services, dialing on first use so that
@@ -256,12 +271,13 @@ func (a *app) services() (services, error) {
 		RosterServiceClient: pb.NewRosterServiceClient(conn),
 		AccessServiceClient: pb.NewAccessServiceClient(conn),
 		AuditServiceClient:  pb.NewAuditServiceClient(conn),
+		PollServiceClient:   pb.NewPollServiceClient(conn),
 	}
 	return a.svc, nil
 }
 
 // call runs one RPC, named as a method of services (services.WhoAmI), under its own
-// deadline of --timeout.
+// deadline of --timeout. Streams, which last, do not go through call: see poll watch.
 func call[Req, Resp any](ctx context.Context, a *app, rpc func(services, context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
 	var zero Resp
 	svc, err := a.services()

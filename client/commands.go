@@ -13,7 +13,7 @@ import (
 // command is one subcommand, such as "people create".
 type command struct {
 	path     string   // the words that name it: "people create"
-	args     []string // its positional arguments, in order: {"GROUP", "PERSON"}
+	args     []string // its positional arguments, in order: {"GROUP", "PERSON"}; a last one ending in "..." takes zero or more
 	synopsis string   // its flags, as usage shows them
 	summary  string
 	// setup declares the command's flags on fs and returns what runs once they are
@@ -33,6 +33,8 @@ func init() {
 	commands = append(commands, peopleCommands...)
 	commands = append(commands, groupsCommands...)
 	commands = append(commands, rosterCommands...)
+	commands = append(commands, pollCommands...)
+	commands = append(commands, voteCommands...)
 	commands = append(commands, accessCommands...)
 	commands = append(commands, auditCommands...)
 }
@@ -100,10 +102,14 @@ func (a *app) runCommand(ctx context.Context, c *command, args []string) error {
 		}
 		return usageErrorf(c.path, "%v", err)
 	}
-	if len(pos) < len(c.args) {
-		return usageErrorf(c.path, "missing %s", strings.Join(c.args[len(pos):], " and "))
+	least, most := len(c.args), len(c.args)
+	if n := len(c.args); n > 0 && strings.HasSuffix(c.args[n-1], "...") {
+		least, most = n-1, len(pos)
 	}
-	if len(pos) > len(c.args) {
+	if len(pos) < least {
+		return usageErrorf(c.path, "missing %s", strings.Join(c.args[len(pos):least], " and "))
+	}
+	if len(pos) > most {
 		for _, p := range pos {
 			if p == "true" || p == "false" {
 				return usageErrorf(c.path, "unexpected argument %q: give a yes-or-no flag its value with =, as in --delegate=%s", p, p)
@@ -205,7 +211,7 @@ func usageLine(c *command) string {
 
 // printUsage lists the commands, or those of the given topics.
 func printUsage(w io.Writer, only ...string) {
-	fmt.Fprint(w, `bieuquyet is the command-line client of the bieuquyet roster service.
+	fmt.Fprint(w, `bieuquyet is the command-line client of the bieuquyet roster and poll service.
 
 Usage:
   bieuquyet [global flags] COMMAND [arguments] [flags]
@@ -231,8 +237,10 @@ Commands:
 	fmt.Fprint(w, `
 PERSON is people/ID, ID or a phone number (0912 345 678, +84912345678).
 GROUP is groups/ID, ID or the group's exact name ("HĐND - Ban Pháp chế").
-TOKEN is tokens/ID or ID. TIME is RFC 3339 (2026-03-01T08:00:00+07:00) or a date
-(2026-03-01), which means local midnight.
+TOKEN is tokens/ID or ID. POLL is polls/ID or ID. TIME is RFC 3339
+(2026-03-01T08:00:00+07:00) or a date (2026-03-01), which means local midnight; a
+poll's --deadline and --confirm-by take RFC 3339 or a local "2026-03-01 17:00".
+OPTION is an option's text, as the poll words it ("Tán thành"; case does not matter).
 Flags may come before or after the arguments. Run 'bieuquyet help COMMAND' for a
 command's flags, for instance 'bieuquyet help people create'.
 `)

@@ -41,22 +41,28 @@ var rosterCommands = []*command{
 
 // readRoster reads a roster file, or standard input for "-", refusing one over the limit.
 func (a *app) readRoster(file string) ([]byte, error) {
+	return a.readUpload(file, "roster file", maxRosterSize)
+}
+
+// readUpload reads a file to send, or standard input for "-", refusing one over limit
+// bytes before anything crosses the network. what names the file in messages.
+func (a *app) readUpload(file, what string, limit int64) ([]byte, error) {
 	var r io.Reader = a.stdin
 	if file != "-" {
 		f, err := os.Open(file)
 		if err != nil {
-			return nil, fmt.Errorf("read roster file: %w", err)
+			return nil, fmt.Errorf("read %s: %w", what, err)
 		}
 		defer f.Close()
 		info, err := f.Stat()
 		if err != nil {
-			return nil, fmt.Errorf("read roster file: %w", err)
+			return nil, fmt.Errorf("read %s: %w", what, err)
 		}
 		if info.IsDir() {
-			return nil, fmt.Errorf("read roster file: %s is a directory", file)
+			return nil, fmt.Errorf("read %s: %s is a directory", what, file)
 		}
-		if info.Size() > maxRosterSize {
-			return nil, tooLarge(file, info.Size())
+		if info.Size() > limit {
+			return nil, tooLarge(what, file, info.Size(), limit)
 		}
 		r = f
 	} else {
@@ -64,22 +70,22 @@ func (a *app) readRoster(file string) ([]byte, error) {
 	}
 	// The file may have grown since Stat, and standard input has no size: read one byte
 	// past the limit to know.
-	content, err := io.ReadAll(io.LimitReader(r, maxRosterSize+1))
+	content, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("read roster file %s: %w", file, err)
+		return nil, fmt.Errorf("read %s %s: %w", what, file, err)
 	}
-	if len(content) > maxRosterSize {
-		return nil, tooLarge(file, -1)
+	if int64(len(content)) > limit {
+		return nil, tooLarge(what, file, -1, limit)
 	}
 	return content, nil
 }
 
-func tooLarge(file string, size int64) error {
+func tooLarge(what, file string, size, limit int64) error {
 	if size < 0 {
-		return fmt.Errorf("roster file %s is larger than %d MiB, the limit; nothing was sent", file, maxRosterSize>>20)
+		return fmt.Errorf("%s %s is larger than %d MiB, the limit; nothing was sent", what, file, limit>>20)
 	}
-	return fmt.Errorf("roster file %s is %.1f MiB (%d bytes), over the limit of %d MiB; nothing was sent",
-		file, float64(size)/(1<<20), size, maxRosterSize>>20)
+	return fmt.Errorf("%s %s is %.1f MiB (%d bytes), over the limit of %d MiB; nothing was sent",
+		what, file, float64(size)/(1<<20), size, limit>>20)
 }
 
 // importReport prints the changes as a table, then one summary line.

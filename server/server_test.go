@@ -71,21 +71,34 @@ func withToken(ctx context.Context, secret string) context.Context {
 // admin unless their context says otherwise (withToken).
 func start(t *testing.T, st Store, admin string) *harness {
 	t.Helper()
+	return startWith(t, Config{Store: st}, admin)
+}
+
+// startWith serves with cfg, adding a logger the test can read.
+func startWith(t *testing.T, cfg Config, admin string) *harness {
+	t.Helper()
 	logs := &syncBuffer{}
-	srv := New(Config{Store: st, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+	srv := New(cfg)
 	lis := bufconn.Listen(1 << 20)
 	go srv.Serve(lis)
-	addAdmin := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	withAdmin := func(ctx context.Context) context.Context {
 		md, _ := metadata.FromOutgoingContext(ctx)
 		if len(md.Get("authorization")) == 0 && len(md.Get("authorization-none")) == 0 && admin != "" {
 			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+admin)
 		}
-		return invoker(ctx, method, req, reply, cc, opts...)
+		return ctx
+	}
+	addAdmin := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		return invoker(withAdmin(ctx), method, req, reply, cc, opts...)
+	}
+	addAdminStream := func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		return streamer(withAdmin(ctx), desc, cc, method, opts...)
 	}
 	conn, err := grpc.NewClient("passthrough:///bufnet",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithUnaryInterceptor(addAdmin))
+		grpc.WithUnaryInterceptor(addAdmin), grpc.WithStreamInterceptor(addAdminStream))
 	if err != nil {
 		t.Fatal(err)
 	}

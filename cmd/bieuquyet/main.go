@@ -1,5 +1,6 @@
-// Command bieuquyet is the command-line client of the bieuquyet roster service. Run
-// "bieuquyet help" for its commands; the work is done by package client.
+// Command bieuquyet is the command-line client of the bieuquyet service: the council's
+// roster and its polls. Run "bieuquyet help" for its commands; the work is done by
+// package client. Ctrl-C ends a command, and with it a poll watch.
 package main
 
 import (

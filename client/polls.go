@@ -1,0 +1,783 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
+)
+
+var pollCommands = []*command{
+	{
+		path: "poll open",
+		synopsis: "--body GROUP --title T --question Q [--group GROUP] [--kind vote|opinion] [--option TEXT]... [--multiple]" +
+			" [--rule " + strings.Join(ruleList, "|") + "] (--deadline TIME | --for DURATION) [--confirm-by TIME]" +
+			" [--description D] [--zalo-ref REF] [--classification " + strings.Join(classificationList, "|") + "]",
+		summary: "open a vote or an opinion poll and freeze its electorate: the delegates of the group at this moment",
+		setup: func(fs *flag.FlagSet) action {
+			var options listFlag
+			var deadline, confirmBy momentFlag
+			kind := enumFlag{value: "vote", allowed: pollKindList}
+			rule := enumFlag{allowed: ruleList}
+			class := enumFlag{allowed: classificationList}
+			body := fs.String("body", "", "the body that opens the poll (GROUP): the Standing Committee, a Ban or a Tổ")
+			group := fs.String("group", "", "where the poll is held (GROUP), if not the body's own group: the Standing Committee may poll all delegates")
+			title := fs.String("title", "", "the poll's title")
+			question := fs.String("question", "", "the question put to the delegates")
+			description := fs.String("description", "", "more about the matter")
+			fs.Var(&kind, "kind", "vote (Tán thành / Không tán thành / Không biểu quyết, decided by --rule) or opinion (the options of --option; decides nothing)")
+			fs.Var(&options, "option", "an option of an opinion poll, in order (repeat it: 2 to 20)")
+			multiple := fs.Bool("multiple", false, "an opinion poll in which a delegate may choose several options")
+			fs.Var(&rule, "rule", "how a vote is decided: "+orList(ruleList)+" (default majority_of_all for a vote, none for an opinion poll)")
+			fs.Var(&deadline, "deadline", "when the poll closes by itself: `TIME`, RFC 3339 or a local \"2026-03-01 17:00\"")
+			length := fs.Duration("for", 0, "how long the poll stays open from now, e.g. 2h (instead of --deadline)")
+			fs.Var(&confirmBy, "confirm-by", "when the written confirmations are due: `TIME`, after the deadline")
+			zaloRef := fs.String("zalo-ref", "", "link or message id of the Zalo poll")
+			fs.Var(&class, "classification", "the matter's security marking: "+orList(classificationList)+"; only none may be polled")
+			return func(ctx context.Context, a *app, _ []string) error {
+				if err := requireFlags(fs, "body", "title", "question"); err != nil {
+					return err
+				}
+				set := visited(fs)
+				switch {
+				case set["deadline"] && set["for"]:
+					return usageErrorf(fs.Name(), "give --deadline or --for, not both")
+				case !set["deadline"] && !set["for"]:
+					return usageErrorf(fs.Name(), "--deadline or --for is required")
+				case set["for"] && *length <= 0:
+					return usageErrorf(fs.Name(), "--for must be positive, not %v", *length)
+				}
+				p := &pb.Poll{
+					Kind: enumFromWord(pollKindWords, kind.value), Title: *title, Question: *question, Description: *description,
+					Options: options, MultipleChoice: *multiple, ZaloRef: *zaloRef,
+					DecisionRule: enumFromWord(ruleWords, rule.value), Classification: enumFromWord(classificationWords, class.value),
+					ConfirmationDeadline: confirmBy.timestamp(),
+				}
+				if !set["rule"] {
+					p.DecisionRule = pb.DecisionRule_DECISION_RULE_MAJORITY_OF_ALL
+					if p.Kind == pb.PollKind_POLL_KIND_OPINION {
+						p.DecisionRule = pb.DecisionRule_DECISION_RULE_NONE
+					}
+				}
+				if set["for"] {
+					p.Deadline = timestamppb.New(time.Now().Add(*length))
+				} else {
+					p.Deadline = deadline.timestamp()
+				}
+				var err error
+				if p.Body, err = a.groupName(ctx, fs.Name(), *body); err != nil {
+					return err
+				}
+				if set["group"] {
+					if p.Group, err = a.groupName(ctx, fs.Name(), *group); err != nil {
+						return err
+					}
+				}
+				// The request id makes a retry of this call return the poll the first one
+				// opened, instead of opening a second.
+				resp, err := call(ctx, a, services.CreatePoll, &pb.CreatePollRequest{Poll: p, RequestId: newRequestID()})
+				if err != nil {
+					return err
+				}
+				return a.show(resp, func(w io.Writer) error { return pollDetail(w, resp.GetPoll()) })
+			}
+		},
+	},
+	{
+		path:     "poll list",
+		synopsis: "[--group GROUP] [--state " + strings.Join(pollStateList, "|") + "] [--page-size N] [--page-token T] [--all]",
+		summary:  "list polls, newest first, a page at a time (--all: every page)",
+		setup: func(fs *flag.FlagSet) action {
+			state := enumFlag{allowed: pollStateList}
+			group := fs.String("group", "", "only the polls held in this group (GROUP)")
+			fs.Var(&state, "state", "only the polls in this state: "+orList(pollStateList))
+			size := fs.Int("page-size", 0, "polls per page (server default 50, at most 500)")
+			token := fs.String("page-token", "", "page to start from, as printed after the previous page")
+			all := fs.Bool("all", false, "follow every page to the end")
+			return func(ctx context.Context, a *app, _ []string) error {
+				if *size < 0 {
+					return usageErrorf(fs.Name(), "--page-size must not be negative")
+				}
+				req := &pb.ListPollsRequest{PageSize: int32(min(*size, 1<<30)), PageToken: *token,
+					State: enumFromWord(pollStateWords, state.value)}
+				if *group != "" {
+					var err error
+					if req.Group, err = a.groupName(ctx, fs.Name(), *group); err != nil {
+						return err
+					}
+				}
+				resp := &pb.ListPollsResponse{}
+				for {
+					page, err := call(ctx, a, services.ListPolls, req)
+					if err != nil {
+						return err
+					}
+					resp.Polls = append(resp.Polls, page.GetPolls()...)
+					resp.NextPageToken = page.GetNextPageToken()
+					if !*all || resp.NextPageToken == "" {
+						break
+					}
+					if resp.NextPageToken == req.PageToken {
+						return fmt.Errorf("the server returned the same page token twice; stopping")
+					}
+					req.PageToken = resp.NextPageToken
+				}
+				if err := a.show(resp, func(w io.Writer) error { return pollsTable(w, resp.GetPolls()) }); err != nil {
+					return err
+				}
+				a.morePages(resp.GetNextPageToken())
+				return nil
+			}
+		},
+	},
+	{
+		path:    "poll show",
+		args:    []string{"POLL"},
+		summary: "show a poll and its frozen electorate",
+		setup: func(fs *flag.FlagSet) action {
+			return func(ctx context.Context, a *app, args []string) error {
+				name, err := pollName(fs.Name(), args[0])
+				if err != nil {
+					return err
+				}
+				resp, err := call(ctx, a, services.GetPoll, &pb.GetPollRequest{Name: name})
+				if err != nil {
+					return err
+				}
+				return a.show(resp, func(w io.Writer) error { return pollDetail(w, resp.GetPoll()) })
+			}
+		},
+	},
+	{
+		path:    "poll close",
+		args:    []string{"POLL"},
+		summary: "close an open poll before its deadline: no more votes",
+		setup: func(fs *flag.FlagSet) action {
+			return func(ctx context.Context, a *app, args []string) error {
+				name, err := pollName(fs.Name(), args[0])
+				if err != nil {
+					return err
+				}
+				resp, err := call(ctx, a, services.ClosePoll, &pb.ClosePollRequest{Name: name})
+				if err != nil {
+					return err
+				}
+				return a.show(resp, func(w io.Writer) error { return pollDetail(w, resp.GetPoll()) })
+			}
+		},
+	},
+	{
+		path:     "poll cancel",
+		args:     []string{"POLL"},
+		synopsis: "--reason TEXT",
+		summary:  "cancel an open or closed poll, with the reason, which is recorded",
+		setup: func(fs *flag.FlagSet) action {
+			reason := fs.String("reason", "", "why the poll is cancelled")
+			return func(ctx context.Context, a *app, args []string) error {
+				if err := requireFlags(fs, "reason"); err != nil {
+					return err
+				}
+				name, err := pollName(fs.Name(), args[0])
+				if err != nil {
+					return err
+				}
+				resp, err := call(ctx, a, services.CancelPoll, &pb.CancelPollRequest{Name: name, Reason: *reason})
+				if err != nil {
+					return err
+				}
+				return a.show(resp, func(w io.Writer) error { return pollDetail(w, resp.GetPoll()) })
+			}
+		},
+	},
+	{
+		path:    "poll tally",
+		args:    []string{"POLL"},
+		summary: "count a poll: each option with a bar, the turnout, who has not voted, and the outcome under the poll's rule",
+		setup: func(fs *flag.FlagSet) action {
+			return func(ctx context.Context, a *app, args []string) error {
+				name, err := pollName(fs.Name(), args[0])
+				if err != nil {
+					return err
+				}
+				resp, err := call(ctx, a, services.GetTally, &pb.GetTallyRequest{Poll: name})
+				if err != nil {
+					return err
+				}
+				return a.show(resp.GetTally(), func(w io.Writer) error { return tallyReport(w, resp.GetTally()) })
+			}
+		},
+	},
+	{
+		path:    "poll watch",
+		args:    []string{"POLL"},
+		summary: "follow a poll's tally as votes come in, until Ctrl-C or the poll is finalized or cancelled",
+		setup: func(fs *flag.FlagSet) action {
+			return func(ctx context.Context, a *app, args []string) error {
+				name, err := pollName(fs.Name(), args[0])
+				if err != nil {
+					return err
+				}
+				return a.watch(ctx, name)
+			}
+		},
+	},
+}
+
+var voteCommands = []*command{
+	{
+		path:     "vote record",
+		args:     []string{"POLL", "PERSON", "OPTION..."},
+		synopsis: "[--source zalo|other] [--note TEXT] [--withdraw]",
+		summary:  "record a delegate's choice (several OPTIONs in a multiple-choice poll), or take it back with --withdraw; the latest record counts",
+		setup: func(fs *flag.FlagSet) action {
+			source := enumFlag{allowed: voteSourceList}
+			fs.Var(&source, "source", "how the choice reached you: zalo (the Zalo poll, the default) or other (a phone call when the app failed; needs --note)")
+			note := fs.String("note", "", "how the choice was received, or anything the record should say")
+			withdraw := fs.Bool("withdraw", false, "take the delegate's vote back (no OPTION)")
+			return func(ctx context.Context, a *app, args []string) error {
+				options := args[2:]
+				switch {
+				case !*withdraw && len(options) == 0:
+					return usageErrorf(fs.Name(), "missing OPTION: give the option chosen, or --withdraw")
+				case *withdraw && len(options) > 0:
+					return usageErrorf(fs.Name(), "--withdraw takes no OPTION")
+				}
+				poll, err := pollName(fs.Name(), args[0])
+				if err != nil {
+					return err
+				}
+				person, err := a.personName(ctx, fs.Name(), args[1])
+				if err != nil {
+					return err
+				}
+				// The request id makes a retry of this call record nothing new.
+				resp, err := call(ctx, a, services.RecordVote, &pb.RecordVoteRequest{Poll: poll, Person: person,
+					Options: options, Withdraw: *withdraw, Source: enumFromWord(voteSourceWords, source.value),
+					Note: *note, RequestId: newRequestID()})
+				if err != nil {
+					return err
+				}
+				return a.show(resp, func(w io.Writer) error { return voteFields(w, resp.GetVote()) })
+			}
+		},
+	},
+	{
+		path:     "vote import",
+		args:     []string{"POLL", "FILE"},
+		synopsis: "[--dry-run]",
+		summary:  "record the choices of a list (text pasted from the Zalo poll's voters, CSV or XLSX; - reads standard input), all or nothing",
+		setup: func(fs *flag.FlagSet) action {
+			dryRun := fs.Bool("dry-run", false, "say what would be recorded, record nothing")
+			return func(ctx context.Context, a *app, args []string) error {
+				poll, err := pollName(fs.Name(), args[0])
+				if err != nil {
+					return err
+				}
+				content, err := a.readUpload(args[1], "vote list", maxVoteListSize)
+				if err != nil {
+					return err
+				}
+				resp, err := call(ctx, a, services.ImportVotes, &pb.ImportVotesRequest{Poll: poll, Content: content,
+					Format: pb.VoteListFormat_VOTE_LIST_FORMAT_UNSPECIFIED, DryRun: *dryRun})
+				if err != nil {
+					return err
+				}
+				return a.show(resp, func(w io.Writer) error { return voteImportReport(w, resp) })
+			}
+		},
+	},
+	{
+		path:     "vote list",
+		args:     []string{"POLL"},
+		synopsis: "[--page-size N] [--page-token T] [--all]",
+		summary:  "list the current choice of each delegate who has one, a page at a time (--all: every page)",
+		setup: func(fs *flag.FlagSet) action {
+			size := fs.Int("page-size", 0, "votes per page (server default 50, at most 500)")
+			token := fs.String("page-token", "", "page to start from, as printed after the previous page")
+			all := fs.Bool("all", false, "follow every page to the end")
+			return func(ctx context.Context, a *app, args []string) error {
+				if *size < 0 {
+					return usageErrorf(fs.Name(), "--page-size must not be negative")
+				}
+				poll, err := pollName(fs.Name(), args[0])
+				if err != nil {
+					return err
+				}
+				req := &pb.ListVotesRequest{Poll: poll, PageSize: int32(min(*size, 1<<30)), PageToken: *token}
+				resp := &pb.ListVotesResponse{}
+				for {
+					page, err := call(ctx, a, services.ListVotes, req)
+					if err != nil {
+						return err
+					}
+					resp.Votes = append(resp.Votes, page.GetVotes()...)
+					resp.NextPageToken = page.GetNextPageToken()
+					if !*all || resp.NextPageToken == "" {
+						break
+					}
+					if resp.NextPageToken == req.PageToken {
+						return fmt.Errorf("the server returned the same page token twice; stopping")
+					}
+					req.PageToken = resp.NextPageToken
+				}
+				if err := a.show(resp, func(w io.Writer) error { return votesTable(w, resp.GetVotes()) }); err != nil {
+					return err
+				}
+				a.morePages(resp.GetNextPageToken())
+				return nil
+			}
+		},
+	},
+	{
+		path:    "vote history",
+		args:    []string{"POLL", "PERSON"},
+		summary: "list every record of a delegate's choice in a poll, oldest first",
+		setup: func(fs *flag.FlagSet) action {
+			return func(ctx context.Context, a *app, args []string) error {
+				poll, err := pollName(fs.Name(), args[0])
+				if err != nil {
+					return err
+				}
+				person, err := a.personName(ctx, fs.Name(), args[1])
+				if err != nil {
+					return err
+				}
+				resp, err := call(ctx, a, services.ListVoteHistory, &pb.ListVoteHistoryRequest{Poll: poll, Person: person})
+				if err != nil {
+					return err
+				}
+				return a.show(resp, func(w io.Writer) error { return historyTable(w, resp.GetVotes()) })
+			}
+		},
+	},
+}
+
+// maxVoteListSize is the server's limit on a vote list (ImportVotesRequest.content). A
+// larger file is refused here, before it crosses the network.
+const maxVoteListSize = 2 << 20
+
+// pollName turns a POLL argument, "polls/7" or "7", into a resource name.
+func pollName(cmd, arg string) (string, error) {
+	arg = strings.TrimSpace(arg)
+	if id := strings.TrimPrefix(arg, "polls/"); isID(id) {
+		return "polls/" + id, nil
+	}
+	return "", usageErrorf(cmd, "%q is not a poll: use polls/ID or ID", arg)
+}
+
+// watch prints the tally of a poll each time it changes. The stream has no deadline of
+// its own: it lasts until ctx ends (Ctrl-C), which is a normal end, or until the server
+// ends it, when the poll can no longer change.
+func (a *app) watch(ctx context.Context, poll string) error {
+	svc, err := a.services()
+	if err != nil {
+		return err
+	}
+	stream, err := svc.WatchPoll(ctx, &pb.WatchPollRequest{Poll: poll})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	redraw := !a.json && isTerminal(a.stdout)
+	for n := 0; ; n++ {
+		resp, err := stream.Recv()
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil && ctx.Err() != nil:
+			return nil
+		case err != nil:
+			return err
+		}
+		t := resp.GetTally()
+		if a.json {
+			b, err := protojson.Marshal(t)
+			if err != nil {
+				return fmt.Errorf("encode Tally as JSON: %w", err)
+			}
+			if _, err := fmt.Fprintf(a.stdout, "%s\n", b); err != nil {
+				return err
+			}
+			continue
+		}
+		var b strings.Builder
+		switch {
+		case redraw:
+			b.WriteString("\x1b[H\x1b[2J") // home, then clear the screen
+		case n > 0:
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "phiên bản %d\n", t.GetVersion())
+		if err := tallyReport(&b, t); err != nil {
+			return err
+		}
+		if _, err := io.WriteString(a.stdout, b.String()); err != nil {
+			return err
+		}
+	}
+}
+
+// isTerminal reports whether w is a terminal, which poll watch redraws in place.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+// barWidth is the width of a full bar in a tally: every eligible delegate.
+const barWidth = 30
+
+// tallyReport prints a tally: one line per option with its count and a bar, the turnout,
+// the names of those who have not voted, and the outcome in words.
+func tallyReport(w io.Writer, t *pb.Tally) error {
+	var b strings.Builder
+	width, digits := 0, 1
+	for _, o := range t.GetOptions() {
+		width = max(width, cellWidth.StringWidth(oneLine(o.GetOption())))
+		digits = max(digits, len(strconv.Itoa(int(o.GetCount()))))
+	}
+	for _, o := range t.GetOptions() {
+		text := oneLine(o.GetOption())
+		line := text + strings.Repeat(" ", width-cellWidth.StringWidth(text)) + fmt.Sprintf("  %*d", digits, o.GetCount())
+		if bar := tallyBar(o.GetCount(), t.GetEligible()); bar != "" {
+			line += "  " + bar
+		}
+		b.WriteString(line + "\n")
+	}
+	fmt.Fprintf(&b, "Đã bỏ phiếu: %d/%d\n", t.GetVoted(), t.GetEligible())
+	if missing := t.GetMissing(); len(missing) > 0 {
+		names := make([]string, len(missing))
+		for i, v := range missing {
+			names[i] = oneLine(v.GetFullName())
+		}
+		fmt.Fprintf(&b, "Chưa bỏ phiếu (%d): %s\n", len(missing), strings.Join(names, ", "))
+	}
+	b.WriteString(outcomeWords(t) + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// tallyBar draws count out of eligible as up to barWidth blocks, rounded to the nearest;
+// a count above zero gets at least one block.
+func tallyBar(count, eligible int32) string {
+	if count <= 0 || eligible <= 0 {
+		return ""
+	}
+	n := (int64(count)*barWidth*2 + int64(eligible)) / (2 * int64(eligible))
+	return strings.Repeat("█", int(min(max(n, 1), barWidth)))
+}
+
+// outcomeWords says a tally's outcome in Vietnamese, as the council says it: the votes in
+// favour out of all eligible delegates (out of the votes cast under majority_of_cast) and
+// the number needed.
+func outcomeWords(t *pb.Tally) string {
+	var inFavour int32
+	if len(t.GetOptions()) > 0 {
+		inFavour = t.GetOptions()[0].GetCount() // a vote's first option is "Tán thành"
+	}
+	of := fmt.Sprintf("%d/%d", inFavour, t.GetEligible())
+	if t.GetDecisionRule() == pb.DecisionRule_DECISION_RULE_MAJORITY_OF_CAST {
+		of = fmt.Sprintf("%d/%d phiếu", inFavour, t.GetVoted())
+	}
+	switch t.GetOutcome() {
+	case pb.Outcome_OUTCOME_PASSED:
+		return fmt.Sprintf("Thông qua: %s tán thành, cần %d", of, t.GetRequired())
+	case pb.Outcome_OUTCOME_FAILED:
+		return fmt.Sprintf("Không thông qua: %s tán thành, cần %d", of, t.GetRequired())
+	case pb.Outcome_OUTCOME_PENDING:
+		return fmt.Sprintf("Đang biểu quyết: %s tán thành, cần %d để thông qua", of, t.GetRequired())
+	case pb.Outcome_OUTCOME_NOT_APPLICABLE:
+		if t.GetState() == pb.PollState_POLL_STATE_CANCELLED {
+			return "Đã hủy"
+		}
+		return "Lấy ý kiến: không áp dụng quy tắc biểu quyết"
+	}
+	return "Kết quả chưa xác định: " + t.GetOutcome().String()
+}
+
+func pollsTable(w io.Writer, polls []*pb.Poll) error {
+	if len(polls) == 0 {
+		_, err := fmt.Fprintln(w, "no polls")
+		return err
+	}
+	t := newTable("POLL", "TITLE", "GROUP", "KIND", "STATE", "DEADLINE", "ELIGIBLE")
+	for _, p := range polls {
+		t.add(p.GetName(), p.GetTitle(), p.GetGroup(), enumWord(pollKindWords, p.GetKind()),
+			enumWord(pollStateWords, p.GetState()), when(p.GetDeadline()), strconv.Itoa(int(p.GetEligibleCount())))
+	}
+	return t.write(w)
+}
+
+// pollDetail prints a poll's fields, its options numbered from 1, then its electorate as
+// a table when the response carries it.
+func pollDetail(w io.Writer, p *pb.Poll) error {
+	options := make([]string, len(p.GetOptions()))
+	for i, o := range p.GetOptions() {
+		options[i] = fmt.Sprintf("%d. %s", i+1, oneLine(o))
+	}
+	multiple := ""
+	if p.GetKind() == pb.PollKind_POLL_KIND_OPINION {
+		multiple = yesNo(p.GetMultipleChoice())
+	}
+	class := ""
+	if c := p.GetClassification(); c != pb.Classification_CLASSIFICATION_UNSPECIFIED {
+		class = enumWord(classificationWords, c)
+	}
+	if err := fieldBlock(w,
+		"name", p.GetName(),
+		"title", p.GetTitle(),
+		"question", oneLine(p.GetQuestion()),
+		"description", oneLine(p.GetDescription()),
+		"body", p.GetBody(),
+		"group", p.GetGroup(),
+		"kind", enumWord(pollKindWords, p.GetKind()),
+		"options", strings.Join(options, "\n"),
+		"multiple_choice", multiple,
+		"rule", enumWord(ruleWords, p.GetDecisionRule()),
+		"deadline", when(p.GetDeadline()),
+		"confirm_by", when(p.GetConfirmationDeadline()),
+		"classification", class,
+		"state", enumWord(pollStateWords, p.GetState()),
+		"eligible", strconv.Itoa(int(p.GetEligibleCount())),
+		"electorate_hash", p.GetElectorateHash(),
+		"opened_by", p.GetOpenedBy(),
+		"zalo_ref", p.GetZaloRef(),
+		"cancel_reason", p.GetCancelReason(),
+		"created", when(p.GetCreateTime()),
+		"closed", when(p.GetCloseTime()),
+		"updated", when(p.GetUpdateTime()),
+	); err != nil {
+		return err
+	}
+	if len(p.GetElectorate()) == 0 {
+		return nil
+	}
+	if _, err := fmt.Fprintln(w); err != nil {
+		return err
+	}
+	t := newTable("PERSON", "NAME", "ZALO NAME")
+	for _, v := range p.GetElectorate() {
+		t.add(v.GetPerson(), v.GetFullName(), v.GetZaloName())
+	}
+	return t.write(w)
+}
+
+// fieldBlock is fields for values that may be lists: each line of a value is one item,
+// printed on a line of its own and aligned under the first. Other values must be on one
+// line already.
+func fieldBlock(w io.Writer, pairs ...string) error {
+	width := 0
+	for i := 0; i+1 < len(pairs); i += 2 {
+		width = max(width, len(pairs[i]))
+	}
+	var b strings.Builder
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			continue
+		}
+		name := pairs[i] + ":"
+		for _, line := range strings.Split(pairs[i+1], "\n") {
+			fmt.Fprintf(&b, "%-*s %s\n", width+1, name, oneLine(line))
+			name = ""
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// choiceWords is what a vote chose: its options, or "withdrawn".
+func choiceWords(v *pb.Vote) string {
+	if v.GetWithdrawn() {
+		return "withdrawn"
+	}
+	return strings.Join(v.GetOptions(), "; ")
+}
+
+func voteFields(w io.Writer, v *pb.Vote) error {
+	return fields(w,
+		"poll", v.GetPoll(),
+		"person", v.GetPerson(),
+		"full_name", v.GetFullName(),
+		"choice", choiceWords(v),
+		"source", enumWord(voteSourceWords, v.GetSource()),
+		"note", v.GetNote(),
+		"recorded_by", v.GetRecordedBy(),
+		"recorded", when(v.GetRecordTime()),
+		"request_id", v.GetRequestId(),
+	)
+}
+
+// voteImportReport prints the votes an import records (or would), then one summary line.
+func voteImportReport(w io.Writer, resp *pb.ImportVotesResponse) error {
+	if len(resp.GetVotes()) > 0 {
+		t := newTable("PERSON", "NAME", "CHOICE")
+		for _, v := range resp.GetVotes() {
+			t.add(v.GetPerson(), v.GetFullName(), choiceWords(v))
+		}
+		if err := t.write(w); err != nil {
+			return err
+		}
+	}
+	n := plural(len(resp.GetVotes()), "vote", "votes")
+	var err error
+	if resp.GetDryRun() {
+		_, err = fmt.Fprintf(w, "dry run: would record %s, %d unchanged\n", n, resp.GetUnchanged())
+	} else {
+		_, err = fmt.Fprintf(w, "recorded: %s, %d unchanged\n", n, resp.GetUnchanged())
+	}
+	return err
+}
+
+func votesTable(w io.Writer, votes []*pb.Vote) error {
+	if len(votes) == 0 {
+		_, err := fmt.Fprintln(w, "no votes")
+		return err
+	}
+	t := newTable("PERSON", "NAME", "CHOICE", "SOURCE", "RECORDED BY", "TIME")
+	for _, v := range votes {
+		t.add(v.GetPerson(), v.GetFullName(), choiceWords(v), enumWord(voteSourceWords, v.GetSource()),
+			v.GetRecordedBy(), when(v.GetRecordTime()))
+	}
+	return t.write(w)
+}
+
+func historyTable(w io.Writer, votes []*pb.Vote) error {
+	if len(votes) == 0 {
+		_, err := fmt.Fprintln(w, "no votes")
+		return err
+	}
+	t := newTable("TIME", "CHOICE", "SOURCE", "NOTE", "RECORDED BY")
+	for _, v := range votes {
+		note := v.GetNote()
+		if note == "" {
+			note = "-"
+		}
+		t.add(when(v.GetRecordTime()), choiceWords(v), enumWord(voteSourceWords, v.GetSource()), note, v.GetRecordedBy())
+	}
+	return t.write(w)
+}
+
+// The words for the poll enums, as the command line takes them and tables show them.
+var (
+	pollKindWords = map[pb.PollKind]string{
+		pb.PollKind_POLL_KIND_VOTE:    "vote",
+		pb.PollKind_POLL_KIND_OPINION: "opinion",
+	}
+	pollKindList = []string{"vote", "opinion"}
+
+	ruleWords = map[pb.DecisionRule]string{
+		pb.DecisionRule_DECISION_RULE_MAJORITY_OF_ALL:   "majority_of_all",
+		pb.DecisionRule_DECISION_RULE_TWO_THIRDS_OF_ALL: "two_thirds_of_all",
+		pb.DecisionRule_DECISION_RULE_MAJORITY_OF_CAST:  "majority_of_cast",
+		pb.DecisionRule_DECISION_RULE_NONE:              "none",
+	}
+	ruleList = []string{"majority_of_all", "two_thirds_of_all", "majority_of_cast", "none"}
+
+	classificationWords = map[pb.Classification]string{
+		pb.Classification_CLASSIFICATION_NONE:      "none",
+		pb.Classification_CLASSIFICATION_MAT:       "mat",
+		pb.Classification_CLASSIFICATION_TOI_MAT:   "toi_mat",
+		pb.Classification_CLASSIFICATION_TUYET_MAT: "tuyet_mat",
+	}
+	classificationList = []string{"none", "mat", "toi_mat", "tuyet_mat"}
+
+	pollStateWords = map[pb.PollState]string{
+		pb.PollState_POLL_STATE_OPEN:       "open",
+		pb.PollState_POLL_STATE_CLOSED:     "closed",
+		pb.PollState_POLL_STATE_CONFIRMING: "confirming",
+		pb.PollState_POLL_STATE_FINALIZED:  "finalized",
+		pb.PollState_POLL_STATE_CANCELLED:  "cancelled",
+	}
+	pollStateList = []string{"open", "closed", "confirming", "finalized", "cancelled"}
+
+	voteSourceWords = map[pb.VoteSource]string{
+		pb.VoteSource_VOTE_SOURCE_ZALO:  "zalo",
+		pb.VoteSource_VOTE_SOURCE_OTHER: "other",
+	}
+	voteSourceList = []string{"zalo", "other"}
+)
+
+// enumWord is the word for an enum value, or its proto name when it has none.
+func enumWord[E interface {
+	comparable
+	String() string
+}](words map[E]string, e E) string {
+	if w, ok := words[e]; ok {
+		return w
+	}
+	return e.String()
+}
+
+// enumFromWord is the enum value of a word; the zero value (UNSPECIFIED) for "".
+func enumFromWord[E comparable](words map[E]string, w string) E {
+	for e, s := range words {
+		if s == w {
+			return e
+		}
+	}
+	var zero E
+	return zero
+}
+
+// listFlag is a repeatable flag: each use adds a value.
+type listFlag []string
+
+func (f *listFlag) String() string {
+	if f == nil {
+		return ""
+	}
+	return strings.Join(*f, ", ")
+}
+
+func (f *listFlag) Set(s string) error {
+	*f = append(*f, s)
+	return nil
+}
+
+// momentFlag is a moment given to the minute: RFC 3339, or a local date and time.
+type momentFlag struct {
+	set bool
+	t   time.Time
+}
+
+func (f *momentFlag) String() string {
+	if f == nil || !f.set {
+		return ""
+	}
+	return f.t.Format(time.RFC3339)
+}
+
+func (f *momentFlag) Set(s string) error {
+	s = strings.TrimSpace(s)
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t, err = time.ParseInLocation("2006-01-02 15:04", s, time.Local)
+	}
+	if err != nil {
+		return errors.New(`must be RFC 3339, as in 2026-03-01T17:00:00+07:00, or a local date and time, as in "2026-03-01 17:00"`)
+	}
+	f.set, f.t = true, t.UTC()
+	return nil
+}
+
+func (f *momentFlag) timestamp() *timestamppb.Timestamp {
+	if !f.set {
+		return nil
+	}
+	return timestamppb.New(f.t)
+}

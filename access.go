@@ -82,7 +82,7 @@ func (t *Token) Validate(prefix string, now time.Time) Violations {
 	case !t.ExpireTime.After(now):
 		vs.Add(prefix+".expire_time", "must be in the future")
 	case t.ExpireTime.Sub(now) > MaxTokenTTL:
-		vs.Add(prefix+".expire_time", "may be at most %s away", MaxTokenTTL)
+		vs.Add(prefix+".expire_time", "may be at most two years away")
 	}
 	return vs
 }
@@ -90,11 +90,12 @@ func (t *Token) Validate(prefix string, now time.Time) Violations {
 // Principal is an authenticated caller: a token and, for person tokens, the person with
 // their group memberships as they were when the call began.
 type Principal struct {
-	TokenID   int64
-	TokenName string
-	Role      TokenRole
-	Person    *Person        // nil for admin and secretariat
-	Groups    map[int64]Role // the person's memberships, by group id
+	TokenID     int64
+	TokenName   string
+	TokenExpiry time.Time
+	Role        TokenRole
+	Person      *Person        // nil for admin and secretariat
+	Groups      map[int64]Role // the person's memberships, by group id
 }
 
 // Actor names the principal in the audit trail: the person for a person token (nobody

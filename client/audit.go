@@ -150,8 +150,8 @@ func parseHead(s string) (*pb.AuditHead, error) {
 		return nil, errors.New("must be SEQ:HEX, as 'bieuquyet audit head' prints it")
 	}
 	seq, err := strconv.ParseInt(seqText, 10, 64)
-	if err != nil || seq <= 0 {
-		return nil, errors.New("SEQ must be a positive whole number")
+	if err != nil || seq < 0 {
+		return nil, errors.New("SEQ must be a whole number, 0 or more")
 	}
 	hash, err := hex.DecodeString(hexText)
 	if err != nil || len(hash) != sha256.Size {

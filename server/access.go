@@ -125,7 +125,7 @@ func (a *accessServer) RevokeToken(ctx context.Context, req *pb.RevokeTokenReque
 func (a *accessServer) WhoAmI(ctx context.Context, _ *pb.WhoAmIRequest) (*pb.WhoAmIResponse, error) {
 	p := principalFrom(ctx)
 	resp := &pb.WhoAmIResponse{
-		Token: &pb.Token{Name: p.Credential(), DisplayName: p.TokenName, Role: tokenRolePB(p.Role)},
+		Token: &pb.Token{Name: p.Credential(), DisplayName: p.TokenName, Role: tokenRolePB(p.Role), ExpireTime: ts(p.TokenExpiry)},
 		Actor: p.Actor(),
 	}
 	if p.Person == nil {

@@ -65,8 +65,8 @@ func (a *auditServer) VerifyAuditLog(ctx context.Context, req *pb.VerifyAuditLog
 	var known []store.KnownHead
 	var vs bq.Violations
 	for i, h := range req.GetKnownHeads() {
-		if h.GetSeq() <= 0 || len(h.GetHash()) != 32 {
-			vs.Add(fmt.Sprintf("known_heads[%d]", i), "needs a positive seq and a 32-byte SHA-256 hash")
+		if h.GetSeq() < 0 || len(h.GetHash()) != 32 {
+			vs.Add(fmt.Sprintf("known_heads[%d]", i), "needs a seq of 0 or more and a 32-byte SHA-256 hash")
 		}
 		known = append(known, store.KnownHead{Seq: h.GetSeq(), Hash: h.GetHash()})
 	}

@@ -174,6 +174,10 @@ func (s *Store) VerifyAuditLog(ctx context.Context, known ...KnownHead) (*AuditV
 			return nil
 		}
 		for _, k := range known {
+			if k.Seq == 0 && !bytes.Equal(k.Hash, bq.GenesisHash) {
+				v.Problem = "the head recorded for an empty trail is not the genesis hash"
+				return nil
+			}
 			if k.Seq > v.Count {
 				v.Problem = fmt.Sprintf("the trail ends at event %d, before the head recorded earlier (event %d): events were removed", v.Count, k.Seq)
 				return nil

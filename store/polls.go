@@ -56,7 +56,7 @@ func (s *Store) CreatePoll(ctx context.Context, a bq.Audit, p *bq.Poll, requestI
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if requestID != "" {
 			var id int64
-			err := tx.QueryRowContext(ctx, `SELECT id FROM polls WHERE request_id = ?`, requestID).Scan(&id)
+			err := tx.QueryRowContext(ctx, `SELECT id FROM polls WHERE request_id = ? AND request_id <> ''`, requestID).Scan(&id)
 			if err == nil {
 				out, err = getPoll(ctx, tx, id)
 				return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ type pollFixture struct {
 	staff   int64
 }
 
-func newPollFixture(t *testing.T) *pollFixture {
+func newPollFixture(t testing.TB) *pollFixture {
 	t.Helper()
 	clock := &testClock{now: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}
 	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "polls.db"), Options{Now: clock.Now})
@@ -63,7 +64,7 @@ func newPollFixture(t *testing.T) *pollFixture {
 	return f
 }
 
-func (f *pollFixture) open(t *testing.T, rule bq.DecisionRule) *bq.Poll {
+func (f *pollFixture) open(t testing.TB, rule bq.DecisionRule) *bq.Poll {
 	t.Helper()
 	p := &bq.Poll{BodyID: f.ban.ID, GroupID: f.ban.ID, Kind: bq.KindVote, Title: "Thông qua báo cáo thẩm tra", Question: "Đồng ý?",
 		Rule: rule, Deadline: f.clock.Now().Add(time.Hour)}
@@ -311,5 +312,42 @@ func TestImportVotesIsAllOrNothing(t *testing.T) {
 	}
 	if tl, _ := f.s.GetTally(ctx, p.ID); tl.Voted != 3 || tl.Counts[0] != 1 || tl.Counts[1] != 1 || tl.Counts[2] != 1 {
 		t.Fatalf("after import: %+v", tl)
+	}
+}
+
+// The vote path must cost what a poll's size costs, whatever the database holds: each of
+// its lookups must use an index, never scan a table. SQLite uses a partial index only
+// when the query implies the index's condition, which is easy to lose in an edit.
+func TestVotePathUsesIndexes(t *testing.T) {
+	f := newPollFixture(t)
+	for _, q := range []string{
+		voteSelect + `WHERE v.request_id = 'x' AND v.request_id <> ''`,
+		`SELECT id FROM polls WHERE request_id = 'x' AND request_id <> ''`,
+		`SELECT state, options, multiple_choice, deadline FROM polls WHERE id = 1`,
+		`SELECT full_name FROM poll_electorate WHERE poll_id = 1 AND person_id = 1`,
+		`SELECT options FROM ballots WHERE poll_id = 1 AND person_id = 1`,
+		`UPDATE poll_counts SET count = count + 1 WHERE poll_id = 1 AND option = 0`,
+		`SELECT seq, hash FROM audit_head WHERE id = 1`,
+		`SELECT id FROM polls WHERE state = 'open' AND deadline <= 0`,
+	} {
+		rows, err := f.s.read.Query("EXPLAIN QUERY PLAN " + q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		for _, step := range plan {
+			if strings.HasPrefix(step, "SCAN ") {
+				t.Errorf("%s\n  scans a table: %v", q, plan)
+			}
+		}
 	}
 }

@@ -8,7 +8,7 @@ import (
 	bq "github.com/bieuquyet/bieuquyet"
 )
 
-func mustPerson(t *testing.T, s *Store, name string, delegate bool, n int) *bq.Person {
+func mustPerson(t testing.TB, s *Store, name string, delegate bool, n int) *bq.Person {
 	t.Helper()
 	p, err := s.CreatePerson(context.Background(), testAudit, &bq.Person{FullName: name, Delegate: delegate, Phone: fmt.Sprintf("+8490000%04d", n)})
 	if err != nil {

@@ -147,7 +147,7 @@ func (s *Store) Authenticate(ctx context.Context, hash [32]byte) (*bq.Principal,
 		if !t.RevokeTime.IsZero() || !s.now().Before(t.ExpireTime) {
 			return ErrBadToken
 		}
-		p = &bq.Principal{TokenID: t.ID, TokenName: t.Name, Role: t.Role}
+		p = &bq.Principal{TokenID: t.ID, TokenName: t.Name, TokenExpiry: t.ExpireTime, Role: t.Role}
 		if t.Role != bq.TokenPerson {
 			return nil
 		}

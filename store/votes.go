@@ -319,7 +319,7 @@ func scanVote(r scanner) (*bq.VoteRecord, error) {
 }
 
 func voteByRequest(ctx context.Context, tx *sql.Tx, requestID string) (*bq.VoteRecord, error) {
-	v, err := scanVote(tx.QueryRowContext(ctx, voteSelect+`WHERE v.request_id = ?`, requestID))
+	v, err := scanVote(tx.QueryRowContext(ctx, voteSelect+`WHERE v.request_id = ? AND v.request_id <> ''`, requestID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

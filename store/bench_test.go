@@ -14,7 +14,7 @@ import (
 // baseline: one transaction, and so one fsync, per call.
 func (s *Store) recordVoteAlone(ctx context.Context, a bq.Audit, req VoteRequest) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := s.applyVote(ctx, tx, a, req, nil)
+		_, err := s.applyVote(ctx, tx, a, "RecordVote", req, nil)
 		return err
 	})
 }

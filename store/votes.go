@@ -98,7 +98,7 @@ func (s *Store) commitVotes(batch []*voteJob) {
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT vote`); err != nil {
 				return err
 			}
-			rec, err := s.applyVote(ctx, tx, j.a, j.req, nil)
+			rec, err := s.applyVote(ctx, tx, j.a, "RecordVote", j.req, nil)
 			results[i] = voteResult{rec: rec, err: err}
 			if err != nil {
 				if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO vote`); rerr != nil {
@@ -120,10 +120,10 @@ func (s *Store) commitVotes(batch []*voteJob) {
 	}
 }
 
-// applyVote records one choice inside tx: the record, the delegate's current ballot, the
+// applyVote records one choice inside tx, as the named action: the record, the delegate's current ballot, the
 // poll's counts and version, and the audit event. indices, when not nil, gives the
 // options by index (imports); otherwise req.Options names them.
-func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, req VoteRequest, indices []int) (*bq.VoteRecord, error) {
+func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, action string, req VoteRequest, indices []int) (*bq.VoteRecord, error) {
 	if req.RequestID != "" {
 		rec, err := voteByRequest(ctx, tx, req.RequestID)
 		if err != nil || rec != nil {
@@ -231,7 +231,7 @@ func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, req VoteR
 	if !req.Withdraw {
 		what = "chose " + strings.Join(rec.Choice, " + ")
 	}
-	if err := s.record(ctx, tx, a, "RecordVote", pollName(p.ID), "%s (people/%d) %s, from %s%s",
+	if err := s.record(ctx, tx, a, action, pollName(p.ID), "%s (people/%d) %s, from %s%s",
 		name, req.PersonID, what, rec.Source, noteSuffix(rec.Note)); err != nil {
 		return nil, err
 	}
@@ -352,7 +352,7 @@ func (s *Store) ImportVotes(ctx context.Context, a bq.Audit, pollID int64, entri
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
-			rec, err := s.applyVote(ctx, tx, a, VoteRequest{PollID: pollID, PersonID: e.PersonID, Source: source}, want)
+			rec, err := s.applyVote(ctx, tx, a, "ImportVotes", VoteRequest{PollID: pollID, PersonID: e.PersonID, Source: source}, want)
 			if err != nil {
 				return err
 			}

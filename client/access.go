@@ -48,7 +48,7 @@ var accessCommands = []*command{
 				case set["ttl"] && *ttl <= 0:
 					return usageErrorf(fs.Name(), "--ttl must be positive, not %v", *ttl)
 				}
-				req := &pb.CreateTokenRequest{Token: &pb.Token{DisplayName: *name, Role: tokenRoleFromWord(role.value)}}
+				req := &pb.CreateTokenRequest{Token: &pb.Token{DisplayName: *name, Role: enumFromWord(tokenRoleWords, role.value)}}
 				if set["person"] {
 					var err error
 					if req.Token.Person, err = a.personName(ctx, fs.Name(), *person); err != nil {
@@ -81,41 +81,25 @@ var accessCommands = []*command{
 		setup: func(fs *flag.FlagSet) action {
 			person := fs.String("person", "", "only the tokens of this person (PERSON)")
 			revoked := fs.Bool("revoked", false, "include revoked tokens")
-			size := fs.Int("page-size", 0, "tokens per page (server default 50, at most 500)")
-			token := fs.String("page-token", "", "page to start from, as printed after the previous page")
-			all := fs.Bool("all", false, "follow every page to the end")
+			pages := pageVars(fs, "tokens")
 			return func(ctx context.Context, a *app, _ []string) error {
-				if *size < 0 {
-					return usageErrorf(fs.Name(), "--page-size must not be negative")
+				if err := pages.check(fs.Name()); err != nil {
+					return err
 				}
-				req := &pb.ListTokensRequest{PageSize: int32(min(*size, 1<<30)), PageToken: *token, ShowRevoked: *revoked}
+				req := &pb.ListTokensRequest{PageSize: pages.pageSize(), PageToken: pages.token, ShowRevoked: *revoked}
 				if *person != "" {
 					var err error
 					if req.Person, err = a.personName(ctx, fs.Name(), *person); err != nil {
 						return err
 					}
 				}
-				resp := &pb.ListTokensResponse{}
-				for {
-					page, err := call(ctx, a, services.ListTokens, req)
-					if err != nil {
-						return err
-					}
-					resp.Tokens = append(resp.Tokens, page.GetTokens()...)
-					resp.NextPageToken = page.GetNextPageToken()
-					if !*all || resp.NextPageToken == "" {
-						break
-					}
-					if resp.NextPageToken == req.PageToken {
-						return fmt.Errorf("the server returned the same page token twice; stopping")
-					}
-					req.PageToken = resp.NextPageToken
-				}
-				if err := a.show(resp, func(w io.Writer) error { return tokensTable(w, resp.GetTokens()) }); err != nil {
+				tokens, next, err := listPages(ctx, a, services.ListTokens, req, &req.PageToken, pages.all,
+					(*pb.ListTokensResponse).GetTokens)
+				if err != nil {
 					return err
 				}
-				a.morePages(resp.GetNextPageToken())
-				return nil
+				resp := &pb.ListTokensResponse{Tokens: tokens, NextPageToken: next}
+				return a.showPage(resp, func(w io.Writer) error { return tokensTable(w, tokens) })
 			}
 		},
 	},
@@ -147,7 +131,7 @@ func whoamiReport(w io.Writer, r *pb.WhoAmIResponse) error {
 		"actor", r.GetActor(),
 		"token", t.GetName(),
 		"display_name", t.GetDisplayName(),
-		"role", tokenRoleWord(t.GetRole()),
+		"role", enumWord(tokenRoleWords, t.GetRole()),
 	}
 	if p != nil {
 		pairs = append(pairs,
@@ -170,7 +154,7 @@ func whoamiReport(w io.Writer, r *pb.WhoAmIResponse) error {
 	}
 	tb := newTable("GROUP", "NAME", "ROLE")
 	for _, m := range r.GetMemberships() {
-		tb.add(m.GetGroup(), m.GetDisplayName(), roleWord(m.GetRole()))
+		tb.add(m.GetGroup(), m.GetDisplayName(), enumWord(roleWords, m.GetRole()))
 	}
 	return tb.write(w)
 }
@@ -179,7 +163,7 @@ func tokenFields(w io.Writer, t *pb.Token) error {
 	return fields(w,
 		"name", t.GetName(),
 		"display_name", t.GetDisplayName(),
-		"role", tokenRoleWord(t.GetRole()),
+		"role", enumWord(tokenRoleWords, t.GetRole()),
 		"person", t.GetPerson(),
 		"created_by", t.GetCreatedBy(),
 		"created", when(t.GetCreateTime()),
@@ -202,7 +186,7 @@ func tokensTable(w io.Writer, tokens []*pb.Token) error {
 		if tok.GetRevokeTime() != nil {
 			revoked = when(tok.GetRevokeTime())
 		}
-		t.add(tok.GetName(), tok.GetDisplayName(), tokenRoleWord(tok.GetRole()), person, tok.GetCreatedBy(),
+		t.add(tok.GetName(), tok.GetDisplayName(), enumWord(tokenRoleWords, tok.GetRole()), person, tok.GetCreatedBy(),
 			when(tok.GetExpireTime()), revoked)
 	}
 	return t.write(w)

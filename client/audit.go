@@ -28,40 +28,24 @@ var auditCommands = []*command{
 			actor := fs.String("actor", "", "only events by this actor: people/ID or tokens/ID")
 			fs.Var(&since, "since", "only events at or after this `TIME`")
 			fs.Var(&until, "until", "only events before this `TIME`")
-			size := fs.Int("page-size", 0, "events per page (server default 50, at most 500)")
-			token := fs.String("page-token", "", "page to start from, as printed after the previous page")
-			all := fs.Bool("all", false, "follow every page to the end")
+			pages := pageVars(fs, "events")
 			return func(ctx context.Context, a *app, _ []string) error {
-				if *size < 0 {
-					return usageErrorf(fs.Name(), "--page-size must not be negative")
+				if err := pages.check(fs.Name()); err != nil {
+					return err
 				}
 				if since.set && until.set && !since.t.Before(until.t) {
 					return usageErrorf(fs.Name(), "--since must be before --until")
 				}
-				req := &pb.ListAuditEventsRequest{PageSize: int32(min(*size, 1<<30)), PageToken: *token,
+				req := &pb.ListAuditEventsRequest{PageSize: pages.pageSize(), PageToken: pages.token,
 					Target: strings.TrimSpace(*target), Actor: strings.TrimSpace(*actor),
 					StartTime: since.timestamp(), EndTime: until.timestamp()}
-				resp := &pb.ListAuditEventsResponse{}
-				for {
-					page, err := call(ctx, a, services.ListAuditEvents, req)
-					if err != nil {
-						return err
-					}
-					resp.Events = append(resp.Events, page.GetEvents()...)
-					resp.NextPageToken = page.GetNextPageToken()
-					if !*all || resp.NextPageToken == "" {
-						break
-					}
-					if resp.NextPageToken == req.PageToken {
-						return fmt.Errorf("the server returned the same page token twice; stopping")
-					}
-					req.PageToken = resp.NextPageToken
-				}
-				if err := a.show(resp, func(w io.Writer) error { return eventsTable(w, resp.GetEvents()) }); err != nil {
+				events, next, err := listPages(ctx, a, services.ListAuditEvents, req, &req.PageToken, pages.all,
+					(*pb.ListAuditEventsResponse).GetEvents)
+				if err != nil {
 					return err
 				}
-				a.morePages(resp.GetNextPageToken())
-				return nil
+				resp := &pb.ListAuditEventsResponse{Events: events, NextPageToken: next}
+				return a.showPage(resp, func(w io.Writer) error { return eventsTable(w, events) })
 			}
 		},
 	},

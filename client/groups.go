@@ -27,30 +27,18 @@ var groupsCommands = []*command{
 		setup: func(fs *flag.FlagSet) action {
 			kind := enumFlag{allowed: kindList}
 			fs.Var(&kind, "kind", "only groups of this kind: "+orList(kindList))
-			size := fs.Int("page-size", 0, "groups per page (server default 50, at most 500)")
-			token := fs.String("page-token", "", "page to start from, as printed after the previous page")
-			all := fs.Bool("all", false, "follow every page to the end")
+			pages := pageVars(fs, "groups")
 			return func(ctx context.Context, a *app, _ []string) error {
-				if *size < 0 {
-					return usageErrorf(fs.Name(), "--page-size must not be negative")
+				if err := pages.check(fs.Name()); err != nil {
+					return err
 				}
-				k := kindFromWord(kind.value)
-				resp := &pb.ListGroupsResponse{}
-				var err error
-				if *all {
-					resp.Groups, err = a.allGroups(ctx, k, *token, *size)
-				} else {
-					resp, err = call(ctx, a, services.ListGroups, &pb.ListGroupsRequest{
-						Kind: k, PageToken: *token, PageSize: int32(min(*size, 1<<30))})
-				}
+				groups, next, err := a.listGroups(ctx, &pb.ListGroupsRequest{
+					Kind: enumFromWord(kindWords, kind.value), PageToken: pages.token, PageSize: pages.pageSize()}, pages.all)
 				if err != nil {
 					return err
 				}
-				if err := a.show(resp, func(w io.Writer) error { return groupsTable(w, resp.GetGroups()) }); err != nil {
-					return err
-				}
-				a.morePages(resp.GetNextPageToken())
-				return nil
+				resp := &pb.ListGroupsResponse{Groups: groups, NextPageToken: next}
+				return a.showPage(resp, func(w io.Writer) error { return groupsTable(w, groups) })
 			}
 		},
 	},
@@ -87,7 +75,7 @@ var groupsCommands = []*command{
 				if err := requireFlags(fs, "name", "kind", "leader"); err != nil {
 					return err
 				}
-				g.Kind = kindFromWord(kind.value)
+				g.Kind = enumFromWord(kindWords, kind.value)
 				var err error
 				if g.Leader, err = a.personName(ctx, fs.Name(), *leader); err != nil {
 					return err
@@ -193,29 +181,13 @@ func (a *app) membership(ctx context.Context, cmd string, args []string) (group,
 	return group, person, nil
 }
 
-// allGroups lists every group of a kind (any kind for UNSPECIFIED), following the pages
-// from token on.
-func (a *app) allGroups(ctx context.Context, kind pb.GroupKind, token string, size int) ([]*pb.Group, error) {
-	if size == 0 {
-		size = 500 // the most the server gives at once: fewer calls
+// listGroups lists the groups req asks for (any kind for UNSPECIFIED): one page, or with
+// all every page from req's page token on, as listPages does.
+func (a *app) listGroups(ctx context.Context, req *pb.ListGroupsRequest, all bool) ([]*pb.Group, string, error) {
+	if all && req.PageSize == 0 {
+		req.PageSize = 500 // the most the server gives at once: fewer calls
 	}
-	req := &pb.ListGroupsRequest{Kind: kind, PageToken: token, PageSize: int32(min(size, 1<<30))}
-	var groups []*pb.Group
-	for {
-		page, err := call(ctx, a, services.ListGroups, req)
-		if err != nil {
-			return nil, err
-		}
-		groups = append(groups, page.GetGroups()...)
-		next := page.GetNextPageToken()
-		if next == "" {
-			return groups, nil
-		}
-		if next == req.PageToken {
-			return nil, fmt.Errorf("the server returned the same page token twice; stopping")
-		}
-		req.PageToken = next
-	}
+	return listPages(ctx, a, services.ListGroups, req, &req.PageToken, all, (*pb.ListGroupsResponse).GetGroups)
 }
 
 func leaderName(g *pb.Group) string {
@@ -234,7 +206,7 @@ func groupsTable(w io.Writer, groups []*pb.Group) error {
 	}
 	t := newTable("GROUP", "NAME", "KIND", "LEADER", "MEMBERS", "VOTING")
 	for _, g := range groups {
-		t.add(g.GetName(), g.GetDisplayName(), kindWord(g.GetKind()), leaderName(g),
+		t.add(g.GetName(), g.GetDisplayName(), enumWord(kindWords, g.GetKind()), leaderName(g),
 			strconv.Itoa(len(g.GetMembers())), strconv.Itoa(int(g.GetVotingMemberCount())))
 	}
 	return t.write(w)
@@ -249,7 +221,7 @@ func groupDetail(w io.Writer, g *pb.Group) error {
 	if err := fields(w,
 		"name", g.GetName(),
 		"display_name", g.GetDisplayName(),
-		"kind", kindWord(g.GetKind()),
+		"kind", enumWord(kindWords, g.GetKind()),
 		"zalo_link", g.GetZaloLink(),
 		"leader", leader,
 		"members", strconv.Itoa(len(g.GetMembers())),
@@ -267,7 +239,7 @@ func groupDetail(w io.Writer, g *pb.Group) error {
 	}
 	t := newTable("ROLE", "NAME", "PERSON", "DELEGATE")
 	for _, m := range g.GetMembers() {
-		t.add(roleWord(m.GetRole()), m.GetFullName(), m.GetPerson(), yesNo(m.GetDelegate()))
+		t.add(enumWord(roleWords, m.GetRole()), m.GetFullName(), m.GetPerson(), yesNo(m.GetDelegate()))
 	}
 	return t.write(w)
 }

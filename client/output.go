@@ -161,43 +161,26 @@ var (
 	tokenRoleList = []string{"admin", "secretariat", "person"}
 )
 
-func kindWord(k pb.GroupKind) string {
-	if w, ok := kindWords[k]; ok {
+// enumWord is the word for an enum value, or its proto name when it has none.
+func enumWord[E interface {
+	comparable
+	String() string
+}](words map[E]string, e E) string {
+	if w, ok := words[e]; ok {
 		return w
 	}
-	return k.String()
+	return e.String()
 }
 
-func kindFromWord(w string) pb.GroupKind {
-	for k, s := range kindWords {
+// enumFromWord is the enum value of a word; the zero value (UNSPECIFIED) for "".
+func enumFromWord[E comparable](words map[E]string, w string) E {
+	for e, s := range words {
 		if s == w {
-			return k
+			return e
 		}
 	}
-	return pb.GroupKind_GROUP_KIND_UNSPECIFIED
-}
-
-func roleWord(r pb.MemberRole) string {
-	if w, ok := roleWords[r]; ok {
-		return w
-	}
-	return r.String()
-}
-
-func tokenRoleWord(r pb.TokenRole) string {
-	if w, ok := tokenRoleWords[r]; ok {
-		return w
-	}
-	return r.String()
-}
-
-func tokenRoleFromWord(w string) pb.TokenRole {
-	for r, s := range tokenRoleWords {
-		if s == w {
-			return r
-		}
-	}
-	return pb.TokenRole_TOKEN_ROLE_UNSPECIFIED
+	var zero E
+	return zero
 }
 
 func plural(n int, one, many string) string {

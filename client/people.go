@@ -45,14 +45,12 @@ var peopleCommands = []*command{
 			fs.Var(&delegate, "delegate", "only delegates (true) or only non-delegates (false)")
 			fs.Var(&active, "active", "only active (true) or only deactivated (false) people")
 			phone := fs.String("phone", "", "only the person with this phone number")
-			size := fs.Int("page-size", 0, "people per page (server default 50, at most 500)")
-			token := fs.String("page-token", "", "page to start from, as printed after the previous page")
-			all := fs.Bool("all", false, "follow every page to the end")
+			pages := pageVars(fs, "people")
 			return func(ctx context.Context, a *app, _ []string) error {
-				if *size < 0 {
-					return usageErrorf(fs.Name(), "--page-size must not be negative")
+				if err := pages.check(fs.Name()); err != nil {
+					return err
 				}
-				req := &pb.ListPeopleRequest{PageSize: int32(min(*size, 1<<30)), PageToken: *token, Phone: *phone,
+				req := &pb.ListPeopleRequest{PageSize: pages.pageSize(), PageToken: pages.token, Phone: *phone,
 					Delegate: delegate.ptr(), Active: active.ptr()}
 				if *group != "" {
 					name, err := a.groupName(ctx, fs.Name(), *group)
@@ -61,27 +59,13 @@ var peopleCommands = []*command{
 					}
 					req.Group = name
 				}
-				resp := &pb.ListPeopleResponse{}
-				for {
-					page, err := call(ctx, a, services.ListPeople, req)
-					if err != nil {
-						return err
-					}
-					resp.People = append(resp.People, page.GetPeople()...)
-					resp.NextPageToken = page.GetNextPageToken()
-					if !*all || resp.NextPageToken == "" {
-						break
-					}
-					if resp.NextPageToken == req.PageToken {
-						return fmt.Errorf("the server returned the same page token twice; stopping")
-					}
-					req.PageToken = resp.NextPageToken
-				}
-				if err := a.show(resp, func(w io.Writer) error { return peopleTable(w, resp.GetPeople()) }); err != nil {
+				people, next, err := listPages(ctx, a, services.ListPeople, req, &req.PageToken, pages.all,
+					(*pb.ListPeopleResponse).GetPeople)
+				if err != nil {
 					return err
 				}
-				a.morePages(resp.GetNextPageToken())
-				return nil
+				resp := &pb.ListPeopleResponse{People: people, NextPageToken: next}
+				return a.showPage(resp, func(w io.Writer) error { return peopleTable(w, people) })
 			}
 		},
 	},
@@ -167,13 +151,6 @@ var peopleCommands = []*command{
 			}
 		},
 	},
-}
-
-// morePages says on stderr how to get the next page, when there is one.
-func (a *app) morePages(token string) {
-	if token != "" {
-		fmt.Fprintf(a.stderr, "more: --page-token %s (or --all for every page)\n", token)
-	}
 }
 
 func peopleTable(w io.Writer, people []*pb.Person) error {

@@ -101,14 +101,12 @@ var pollCommands = []*command{
 			state := enumFlag{allowed: pollStateList}
 			group := fs.String("group", "", "only the polls held in this group (GROUP)")
 			fs.Var(&state, "state", "only the polls in this state: "+orList(pollStateList))
-			size := fs.Int("page-size", 0, "polls per page (server default 50, at most 500)")
-			token := fs.String("page-token", "", "page to start from, as printed after the previous page")
-			all := fs.Bool("all", false, "follow every page to the end")
+			pages := pageVars(fs, "polls")
 			return func(ctx context.Context, a *app, _ []string) error {
-				if *size < 0 {
-					return usageErrorf(fs.Name(), "--page-size must not be negative")
+				if err := pages.check(fs.Name()); err != nil {
+					return err
 				}
-				req := &pb.ListPollsRequest{PageSize: int32(min(*size, 1<<30)), PageToken: *token,
+				req := &pb.ListPollsRequest{PageSize: pages.pageSize(), PageToken: pages.token,
 					State: enumFromWord(pollStateWords, state.value)}
 				if *group != "" {
 					var err error
@@ -116,27 +114,13 @@ var pollCommands = []*command{
 						return err
 					}
 				}
-				resp := &pb.ListPollsResponse{}
-				for {
-					page, err := call(ctx, a, services.ListPolls, req)
-					if err != nil {
-						return err
-					}
-					resp.Polls = append(resp.Polls, page.GetPolls()...)
-					resp.NextPageToken = page.GetNextPageToken()
-					if !*all || resp.NextPageToken == "" {
-						break
-					}
-					if resp.NextPageToken == req.PageToken {
-						return fmt.Errorf("the server returned the same page token twice; stopping")
-					}
-					req.PageToken = resp.NextPageToken
-				}
-				if err := a.show(resp, func(w io.Writer) error { return pollsTable(w, resp.GetPolls()) }); err != nil {
+				polls, next, err := listPages(ctx, a, services.ListPolls, req, &req.PageToken, pages.all,
+					(*pb.ListPollsResponse).GetPolls)
+				if err != nil {
 					return err
 				}
-				a.morePages(resp.GetNextPageToken())
-				return nil
+				resp := &pb.ListPollsResponse{Polls: polls, NextPageToken: next}
+				return a.showPage(resp, func(w io.Writer) error { return pollsTable(w, polls) })
 			}
 		},
 	},
@@ -302,39 +286,23 @@ var voteCommands = []*command{
 		synopsis: "[--page-size N] [--page-token T] [--all]",
 		summary:  "list the current choice of each delegate who has one, a page at a time (--all: every page)",
 		setup: func(fs *flag.FlagSet) action {
-			size := fs.Int("page-size", 0, "votes per page (server default 50, at most 500)")
-			token := fs.String("page-token", "", "page to start from, as printed after the previous page")
-			all := fs.Bool("all", false, "follow every page to the end")
+			pages := pageVars(fs, "votes")
 			return func(ctx context.Context, a *app, args []string) error {
-				if *size < 0 {
-					return usageErrorf(fs.Name(), "--page-size must not be negative")
+				if err := pages.check(fs.Name()); err != nil {
+					return err
 				}
 				poll, err := pollName(fs.Name(), args[0])
 				if err != nil {
 					return err
 				}
-				req := &pb.ListVotesRequest{Poll: poll, PageSize: int32(min(*size, 1<<30)), PageToken: *token}
-				resp := &pb.ListVotesResponse{}
-				for {
-					page, err := call(ctx, a, services.ListVotes, req)
-					if err != nil {
-						return err
-					}
-					resp.Votes = append(resp.Votes, page.GetVotes()...)
-					resp.NextPageToken = page.GetNextPageToken()
-					if !*all || resp.NextPageToken == "" {
-						break
-					}
-					if resp.NextPageToken == req.PageToken {
-						return fmt.Errorf("the server returned the same page token twice; stopping")
-					}
-					req.PageToken = resp.NextPageToken
-				}
-				if err := a.show(resp, func(w io.Writer) error { return votesTable(w, resp.GetVotes()) }); err != nil {
+				req := &pb.ListVotesRequest{Poll: poll, PageSize: pages.pageSize(), PageToken: pages.token}
+				votes, next, err := listPages(ctx, a, services.ListVotes, req, &req.PageToken, pages.all,
+					(*pb.ListVotesResponse).GetVotes)
+				if err != nil {
 					return err
 				}
-				a.morePages(resp.GetNextPageToken())
-				return nil
+				resp := &pb.ListVotesResponse{Votes: votes, NextPageToken: next}
+				return a.showPage(resp, func(w io.Writer) error { return votesTable(w, votes) })
 			}
 		},
 	},
@@ -711,28 +679,6 @@ var (
 	}
 	voteSourceList = []string{"zalo", "other"}
 )
-
-// enumWord is the word for an enum value, or its proto name when it has none.
-func enumWord[E interface {
-	comparable
-	String() string
-}](words map[E]string, e E) string {
-	if w, ok := words[e]; ok {
-		return w
-	}
-	return e.String()
-}
-
-// enumFromWord is the enum value of a word; the zero value (UNSPECIFIED) for "".
-func enumFromWord[E comparable](words map[E]string, w string) E {
-	for e, s := range words {
-		if s == w {
-			return e
-		}
-	}
-	var zero E
-	return zero
-}
 
 // listFlag is a repeatable flag: each use adds a value.
 type listFlag []string

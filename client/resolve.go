@@ -93,7 +93,7 @@ func (a *app) groupName(ctx context.Context, cmd, arg string) (string, error) {
 	if arg == "" {
 		return "", usageErrorf(cmd, "GROUP is empty")
 	}
-	groups, err := a.allGroups(ctx, pb.GroupKind_GROUP_KIND_UNSPECIFIED, "", 0)
+	groups, _, err := a.listGroups(ctx, &pb.ListGroupsRequest{}, true)
 	if err != nil {
 		return "", err
 	}

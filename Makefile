@@ -54,6 +54,10 @@ lint: tools ## gofmt, go vet and buf lint.
 test: ## Run every test.
 	go test $(GO_TEST_FLAGS) ./...
 
+.PHONY: test-race
+test-race: ## Run every test under the race detector (recompiles SQLite: slower).
+	go test -race $(GO_TEST_FLAGS) ./...
+
 .PHONY: build
 build: ## Build bin/bieuquyet-server and bin/bieuquyet.
 	go build -o bin/bieuquyet-server ./cmd/bieuquyet-server

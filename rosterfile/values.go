@@ -43,15 +43,15 @@ func words[T any](m map[string]T) map[string]T {
 }
 
 // kind reads a group row's kind; on a problem it reports it and returns "".
-func (r *row) kind() bieuquyet.GroupKind {
+func (r row) kind() bieuquyet.GroupKind {
 	s := r.get(colKind)
 	if s == "" {
-		r.bad(colKind, "is required; use one of %s", kindList)
+		r.Bad(colKind, "is required; use one of %s", kindList)
 		return ""
 	}
 	k, ok := kindWords[fold(s)]
 	if !ok {
-		r.bad(colKind, "%q is not a group kind; use one of %s", s, kindList)
+		r.Bad(colKind, "%q is not a group kind; use one of %s", s, kindList)
 	}
 	return k
 }
@@ -59,15 +59,15 @@ func (r *row) kind() bieuquyet.GroupKind {
 const kindList = "all_delegates (Đại biểu), standing_committee (Thường trực), committee (Ban), delegate_group (Tổ)"
 
 // role reads a member row's role; on a problem it reports it and returns "".
-func (r *row) role() bieuquyet.Role {
+func (r row) role() bieuquyet.Role {
 	s := r.get(colRole)
 	if s == "" {
-		r.bad(colRole, "is required; use %s", roleList)
+		r.Bad(colRole, "is required; use %s", roleList)
 		return ""
 	}
 	k, ok := roleWords[fold(s)]
 	if !ok {
-		r.bad(colRole, "%q is not a role; use %s", s, roleList)
+		r.Bad(colRole, "%q is not a role; use %s", s, roleList)
 	}
 	return k
 }
@@ -76,14 +76,14 @@ const roleList = "member (thành viên) or staff (thư ký, công chức, nhân 
 
 // delegate reads a person row's delegate cell, empty meaning no; on a problem it
 // reports it and returns false.
-func (r *row) delegate() bool {
+func (r row) delegate() bool {
 	s := r.get(colDelegate)
 	if s == "" {
 		return false
 	}
 	d, ok := delegateWords[fold(s)]
 	if !ok {
-		r.bad(colDelegate, "%q is not yes or no; use yes, no, true, false, 1, 0, x (yes), có or không, or leave it empty for no", s)
+		r.Bad(colDelegate, "%q is not yes or no; use yes, no, true, false, 1, 0, x (yes), có or không, or leave it empty for no", s)
 	}
 	return d
 }

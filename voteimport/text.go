@@ -1,12 +1,13 @@
 package voteimport
 
 import (
-	"bytes"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/bieuquyet/bieuquyet/internal/sheet"
 )
 
 // countUnits are the words Zalo and people write after a heading's count.
@@ -32,7 +33,7 @@ type heading struct {
 // readText reads the text of a Zalo poll's voter list: lines naming an option, each
 // followed by the names of the delegates who chose it.
 func (s *state) readText(content []byte) {
-	content = bytes.TrimPrefix(content, bom)
+	content = sheet.TrimBOM(content)
 	var cur *heading
 	var headings []*heading
 	var orphans []int // name lines before any heading
@@ -40,7 +41,7 @@ func (s *state) readText(content []byte) {
 		if cur == nil || !cur.hasCount || cur.names == cur.count {
 			return
 		}
-		s.p.add(cur.line, lineField(cur.line), "the heading says %s but %s", plural(cur.count, "vote", "votes"), follow(cur.names))
+		s.p.Add(cur.line, lineField(cur.line), "the heading says %s but %s", plural(cur.count, "vote", "votes"), follow(cur.names))
 	}
 	for i, raw := range strings.Split(string(content), "\n") {
 		num := i + 1
@@ -71,7 +72,7 @@ func (s *state) readText(content []byte) {
 		}
 		switch {
 		case !valid:
-			s.p.add(num, lineField(num), "is not valid UTF-8")
+			s.p.Add(num, lineField(num), "is not valid UTF-8")
 			continue
 		case cur == nil:
 			orphans = append(orphans, num)
@@ -84,10 +85,10 @@ func (s *state) readText(content []byte) {
 	finish()
 	switch {
 	case len(headings) == 0 && len(orphans) > 0:
-		s.p.file("no line names an option of the poll (%s): the list gives each option, then the names of those who chose it", s.optionList())
+		s.p.File("no line names an option of the poll (%s): the list gives each option, then the names of those who chose it", s.optionList())
 	default:
 		for _, num := range orphans {
-			s.p.add(num, lineField(num), "a name before any option heading; the list gives each option (%s), then the names of those who chose it", s.optionList())
+			s.p.Add(num, lineField(num), "a name before any option heading; the list gives each option (%s), then the names of those who chose it", s.optionList())
 		}
 	}
 }
@@ -124,12 +125,12 @@ func (s *state) matchName(pos int, field, name string) (int64, bool) {
 	ids := s.el.byName[fold(name)]
 	switch len(ids) {
 	case 0:
-		s.p.add(pos, field, "%s", notMember(name, "name"))
+		s.p.Add(pos, field, "%s", notMember(name, "name"))
 		return 0, false
 	case 1:
 		return ids[0], true
 	}
-	s.p.add(pos, field, "%s", s.el.ambiguous(name, ids, "use the phone in a CSV file instead"))
+	s.p.Add(pos, field, "%s", s.el.ambiguous(name, ids, "use the phone in a CSV file instead"))
 	return 0, false
 }
 

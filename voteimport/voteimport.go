@@ -19,6 +19,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/bieuquyet/bieuquyet"
+	"github.com/bieuquyet/bieuquyet/internal/sheet"
 )
 
 // Format is the format of a vote list.
@@ -51,13 +52,6 @@ func (f Format) String() string {
 // MaxSize bounds a vote list, in bytes.
 const MaxSize = 2 << 20
 
-// maxViolations bounds the violations in one error, so that content that is not a vote
-// list at all does not produce an error the size of the content.
-const maxViolations = 1000
-
-// fieldContent names the whole content in violations.
-const fieldContent = "content"
-
 // Entry is one delegate's choice found in the list.
 type Entry struct {
 	Line     int   // first line (Zalo text) or row (CSV/XLSX) that names this delegate
@@ -72,13 +66,13 @@ type Entry struct {
 // violation for every problem found (only the size, for content over MaxSize).
 func Parse(content []byte, format Format, options []string, multiple bool, electorate []bieuquyet.Voter) ([]Entry, error) {
 	if n := len(content); n > MaxSize {
-		return nil, bieuquyet.Invalid(fieldContent, "is %d bytes; the limit is %d bytes (%d MiB)", n, MaxSize, MaxSize>>20)
+		return nil, bieuquyet.Invalid(sheet.FieldContent, "is %d bytes; the limit is %d bytes (%d MiB)", n, MaxSize, MaxSize>>20)
 	}
 	if len(options) == 0 {
 		return nil, bieuquyet.Invalid("options", "the poll has no options")
 	}
-	if len(bytes.TrimSpace(bytes.TrimPrefix(content, bom))) == 0 {
-		return nil, bieuquyet.Invalid(fieldContent, "is empty")
+	if len(bytes.TrimSpace(sheet.TrimBOM(content))) == 0 {
+		return nil, bieuquyet.Invalid(sheet.FieldContent, "is empty")
 	}
 	s := newState(options, multiple, electorate)
 	if format == FormatDetect {
@@ -89,36 +83,33 @@ func Parse(content []byte, format Format, options []string, multiple bool, elect
 		s.unit = "line"
 		s.readText(content)
 	case FormatCSV:
-		s.readTable(readCSV(content, &s.p))
+		s.readTable(content, sheet.CSV)
 	case FormatXLSX:
-		s.readTable(readXLSX(content, &s.p))
+		s.readTable(content, sheet.XLSX)
 	case formatOLE:
-		s.p.file("is an old Excel workbook (.xls) or a password-protected one; save it as an Excel workbook (.xlsx) without a password, or as CSV UTF-8")
+		s.readTable(content, sheet.OLE)
 	default:
 		return nil, bieuquyet.Invalid("format", "%v is not a format of a vote list", format)
 	}
 	entries := s.collect()
-	if len(s.p.list) == 0 && len(entries) == 0 {
-		s.p.file("holds no votes")
+	if s.p.Len() == 0 && len(entries) == 0 {
+		s.p.File("holds no votes")
 	}
-	if err := s.p.err(); err != nil {
+	if err := s.p.Err("the vote list"); err != nil {
 		return nil, err
 	}
 	return entries, nil
 }
-
-// bom is the UTF-8 byte order mark Excel writes at the start of a "CSV UTF-8" file.
-var bom = []byte("\xEF\xBB\xBF")
 
 // formatOLE is a file in an OLE compound document: an .xls workbook, or an encrypted
 // .xlsx one. Neither can be read; detect names it so that the error can say why.
 const formatOLE Format = -1
 
 func detect(content []byte) Format {
-	switch {
-	case bytes.HasPrefix(content, []byte("PK\x03\x04")):
+	switch sheet.Detect(content) {
+	case sheet.XLSX:
 		return FormatXLSX
-	case bytes.HasPrefix(content, []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")):
+	case sheet.OLE:
 		return formatOLE
 	}
 	if looksLikeHeader(content) {
@@ -128,25 +119,17 @@ func detect(content []byte) Format {
 }
 
 // looksLikeHeader reports whether the first non-blank line of content is a CSV header
-// (two or more cells, separated as separator would tell) with a column named option.
+// (two or more cells, separated as sheet.HeaderLine tells) with a column named option.
 func looksLikeHeader(content []byte) bool {
-	rest := bytes.TrimPrefix(content, bom)
-	for len(rest) > 0 {
-		var line []byte
-		line, rest, _ = bytes.Cut(rest, []byte("\n"))
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		cells := strings.Split(string(line), string(separator(line)))
-		if len(cells) < 2 {
-			return false
-		}
-		for _, c := range cells {
-			if fold(strings.Trim(strings.TrimSpace(c), `"`)) == colOption {
-				return true
-			}
-		}
+	line, sep := sheet.HeaderLine(content)
+	cells := strings.Split(string(line), string(sep))
+	if len(cells) < 2 {
 		return false
+	}
+	for _, c := range cells {
+		if fold(strings.Trim(strings.TrimSpace(c), `"`)) == colOption {
+			return true
+		}
 	}
 	return false
 }
@@ -163,48 +146,6 @@ func fold(s string) string {
 	return norm.NFC.String(strings.ToLower(clean(s)))
 }
 
-// problems collects violations, each with the line or row it names (0 for the whole
-// content), so that they can be listed in the order of the content.
-type problems struct {
-	list []problem
-}
-
-type problem struct {
-	pos int
-	v   bieuquyet.Violation
-}
-
-func (p *problems) add(pos int, field, format string, args ...any) {
-	p.list = append(p.list, problem{pos, bieuquyet.Violation{Field: field, Description: fmt.Sprintf(format, args...)}})
-}
-
-func (p *problems) file(format string, args ...any) {
-	p.add(0, fieldContent, format, args...)
-}
-
-// err returns nil when there is no problem, else one CodeInvalid error listing them in
-// the order of the content.
-func (p *problems) err() error {
-	if len(p.list) == 0 {
-		return nil
-	}
-	sort.SliceStable(p.list, func(i, j int) bool { return p.list[i].pos < p.list[j].pos })
-	n := len(p.list)
-	msg := fmt.Sprintf("the vote list has %d problems", n)
-	if n == 1 {
-		msg = "the vote list has 1 problem"
-	}
-	if n > maxViolations {
-		msg += fmt.Sprintf("; the first %d are listed", maxViolations)
-		n = maxViolations
-	}
-	vs := make([]bieuquyet.Violation, n)
-	for i := range vs {
-		vs[i] = p.list[i].v
-	}
-	return &bieuquyet.Error{Code: bieuquyet.CodeInvalid, Message: msg, Violations: vs}
-}
-
 // state is one run of Parse: the poll, its electorate, the choices found and the
 // problems.
 type state struct {
@@ -214,7 +155,7 @@ type state struct {
 	el       *electorate
 	unit     string // "line" or "row", for messages
 	choices  []choice
-	p        problems
+	p        sheet.Problems
 }
 
 // choice is one delegate named under one option, at one line or row.
@@ -271,11 +212,11 @@ func (s *state) collect() []Entry {
 		}
 		who := s.el.who(c.person)
 		if pos, dup := a.at[c.option]; dup {
-			s.p.add(c.pos, c.field, "%s already chose %q at %s %d", who, s.options[c.option], s.unit, pos)
+			s.p.Add(c.pos, c.field, "%s already chose %q at %s %d", who, s.options[c.option], s.unit, pos)
 			continue
 		}
 		if !s.multiple {
-			s.p.add(c.pos, c.field, "%s chose two options in a single-choice poll (%ss %d and %d): %q and %q",
+			s.p.Add(c.pos, c.field, "%s chose two options in a single-choice poll (%ss %d and %d): %q and %q",
 				who, s.unit, a.first.pos, c.pos, s.options[a.first.option], s.options[c.option])
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/bieuquyet/bieuquyet"
+	"github.com/bieuquyet/bieuquyet/internal/sheet"
 )
 
 // voters is the poll's frozen electorate. Lê Anh Tuấn and Trần Anh Tuấn share the Zalo
@@ -642,10 +643,10 @@ func TestParseMaxSizeAccepted(t *testing.T) {
 }
 
 func TestParseViolationLimit(t *testing.T) {
-	text := "Tán thành\n" + strings.Repeat("Nguyen Van X\n", maxViolations+5)
+	text := "Tán thành\n" + strings.Repeat("Nguyen Van X\n", sheet.MaxViolations+5)
 	e := parseErr(t, []byte(text), FormatDetect, bieuquyet.VoteOptions, false)
-	if len(e.Violations) != maxViolations || !strings.Contains(e.Message, "the first 1000 are listed") {
-		t.Errorf("%d violations, message %q; want %d and a note", len(e.Violations), e.Message, maxViolations)
+	if len(e.Violations) != sheet.MaxViolations || !strings.Contains(e.Message, "the first 1000 are listed") {
+		t.Errorf("%d violations, message %q; want %d and a note", len(e.Violations), e.Message, sheet.MaxViolations)
 	}
 }
 

@@ -229,14 +229,14 @@ func ownHistory(ctx context.Context, az authorizer, p *bq.Principal, req any) er
 }
 
 // requestTarget names the resource a request is about, for the audit of a refusal: its
-// name, group or person field, or those of the resource it carries.
+// name, poll, body, group or person field, or those of the resource it carries.
 func requestTarget(req any) string {
 	m, ok := req.(proto.Message)
 	if !ok {
 		return ""
 	}
 	msg := m.ProtoReflect()
-	for _, field := range []protoreflect.Name{"name", "group", "person"} {
+	for _, field := range []protoreflect.Name{"name", "poll", "body", "group", "person"} {
 		if fd := msg.Descriptor().Fields().ByName(field); fd != nil {
 			switch fd.Kind() {
 			case protoreflect.StringKind:

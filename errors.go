@@ -81,6 +81,16 @@ func (vs *Violations) Add(field, format string, args ...any) {
 	*vs = append(*vs, Violation{Field: field, Description: fmt.Sprintf(format, args...)})
 }
 
+// Has reports whether a violation names field.
+func (vs Violations) Has(field string) bool {
+	for _, v := range vs {
+		if v.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
 // Err returns nil when nothing was recorded, else a CodeInvalid error with message msg.
 func (vs Violations) Err(msg string) error {
 	if len(vs) == 0 {

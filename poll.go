@@ -27,6 +27,9 @@ var VoteOptions = []string{"Tán thành", "Không tán thành", "Không biểu q
 // count.
 const OptionInFavour = 0
 
+// MaxPollSpan bounds how far ahead a deadline may be.
+const MaxPollSpan = 366 * 24 * time.Hour
+
 // Opinion polls have between MinOptions and MaxOptions options.
 const (
 	MinOptions = 2
@@ -196,9 +199,15 @@ func (p *Poll) Validate(prefix string, now time.Time) Violations {
 		vs.Add(prefix+".deadline", "is required")
 	case !p.Deadline.After(now):
 		vs.Add(prefix+".deadline", "must be in the future")
+	case p.Deadline.Sub(now) > MaxPollSpan:
+		vs.Add(prefix+".deadline", "may be at most a year away: Zalo polls are for urgent work (Điều 7.2)")
 	}
-	if !p.ConfirmationDeadline.IsZero() && !p.ConfirmationDeadline.After(p.Deadline) {
+	switch c := p.ConfirmationDeadline; {
+	case c.IsZero():
+	case !c.After(p.Deadline):
 		vs.Add(prefix+".confirmation_deadline", "must be after the poll's deadline")
+	case c.Sub(p.Deadline) > MaxPollSpan:
+		vs.Add(prefix+".confirmation_deadline", "may be at most a year after the poll's deadline")
 	}
 	return vs
 }

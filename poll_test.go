@@ -86,6 +86,8 @@ func TestPollValidate(t *testing.T) {
 		{"vote without rule", func(p *Poll) { p.Rule = RuleNone }, "p.decision_rule"},
 		{"vote with own options", func(p *Poll) { p.Options = []string{"Có", "Không"} }, "p.options"},
 		{"past deadline", func(p *Poll) { p.Deadline = now }, "p.deadline"},
+		{"deadline years away", func(p *Poll) { p.Deadline = now.AddDate(2, 0, 0) }, "p.deadline"},
+		{"confirmation years later", func(p *Poll) { p.ConfirmationDeadline = now.AddDate(2, 0, 0) }, "p.confirmation_deadline"},
 		{"confirmation before deadline", func(p *Poll) { p.ConfirmationDeadline = now }, "p.confirmation_deadline"},
 		{"opinion with one option", func(p *Poll) { p.Kind, p.Rule, p.Options = KindOpinion, RuleNone, []string{"A"} }, "p.options"},
 		{"opinion with a rule", func(p *Poll) { p.Kind, p.Options = KindOpinion, []string{"A", "B"} }, "p.decision_rule"},

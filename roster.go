@@ -224,6 +224,10 @@ func CleanText(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+// Text checks a short free text: valid UTF-8, no control characters, at most MaxTextLen
+// characters, and present when required.
+func (vs *Violations) Text(field, s string, required bool) { checkText(vs, field, s, required) }
+
 func checkText(vs *Violations, field, s string, required bool) {
 	switch {
 	case !utf8.ValidString(s):

@@ -24,18 +24,8 @@ func (a *auditServer) ListAuditEvents(ctx context.Context, req *pb.ListAuditEven
 	}
 	f := store.AuditFilter{Limit: size + 1, Target: req.GetTarget(), Actor: req.GetActor()}
 	var vs bq.Violations
-	if t := req.GetStartTime(); t != nil {
-		if err := t.CheckValid(); err != nil {
-			vs.Add("start_time", "is not a valid time")
-		}
-		f.Since = t.AsTime()
-	}
-	if t := req.GetEndTime(); t != nil {
-		if err := t.CheckValid(); err != nil {
-			vs.Add("end_time", "is not a valid time")
-		}
-		f.Until = t.AsTime()
-	}
+	f.Since = timeField(&vs, "start_time", req.GetStartTime())
+	f.Until = timeField(&vs, "end_time", req.GetEndTime())
 	if err := vs.Err("invalid filter"); err != nil {
 		return nil, a.fail(ctx, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	bq "github.com/bieuquyet/bieuquyet"
+	"github.com/bieuquyet/bieuquyet/store"
 )
 
 // base gives each service's handlers the one way to fail.
@@ -55,6 +56,8 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 		}
 	}
 	switch {
+	case errors.Is(err, store.ErrClosed):
+		return status.Error(codes.Unavailable, "the server is shutting down; try again")
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "the call was cancelled")
 	case errors.Is(err, context.DeadlineExceeded):

@@ -111,12 +111,9 @@ func (s *pollServer) CreatePoll(ctx context.Context, req *pb.CreatePollRequest) 
 	if _, ok := classifications[in.GetClassification()]; !ok {
 		p.Classification = "unknown"
 	}
-	if t := in.GetDeadline(); t != nil {
-		p.Deadline = t.AsTime()
-	}
-	if t := in.GetConfirmationDeadline(); t != nil {
-		p.ConfirmationDeadline = t.AsTime()
-	}
+	var times bq.Violations
+	p.Deadline = timeField(&times, "poll.deadline", in.GetDeadline())
+	p.ConfirmationDeadline = timeField(&times, "poll.confirmation_deadline", in.GetConfirmationDeadline())
 	var err error
 	if p.BodyID, err = parseName("poll.body", "groups", in.GetBody()); err != nil {
 		vs = append(vs, err.(*bq.Error).Violations...)
@@ -131,7 +128,12 @@ func (s *pollServer) CreatePoll(ctx context.Context, req *pb.CreatePollRequest) 
 		vs.Add("request_id", "is longer than %d characters", maxRequestID)
 	}
 	p.Normalize()
-	vs = append(vs, p.Validate("poll", s.clock.Now())...)
+	vs = append(vs, times...)
+	for _, v := range p.Validate("poll", s.clock.Now()) {
+		if !times.Has(v.Field) { // one problem a field: a bad time also reads as missing
+			vs = append(vs, v)
+		}
+	}
 	if err := vs.Err("invalid poll"); err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -175,11 +177,11 @@ func (s *pollServer) ListPolls(ctx context.Context, req *pb.ListPollsRequest) (*
 			return nil, s.fail(ctx, bq.Invalid("state", "%d is not a poll state", req.GetState()))
 		}
 	}
-	if t := req.GetStartTime(); t != nil {
-		f.Since = t.AsTime()
-	}
-	if t := req.GetEndTime(); t != nil {
-		f.Until = t.AsTime()
+	var vs bq.Violations
+	f.Since = timeField(&vs, "start_time", req.GetStartTime())
+	f.Until = timeField(&vs, "end_time", req.GetEndTime())
+	if err := vs.Err("invalid filter"); err != nil {
+		return nil, s.fail(ctx, err)
 	}
 	filter := fmt.Sprintf("%d|%d|%s|%d|%d", f.MemberID, f.GroupID, f.State, f.Since.UnixNano(), f.Until.UnixNano())
 	if f.BeforeID, err = parsePageToken("page_token", req.GetPageToken(), filter); err != nil {
@@ -222,9 +224,8 @@ func (s *pollServer) CancelPoll(ctx context.Context, req *pb.CancelPollRequest) 
 	var vs bq.Violations
 	if reason == "" {
 		vs.Add("reason", "is required: a cancellation is recorded with its reason")
-	} else if len([]rune(reason)) > bq.MaxTextLen {
-		vs.Add("reason", "is longer than %d characters", bq.MaxTextLen)
 	}
+	vs.Text("reason", reason, false)
 	if err := vs.Err("invalid cancellation"); err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -260,9 +261,7 @@ func (s *pollServer) RecordVote(ctx context.Context, req *pb.RecordVoteRequest) 
 	if source == bq.SourceOther && note == "" {
 		vs.Add("note", "is required when the vote did not come from the Zalo poll: say how it was received (Điều 10.8)")
 	}
-	if len([]rune(note)) > bq.MaxTextLen {
-		vs.Add("note", "is longer than %d characters", bq.MaxTextLen)
-	}
+	vs.Text("note", note, false)
 	if len(req.GetRequestId()) > maxRequestID {
 		vs.Add("request_id", "is longer than %d characters", maxRequestID)
 	}
@@ -426,6 +425,20 @@ func (s *pollServer) WatchPoll(req *pb.WatchPollRequest, stream pb.PollService_W
 		case <-changed:
 		}
 	}
+}
+
+// timeField reads an optional timestamp, refusing one the store cannot hold: times are
+// kept as Unix nanoseconds, which end in 2262 (a typo such as 3025 for 2025 would
+// otherwise wrap into the past).
+func timeField(vs *bq.Violations, field string, t *timestamppb.Timestamp) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	if err := t.CheckValid(); err != nil || t.GetSeconds() < 0 || t.AsTime().Year() >= 2262 {
+		vs.Add(field, "is not a time between 1970 and 2261")
+		return time.Time{}
+	}
+	return t.AsTime()
 }
 
 func ts(t time.Time) *timestamppb.Timestamp {

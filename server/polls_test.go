@@ -213,6 +213,8 @@ func TestBadPollsAndVotesAreRefused(t *testing.T) {
 		"Ban polls everyone":    {func(p *pb.Poll) { p.Group = "groups/1" }, codes.FailedPrecondition, ""},
 		"all delegates opens":   {func(p *pb.Poll) { p.Body = "groups/1" }, codes.FailedPrecondition, ""},
 		"unknown body":          {func(p *pb.Poll) { p.Body = "groups/99" }, codes.InvalidArgument, "poll.body"},
+		"deadline past 2262":    {func(p *pb.Poll) { p.Deadline = timestamppb.New(time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)) }, codes.InvalidArgument, "poll.deadline"},
+		"deadline in 3025":      {func(p *pb.Poll) { p.Deadline = timestamppb.New(time.Date(3025, 1, 1, 0, 0, 0, 0, time.UTC)) }, codes.InvalidArgument, "poll.deadline"},
 	} {
 		p := base()
 		tc.edit(p)
@@ -242,6 +244,8 @@ func TestBadPollsAndVotesAreRefused(t *testing.T) {
 	_, err = h.polls.ClosePoll(ctx, &pb.ClosePollRequest{Name: "polls/99"})
 	wantStatus(t, err, codes.NotFound)
 	_, err = h.polls.CancelPoll(ctx, &pb.CancelPollRequest{Name: poll.GetName()})
+	wantStatus(t, err, codes.InvalidArgument, "reason")
+	_, err = h.polls.CancelPoll(ctx, &pb.CancelPollRequest{Name: poll.GetName(), Reason: "nhầm \x1b[2Jxoá màn hình"})
 	wantStatus(t, err, codes.InvalidArgument, "reason")
 	// By phone call, with a note, NFD text: accepted.
 	_, err = h.polls.RecordVote(ctx, &pb.RecordVoteRequest{Poll: poll.GetName(), Person: member, Options: []string{norm.NFD.String("tán thành")},

@@ -58,8 +58,16 @@ func (s *Store) CreatePoll(ctx context.Context, a bq.Audit, p *bq.Poll, requestI
 			var id int64
 			err := tx.QueryRowContext(ctx, `SELECT id FROM polls WHERE request_id = ? AND request_id <> ''`, requestID).Scan(&id)
 			if err == nil {
-				out, err = getPoll(ctx, tx, id)
-				return err
+				if out, err = getPoll(ctx, tx, id); err != nil {
+					return err
+				}
+				// A retry is the same caller opening the same poll; anything else reusing
+				// the id must neither open a second poll nor see the first.
+				if out.OpenedBy != a.Actor || out.BodyID != p.BodyID || out.GroupID != p.GroupID || out.Title != p.Title {
+					out = nil
+					return bq.Errorf(bq.CodeAlreadyExists, "request_id %q was used for another poll", requestID)
+				}
+				return nil
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
 				return err
@@ -288,12 +296,17 @@ func savePollState(ctx context.Context, tx *sql.Tx, p *bq.Poll, now time.Time) e
 	return err
 }
 
+// duePolls selects the open polls past their deadline. Ordered by deadline, it reads the
+// partial index of open polls; ordered by anything else, SQLite would scan every poll
+// ever held (TestVotePathUsesIndexes checks this very text).
+const duePolls = `SELECT ` + pollColumns + ` FROM polls WHERE state = 'open' AND deadline <= ? ORDER BY deadline`
+
 // CloseDuePolls closes every open poll whose deadline has passed and returns their ids.
 func (s *Store) CloseDuePolls(ctx context.Context, a bq.Audit) ([]int64, error) {
 	var closed []int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		rows, err := tx.QueryContext(ctx, `SELECT `+pollColumns+` FROM polls WHERE state = 'open' AND deadline <= ? ORDER BY id`, nanos(now))
+		rows, err := tx.QueryContext(ctx, duePolls, nanos(now))
 		if err != nil {
 			return err
 		}
@@ -322,7 +335,10 @@ func (s *Store) CloseDuePolls(ctx context.Context, a bq.Audit) ([]int64, error) 
 		}
 		return nil
 	})
-	return closed, err
+	if err != nil {
+		return nil, err // rolled back: nothing closed
+	}
+	return closed, nil
 }
 
 // NextDeadline returns the earliest deadline of the open polls.

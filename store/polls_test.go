@@ -109,6 +109,31 @@ func TestPollFreezesItsElectorate(t *testing.T) {
 	}
 }
 
+func TestCreatePollRetryReturnsTheSamePollOnlyToItsOpener(t *testing.T) {
+	f := newPollFixture(t)
+	ctx := context.Background()
+	p := &bq.Poll{BodyID: f.ban.ID, GroupID: f.ban.ID, Kind: bq.KindVote, Title: "Thông qua", Question: "Đồng ý?", Rule: bq.RuleMajorityOfAll, Deadline: f.clock.Now().Add(time.Hour)}
+	p.Normalize()
+	first, err := f.s.CreatePoll(ctx, testAudit, p, "poll-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.s.CreatePoll(ctx, testAudit, p, "poll-1")
+	if err != nil || again.ID != first.ID {
+		t.Fatalf("retry: %+v, %v", again, err)
+	}
+	other := testAudit
+	other.Actor = "people/5"
+	out, err := f.s.CreatePoll(ctx, other, p, "poll-1")
+	wantCode(t, err, bq.CodeAlreadyExists)
+	if out != nil {
+		t.Fatal("another caller saw the poll")
+	}
+	if polls, _ := f.s.ListPolls(ctx, PollFilter{Limit: 10}); len(polls) != 1 {
+		t.Fatalf("%d polls, want 1", len(polls))
+	}
+}
+
 func TestVenueFollowsArticle7(t *testing.T) {
 	f := newPollFixture(t)
 	ctx := context.Background()
@@ -328,7 +353,8 @@ func TestVotePathUsesIndexes(t *testing.T) {
 		`SELECT options FROM ballots WHERE poll_id = 1 AND person_id = 1`,
 		`UPDATE poll_counts SET count = count + 1 WHERE poll_id = 1 AND option = 0`,
 		`SELECT seq, hash FROM audit_head WHERE id = 1`,
-		`SELECT id FROM polls WHERE state = 'open' AND deadline <= 0`,
+		strings.Replace(duePolls, "?", "0", 1),
+		`SELECT min(deadline) FROM polls WHERE state = 'open'`,
 	} {
 		rows, err := f.s.read.Query("EXPLAIN QUERY PLAN " + q)
 		if err != nil {

@@ -74,7 +74,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	s.write.SetMaxOpenConns(1)
 	s.write.SetConnMaxIdleTime(0)
-	if s.read, err = sql.Open("sqlite3", path+"?"+params+"&mode=ro"); err != nil {
+	// query_only, not mode=ro: the driver honours mode=ro only in file: URIs, and
+	// checkPragmas reads query_only back.
+	if s.read, err = sql.Open("sqlite3", path+"?"+params+"&_query_only=1"); err != nil {
 		s.write.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -92,18 +94,18 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 func (s *Store) init(ctx context.Context) error {
 	// The write connection creates the file and switches it to WAL; it must exist before
 	// read-only connections can open it.
-	if err := checkPragmas(ctx, s.write); err != nil {
+	if err := checkPragmas(ctx, s.write, false); err != nil {
 		return err
 	}
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
-	return checkPragmas(ctx, s.read)
+	return checkPragmas(ctx, s.read, true)
 }
 
 // checkPragmas reads the settings back: the driver applies them silently and a typo or
 // an old driver would otherwise leave the store less durable than it claims.
-func checkPragmas(ctx context.Context, db *sql.DB) error {
+func checkPragmas(ctx context.Context, db *sql.DB, readOnly bool) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
@@ -117,6 +119,7 @@ func checkPragmas(ctx context.Context, db *sql.DB) error {
 		{"synchronous", "2"}, // FULL
 		{"foreign_keys", "1"},
 		{"busy_timeout", fmt.Sprint(busyTimeout.Milliseconds())},
+		{"query_only", map[bool]string{false: "0", true: "1"}[readOnly]},
 	}
 	for _, w := range want {
 		var got string

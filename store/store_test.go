@@ -27,6 +27,9 @@ func openTest(t *testing.T) (*Store, string) {
 func TestOpenSetsDurablePragmasOnEveryPool(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
+	if _, err := s.read.ExecContext(ctx, `INSERT INTO council (id, name, term, place, update_time) VALUES (1, 'x', 'x', 'x', 0)`); err == nil {
+		t.Error("the read pool wrote to the database")
+	}
 	for name, db := range map[string]*sql.DB{"write": s.write, "read": s.read} {
 		for pragma, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1"} {
 			var got string

@@ -119,6 +119,7 @@ func (a *accessServer) RevokeToken(ctx context.Context, req *pb.RevokeTokenReque
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
+	a.access.fire()
 	return &pb.RevokeTokenResponse{Token: tokenPB(t)}, nil
 }
 

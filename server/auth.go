@@ -39,6 +39,7 @@ type callKey struct{}
 // call is what the auth interceptor learns about a call, for handlers and the audit.
 type call struct {
 	principal *bq.Principal
+	tokenHash [32]byte // to authenticate again during a long stream
 	requestID string
 }
 
@@ -103,7 +104,8 @@ func (s *Server) authenticate(ctx context.Context, method string) (context.Conte
 		s.log.WarnContext(ctx, "unauthenticated", "method", method, "reason", "malformed authorization", "request_id", c.requestID)
 		return ctx, status.Error(codes.Unauthenticated, `the authorization metadata must be one "Bearer bq_…" token`)
 	}
-	p, err := s.store.Authenticate(ctx, bq.HashToken(secret))
+	c.tokenHash = bq.HashToken(secret)
+	p, err := s.store.Authenticate(ctx, c.tokenHash)
 	if errors.Is(err, store.ErrBadToken) {
 		s.log.WarnContext(ctx, "unauthenticated", "method", method, "reason", "bad token", "request_id", c.requestID)
 		return ctx, status.Error(codes.Unauthenticated, "the token is not valid: unknown, expired or revoked")
@@ -144,6 +146,37 @@ func (s *Server) authorize(ctx context.Context, method string, req any) error {
 		return status.Error(codes.Internal, "internal error")
 	}
 	return status.Error(codes.PermissionDenied, d.reason)
+}
+
+// reauthorize checks a stream's caller again, as at its start: the token may have been
+// revoked or have expired, the person may have left the group. Refusals end the stream
+// with the code the call would get now; they are logged, not audited (nothing was
+// attempted).
+func (s *Server) reauthorize(ctx context.Context, req any) error {
+	c := callFrom(ctx)
+	method, _ := grpc.Method(ctx)
+	if c.principal == nil || isOpen(method) {
+		return nil
+	}
+	p, err := s.store.Authenticate(ctx, c.tokenHash)
+	if errors.Is(err, store.ErrBadToken) {
+		s.log.WarnContext(ctx, "stream ended", "method", method, "reason", "token no longer valid", "request_id", c.requestID)
+		return status.Error(codes.Unauthenticated, "the token is no longer valid: expired or revoked")
+	}
+	if err != nil {
+		return toStatus(ctx, s.log, method, err)
+	}
+	err = policies[method](ctx, s.authz, p, req)
+	var d *denial
+	if errors.As(err, &d) {
+		s.log.WarnContext(ctx, "stream ended", "method", method, "actor", p.Actor(), "reason", d.reason, "request_id", c.requestID)
+		return status.Error(codes.PermissionDenied, d.reason)
+	}
+	if err != nil {
+		return toStatus(ctx, s.log, method, err)
+	}
+	c.principal = p
+	return nil
 }
 
 // authStream authenticates a stream at its start and authorizes it on its request, which

@@ -14,8 +14,12 @@ import (
 	"github.com/bieuquyet/bieuquyet/store"
 )
 
-// base gives each service's handlers the one way to fail.
-type base struct{ log *slog.Logger }
+// base gives each service's handlers the one way to fail, and the signal that access
+// may have changed (a token revoked, someone leaving a group), which open streams heed.
+type base struct {
+	log    *slog.Logger
+	access *signal
+}
 
 // fail turns err into the call's status; see toStatus.
 func (b base) fail(ctx context.Context, err error) error {

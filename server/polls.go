@@ -37,6 +37,8 @@ type pollServer struct {
 	clock Clock
 	hub   *hub
 	sched *scheduler
+	// recheck authorizes a stream's caller again (Server.reauthorize).
+	recheck func(ctx context.Context, req any) error
 }
 
 var pollKinds = map[pb.PollKind]bq.PollKind{pb.PollKind_POLL_KIND_VOTE: bq.KindVote, pb.PollKind_POLL_KIND_OPINION: bq.KindOpinion}
@@ -405,6 +407,7 @@ func (s *pollServer) WatchPoll(req *pb.WatchPollRequest, stream pb.PollService_W
 	load := func(ctx context.Context) (*bq.Tally, error) { return s.store.GetTally(ctx, id) }
 	var sent int64 = -1
 	for {
+		access := s.access.wait()
 		changed, seq := s.hub.next(t)
 		tl, err := t.current(ctx, seq, load)
 		if err != nil {
@@ -419,10 +422,22 @@ func (s *pollServer) WatchPoll(req *pb.WatchPollRequest, stream pb.PollService_W
 		if tl.Poll.State == bq.StateFinalized || tl.Poll.State == bq.StateCancelled {
 			return nil
 		}
+		var expiry <-chan time.Time
+		if p := principalFrom(ctx); p != nil {
+			expiry = s.clock.After(p.TokenExpiry.Sub(s.clock.Now()))
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-changed:
+			continue // votes do not change who may watch
+		case <-access:
+		case <-expiry:
+		}
+		// A token was revoked, the roster changed or the token expired: before sending
+		// anything more, make sure the caller may still see this poll.
+		if err := s.recheck(ctx, req); err != nil {
+			return err
 		}
 	}
 }

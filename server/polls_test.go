@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	bq "github.com/bieuquyet/bieuquyet"
@@ -461,4 +462,64 @@ func TestManyWatchersShareOneTallyPerChange(t *testing.T) {
 	if before > watchers/2 {
 		t.Errorf("%d tallies computed for %d watchers joining", before, watchers)
 	}
+}
+
+func TestWatchEndsWhenAccessEnds(t *testing.T) {
+	h := startPolls(t)
+	ctx := context.Background()
+	poll := h.open(t, pb.DecisionRule_DECISION_RULE_MAJORITY_OF_ALL)
+	voters := h.voters()
+	token := func(person string) (string, string) {
+		resp, err := h.access.CreateToken(ctx, &pb.CreateTokenRequest{Token: &pb.Token{DisplayName: "đại biểu", Role: pb.TokenRole_TOKEN_ROLE_PERSON, Person: person}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetSecret(), resp.GetToken().GetName()
+	}
+	watch := func(secret string) pb.PollService_WatchPollClient {
+		stream, err := h.polls.WatchPoll(withToken(ctx, secret), &pb.WatchPollRequest{Poll: poll.GetName()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := stream.Recv(); err != nil {
+			t.Fatal(err)
+		}
+		return stream
+	}
+	ends := func(stream pb.PollService_WatchPollClient, code codes.Code) {
+		t.Helper()
+		for {
+			_, err := stream.Recv()
+			if err != nil {
+				wantStatus(t, err, code)
+				return
+			}
+		}
+	}
+
+	// A revoked token ends the stream at once, before the next tally.
+	secret, name := token(voters[1].GetPerson())
+	stream := watch(secret)
+	if _, err := h.access.RevokeToken(ctx, &pb.RevokeTokenRequest{Name: name}); err != nil {
+		t.Fatal(err)
+	}
+	ends(stream, codes.Unauthenticated)
+
+	// Leaving the group ends it too.
+	secret, _ = token(voters[2].GetPerson())
+	stream = watch(secret)
+	if _, err := h.roster.RemoveGroupMember(ctx, &pb.RemoveGroupMemberRequest{Group: h.ban.GetName(), Person: voters[2].GetPerson()}); err != nil {
+		t.Fatal(err)
+	}
+	ends(stream, codes.PermissionDenied)
+
+	// And so does the token's expiry.
+	short, err := h.access.CreateToken(ctx, &pb.CreateTokenRequest{Token: &pb.Token{DisplayName: "ngắn", Role: pb.TokenRole_TOKEN_ROLE_PERSON,
+		Person: voters[3].GetPerson()}, Ttl: durationpb.New(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream = watch(short.GetSecret())
+	h.clock.Advance(2 * time.Minute)
+	ends(stream, codes.Unauthenticated)
 }

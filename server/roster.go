@@ -204,6 +204,7 @@ func (r *rosterServer) UpdatePerson(ctx context.Context, req *pb.UpdatePersonReq
 	if err != nil {
 		return nil, r.fail(ctx, err)
 	}
+	r.access.fire() // who belongs where may have changed: open streams look again
 	return &pb.UpdatePersonResponse{Person: personPB(p)}, nil
 }
 
@@ -216,6 +217,7 @@ func (r *rosterServer) DeactivatePerson(ctx context.Context, req *pb.DeactivateP
 	if err != nil {
 		return nil, r.fail(ctx, err)
 	}
+	r.access.fire() // who belongs where may have changed: open streams look again
 	return &pb.DeactivatePersonResponse{Person: personPB(p)}, nil
 }
 
@@ -328,6 +330,7 @@ func (r *rosterServer) UpdateGroup(ctx context.Context, req *pb.UpdateGroupReque
 	if err != nil {
 		return nil, r.fail(ctx, err)
 	}
+	r.access.fire() // who belongs where may have changed: open streams look again
 	return &pb.UpdateGroupResponse{Group: groupPB(g)}, nil
 }
 
@@ -364,6 +367,7 @@ func (r *rosterServer) RemoveGroupMember(ctx context.Context, req *pb.RemoveGrou
 	if err != nil {
 		return nil, r.fail(ctx, err)
 	}
+	r.access.fire() // who belongs where may have changed: open streams look again
 	return &pb.RemoveGroupMemberResponse{Group: groupPB(g)}, nil
 }
 
@@ -395,6 +399,9 @@ func (r *rosterServer) ImportRoster(ctx context.Context, req *pb.ImportRosterReq
 	changes, err := r.store.ApplyRoster(ctx, auditFrom(ctx), f, req.GetDryRun())
 	if err != nil {
 		return nil, r.fail(ctx, err)
+	}
+	if !req.GetDryRun() && len(changes) > 0 {
+		r.access.fire()
 	}
 	resp := &pb.ImportRosterResponse{DryRun: req.GetDryRun(), People: int32(len(f.People)), Groups: int32(len(f.Groups)), Memberships: int32(len(f.Members))}
 	for _, c := range changes {

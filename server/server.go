@@ -104,12 +104,13 @@ func New(cfg Config) *Server {
 		grpc.MaxRecvMsgSize(MaxMessageSize),
 	}, cfg.Options...)
 	s.grpc = grpc.NewServer(opts...)
-	pb.RegisterRosterServiceServer(s.grpc, &rosterServer{base: base{s.log}, store: cfg.Store})
-	pb.RegisterAccessServiceServer(s.grpc, &accessServer{base: base{s.log}, store: cfg.Store, now: clock.Now})
-	pb.RegisterAuditServiceServer(s.grpc, &auditServer{base: base{s.log}, store: cfg.Store})
+	b := base{log: s.log, access: newSignal()}
+	pb.RegisterRosterServiceServer(s.grpc, &rosterServer{base: b, store: cfg.Store})
+	pb.RegisterAccessServiceServer(s.grpc, &accessServer{base: b, store: cfg.Store, now: clock.Now})
+	pb.RegisterAuditServiceServer(s.grpc, &auditServer{base: b, store: cfg.Store})
 	hub := newHub()
 	sched := &scheduler{store: cfg.Store, clock: clock, log: s.log, wake: make(chan struct{}, 1), closed: hub.notify}
-	pb.RegisterPollServiceServer(s.grpc, &pollServer{base: base{s.log}, store: cfg.Store, clock: clock, hub: hub, sched: sched})
+	pb.RegisterPollServiceServer(s.grpc, &pollServer{base: b, store: cfg.Store, clock: clock, hub: hub, sched: sched, recheck: s.reauthorize})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	for name := range s.grpc.GetServiceInfo() {

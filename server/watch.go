@@ -7,6 +7,28 @@ import (
 	bq "github.com/bieuquyet/bieuquyet"
 )
 
+// signal wakes everyone waiting on it, as many times as it fires; firing never blocks.
+type signal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func newSignal() *signal { return &signal{ch: make(chan struct{})} }
+
+// wait returns a channel that closes at the next fire.
+func (s *signal) wait() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ch
+}
+
+func (s *signal) fire() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.ch)
+	s.ch = make(chan struct{})
+}
+
 // hub tells watchers of a poll that it changed. Recording a vote only closes a channel,
 // so it never waits for a watcher; and the tally a change produces is computed once, by
 // the first watcher to ask, and shared by all the others, so a thousand watchers cost one

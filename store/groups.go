@@ -117,7 +117,9 @@ func (s *Store) CreateGroup(ctx context.Context, a bq.Audit, g *bq.Group) (*bq.G
 		if err := setLeader(ctx, tx, id, g.LeaderID, "group.leader"); err != nil {
 			return err
 		}
-		if err := syncAllDelegates(ctx, tx); err != nil {
+		// Filling a new all-delegates group is what creating it means: its own event
+		// counts the members, rather than one event each.
+		if _, err := syncAllDelegates(ctx, tx); err != nil {
 			return err
 		}
 		if out, err = getGroup(ctx, tx, id); err != nil {

@@ -88,8 +88,16 @@ func (a *applier) apply(f *bq.RosterFile) error {
 	// The all-delegates group of the file already got every active delegate above, with
 	// each addition reported; this catches people changed by the file whose group the file
 	// does not name.
-	if err := syncAllDelegates(a.ctx, a.tx); err != nil {
+	synced, err := syncAllDelegates(a.ctx, a.tx)
+	if err != nil {
 		return err
+	}
+	for _, c := range synced {
+		if c.added {
+			a.record("add_member", groupName(c.groupID), "add %s to the all-delegates group: every active delegate belongs there", c.name)
+		} else {
+			a.record("remove_member", groupName(c.groupID), "remove %s from the all-delegates group: no longer an active delegate", c.name)
+		}
 	}
 	return checkMemberships(a.ctx, a.tx)
 }

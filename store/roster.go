@@ -119,11 +119,11 @@ func (s *Store) CreatePerson(ctx context.Context, a bq.Audit, p *bq.Person) (*bq
 		if err := insertPerson(ctx, tx, &c, s.now()); err != nil {
 			return err
 		}
-		if err := syncAllDelegates(ctx, tx); err != nil {
+		if err := s.record(ctx, tx, a, "CreatePerson", personName(c.ID), "created %s", describePerson(&c)); err != nil {
 			return err
 		}
 		out = &c
-		return s.record(ctx, tx, a, "CreatePerson", personName(c.ID), "created %s", describePerson(&c))
+		return s.syncAndRecord(ctx, tx, a, "CreatePerson")
 	})
 	return out, err
 }
@@ -282,7 +282,7 @@ func (s *Store) UpdatePerson(ctx context.Context, a bq.Audit, id int64, fn func(
 		if err := updatePerson(ctx, tx, p, s.now()); err != nil {
 			return err
 		}
-		if err := syncAllDelegates(ctx, tx); err != nil {
+		if err := s.syncAndRecord(ctx, tx, a, "UpdatePerson"); err != nil {
 			return err
 		}
 		if err := checkMemberships(ctx, tx); err != nil {
@@ -357,20 +357,75 @@ func (s *Store) DeactivatePerson(ctx context.Context, a bq.Audit, id int64) (*bq
 	return out, err
 }
 
+// syncChange is one membership of the all-delegates group that syncAllDelegates made or
+// ended.
+type syncChange struct {
+	groupID, personID int64
+	name              string
+	added             bool
+}
+
 // syncAllDelegates keeps the all-delegates group holding exactly the active delegates
-// (plus its staff), whatever changed about people. Every write that touches people or
-// creates that group calls it, so the rule holds by construction.
-func syncAllDelegates(ctx context.Context, tx *sql.Tx) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_id, person_id, role)
-		SELECT g.id, p.id, 'member' FROM groups g, people p
+// (plus its staff), whatever changed about people, and says what it changed. Every write
+// that touches people or creates that group calls it, so the rule holds by construction.
+func syncAllDelegates(ctx context.Context, tx *sql.Tx) ([]syncChange, error) {
+	var changes []syncChange
+	collect := func(added bool, query string) error {
+		rows, err := tx.QueryContext(ctx, query)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			c := syncChange{added: added}
+			if err := rows.Scan(&c.groupID, &c.personID, &c.name); err != nil {
+				return err
+			}
+			changes = append(changes, c)
+		}
+		return rows.Err()
+	}
+	if err := collect(true, `SELECT g.id, p.id, p.full_name FROM groups g, people p
 		WHERE g.kind = 'all_delegates' AND p.delegate = 1 AND p.active = 1
 		  AND NOT EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.id AND m.person_id = p.id)`); err != nil {
+		return nil, err
+	}
+	if err := collect(false, `SELECT m.group_id, m.person_id, p.full_name FROM group_members m JOIN people p ON p.id = m.person_id
+		WHERE m.role = 'member' AND m.group_id IN (SELECT id FROM groups WHERE kind = 'all_delegates')
+		  AND (p.delegate = 0 OR p.active = 0)`); err != nil {
+		return nil, err
+	}
+	for _, c := range changes {
+		var err error
+		if c.added {
+			_, err = tx.ExecContext(ctx, `INSERT INTO group_members (group_id, person_id, role) VALUES (?, ?, 'member')`, c.groupID, c.personID)
+		} else {
+			_, err = tx.ExecContext(ctx, `DELETE FROM group_members WHERE group_id = ? AND person_id = ?`, c.groupID, c.personID)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return changes, nil
+}
+
+// syncAndRecord runs syncAllDelegates and appends an event for each membership it
+// changed, so the all-delegates group's own history shows who joined and left.
+func (s *Store) syncAndRecord(ctx context.Context, tx *sql.Tx, a bq.Audit, action string) error {
+	changes, err := syncAllDelegates(ctx, tx)
+	if err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM group_members
-		WHERE role = 'member' AND group_id IN (SELECT id FROM groups WHERE kind = 'all_delegates')
-		  AND person_id IN (SELECT id FROM people WHERE delegate = 0 OR active = 0)`)
-	return err
+	for _, c := range changes {
+		what := "added %s (people/%d): every active delegate belongs to this group"
+		if !c.added {
+			what = "removed %s (people/%d): no longer an active delegate"
+		}
+		if err := s.record(ctx, tx, a, action, groupName(c.groupID), what, c.name, c.personID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkMemberships verifies the membership rules over the whole roster after a change:

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	bq "github.com/bieuquyet/bieuquyet"
@@ -179,5 +180,40 @@ func TestApplyRosterIsIdempotentAndDryRunChangesNothing(t *testing.T) {
 	gs, _ := s.ListGroups(ctx, GroupFilter{Limit: 10})
 	if len(gs) != 1 || len(gs[0].Members) != 2 || gs[0].Members[0].FullName != "Đại biểu 3" || gs[0].Members[0].Role != bq.RoleLeader {
 		t.Fatalf("after second file: %+v (changes %v)", gs, changes)
+	}
+}
+
+// The all-delegates group's own history shows each delegate who joined or left it,
+// whichever write made them.
+func TestAllDelegatesChangesAreRecorded(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	leader := mustPerson(t, s, "Lê Văn Chủ", true, 1)
+	g, err := s.CreateGroup(ctx, testAudit, &bq.Group{DisplayName: "HĐND - Đại biểu khóa X", Kind: bq.KindAllDelegates, LeaderID: leader.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mustPerson(t, s, "Phạm Thị Mới", true, 2)
+	if _, err := s.UpdatePerson(ctx, testAudit, p.ID, func(p *bq.Person) error { p.Delegate = false; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	f := &bq.RosterFile{People: []bq.RosterPerson{{Row: 2, Person: bq.Person{FullName: "Đỗ Văn Nhập", Delegate: true, Phone: "+84900000003"}}}}
+	if vs := f.Validate(); len(vs) > 0 {
+		t.Fatal(vs)
+	}
+	changes, err := s.ApplyRoster(ctx, testAudit, f, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 2 || changes[1].Action != "add_member" || changes[1].Target != fmt.Sprintf("groups/%d", g.ID) {
+		t.Fatalf("import changes %+v", changes)
+	}
+	events, _ := s.ListAuditEvents(ctx, AuditFilter{Target: fmt.Sprintf("groups/%d", g.ID), Limit: 100})
+	var got []string
+	for _, e := range events {
+		got = append(got, e.Action)
+	}
+	if want := "CreateGroup,CreatePerson,UpdatePerson,ImportRoster"; strings.Join(got, ",") != want {
+		t.Fatalf("events of the all-delegates group: %v, want %s", got, want)
 	}
 }

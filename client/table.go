@@ -37,9 +37,6 @@ func (t *table) add(cells ...string) {
 	t.rows = append(t.rows, row)
 }
 
-// len returns the number of rows below the header.
-func (t *table) len() int { return len(t.rows) - 1 }
-
 // write prints the table: two spaces between columns, no trailing spaces.
 func (t *table) write(w io.Writer) error {
 	var widths []int

@@ -15,7 +15,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
+	// The driver registers itself as "sqlite3". Uniqueness is checked by query inside
+	// each write transaction (one writer, BEGIN IMMEDIATE), so that callers learn whom
+	// they collide with; no constraint error needs classifying.
+	_ "github.com/mattn/go-sqlite3"
 )
 
 //go:embed migrations/*.sql
@@ -237,13 +240,6 @@ func (s *Store) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	defer tx.Rollback()
 	return fn(tx)
-}
-
-// isUnique reports whether err is a UNIQUE constraint failure. It asks the driver's error
-// code, never the message text.
-func isUnique(err error) bool {
-	var se sqlite3.Error
-	return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
 }
 
 func nanos(t time.Time) int64 { return t.UTC().UnixNano() }

@@ -95,19 +95,9 @@ func (s *Store) ListAuditEvents(ctx context.Context, f AuditFilter) ([]bq.AuditE
 	args = append(args, f.Limit)
 	var out []bq.AuditEvent
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+eventColumns+` FROM audit_events WHERE `+strings.Join(where, " AND ")+` ORDER BY seq LIMIT ?`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			e, err := scanEvent(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, *e)
-		}
-		return rows.Err()
+		var err error
+		out, err = collect(ctx, tx, scanEvent, `SELECT `+eventColumns+` FROM audit_events WHERE `+strings.Join(where, " AND ")+` ORDER BY seq LIMIT ?`, args...)
+		return err
 	})
 	return out, err
 }

@@ -182,7 +182,7 @@ func setLeader(ctx context.Context, tx *sql.Tx, groupID, personID int64, field s
 		return err
 	}
 	if err := bq.CheckMember(p, bq.RoleLeader); err != nil {
-		return &bq.Error{Code: bq.CodeFailedPrecondition, Message: err.Error(), Violations: []bq.Violation{{Field: field, Description: err.Error()}}}
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE group_members SET role = 'member' WHERE group_id = ? AND role = 'leader'`, groupID); err != nil {
 		return err
@@ -227,30 +227,15 @@ func (s *Store) ListGroups(ctx context.Context, f GroupFilter) ([]bq.Group, erro
 	args = append(args, f.Limit)
 	var out []bq.Group
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+groupColumns+` FROM groups WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
-		if err != nil {
+		var err error
+		if out, err = collect(ctx, tx, scanGroup, `SELECT `+groupColumns+` FROM groups WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...); err != nil {
 			return err
 		}
-		var gs []*bq.Group
-		for rows.Next() {
-			g, err := scanGroup(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			gs = append(gs, g)
+		gs := make([]*bq.Group, len(out))
+		for i := range out {
+			gs[i] = &out[i]
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if err := loadMembers(ctx, tx, gs); err != nil {
-			return err
-		}
-		for _, g := range gs {
-			out = append(out, *g)
-		}
-		return nil
+		return loadMembers(ctx, tx, gs)
 	})
 	return out, err
 }

@@ -158,20 +158,10 @@ func (s *Store) GetPoll(ctx context.Context, id int64) (*bq.Poll, []bq.Voter, er
 }
 
 func electorate(ctx context.Context, tx *sql.Tx, pollID int64) ([]bq.Voter, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT person_id, full_name, zalo_name, phone FROM poll_electorate WHERE poll_id = ? ORDER BY person_id`, pollID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []bq.Voter
-	for rows.Next() {
+	return collect(ctx, tx, func(r scanner) (*bq.Voter, error) {
 		var v bq.Voter
-		if err := rows.Scan(&v.PersonID, &v.FullName, &v.ZaloName, &v.Phone); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+		return &v, r.Scan(&v.PersonID, &v.FullName, &v.ZaloName, &v.Phone)
+	}, `SELECT person_id, full_name, zalo_name, phone FROM poll_electorate WHERE poll_id = ? ORDER BY person_id`, pollID)
 }
 
 // PollGroups returns the body and the group of a poll, for access checks.
@@ -222,19 +212,9 @@ func (s *Store) ListPolls(ctx context.Context, f PollFilter) ([]bq.Poll, error) 
 	args = append(args, f.Limit)
 	var out []bq.Poll
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+pollColumns+` FROM polls WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			p, err := scanPoll(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, *p)
-		}
-		return rows.Err()
+		var err error
+		out, err = collect(ctx, tx, scanPoll, `SELECT `+pollColumns+` FROM polls WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
+		return err
 	})
 	return out, err
 }

@@ -247,19 +247,9 @@ func (s *Store) ListPeople(ctx context.Context, f PeopleFilter) ([]bq.Person, er
 				return err
 			}
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+personColumns+` FROM people WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			p, err := scanPerson(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, *p)
-		}
-		return rows.Err()
+		var err error
+		out, err = collect(ctx, tx, scanPerson, `SELECT `+personColumns+` FROM people WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
+		return err
 	})
 	return out, err
 }

@@ -242,6 +242,24 @@ func (s *Store) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return fn(tx)
 }
 
+// collect runs a query in tx and scans every row it returns.
+func collect[T any](ctx context.Context, tx *sql.Tx, scan func(scanner) (*T, error), query string, args ...any) ([]T, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *v)
+	}
+	return out, rows.Err()
+}
+
 func nanos(t time.Time) int64 { return t.UTC().UnixNano() }
 
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }

@@ -87,19 +87,9 @@ func (s *Store) ListTokens(ctx context.Context, f TokenFilter) ([]bq.Token, erro
 	args = append(args, f.Limit)
 	var out []bq.Token
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			t, err := scanToken(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, *t)
-		}
-		return rows.Err()
+		var err error
+		out, err = collect(ctx, tx, scanToken, `SELECT `+tokenColumns+` FROM tokens WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
+		return err
 	})
 	return out, err
 }

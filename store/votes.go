@@ -380,20 +380,10 @@ func (s *Store) ListVotes(ctx context.Context, pollID, afterPerson int64, limit 
 		if _, err := getPoll(ctx, tx, pollID); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, voteSelect+`JOIN ballots b ON b.vote_id = v.id
+		var err error
+		out, err = collect(ctx, tx, scanVote, voteSelect+`JOIN ballots b ON b.vote_id = v.id
 			WHERE b.poll_id = ? AND b.person_id > ? ORDER BY b.person_id LIMIT ?`, pollID, afterPerson, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			v, err := scanVote(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, *v)
-		}
-		return rows.Err()
+		return err
 	})
 	return out, err
 }
@@ -405,19 +395,9 @@ func (s *Store) ListVoteHistory(ctx context.Context, pollID, personID int64) ([]
 		if _, err := getPoll(ctx, tx, pollID); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, voteSelect+`WHERE v.poll_id = ? AND v.person_id = ? ORDER BY v.id`, pollID, personID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			v, err := scanVote(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, *v)
-		}
-		return rows.Err()
+		var err error
+		out, err = collect(ctx, tx, scanVote, voteSelect+`WHERE v.poll_id = ? AND v.person_id = ? ORDER BY v.id`, pollID, personID)
+		return err
 	})
 	return out, err
 }

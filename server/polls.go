@@ -303,9 +303,6 @@ func (s *pollServer) ImportVotes(ctx context.Context, req *pb.ImportVotesRequest
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	if p.State != bq.StateOpen {
-		return nil, s.fail(ctx, bq.Errorf(bq.CodeFailedPrecondition, "polls/%d is %s: votes are recorded only while a poll is open", pollID, p.State))
-	}
 	entries, err := voteimport.Parse(req.GetContent(), format, p.Options, p.MultipleChoice, voters)
 	if err != nil {
 		return nil, s.fail(ctx, err)

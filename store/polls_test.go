@@ -338,6 +338,12 @@ func TestImportVotesIsAllOrNothing(t *testing.T) {
 	if tl, _ := f.s.GetTally(ctx, p.ID); tl.Voted != 3 || tl.Counts[0] != 1 || tl.Counts[1] != 1 || tl.Counts[2] != 1 {
 		t.Fatalf("after import: %+v", tl)
 	}
+	// Once closed, even a list that would change nothing is refused, not "unchanged".
+	if _, err := f.s.ClosePoll(ctx, testAudit, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = f.s.ImportVotes(ctx, testAudit, p.ID, good, bq.SourceZalo, false)
+	wantCode(t, err, bq.CodeFailedPrecondition)
 }
 
 // The vote path must cost what a poll's size costs, whatever the database holds: each of

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	bq "github.com/bieuquyet/bieuquyet"
 )
@@ -133,27 +134,10 @@ func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, action st
 			return rec, err
 		}
 	}
-	var p bq.Poll
-	var options string
-	var deadline int64
-	err := tx.QueryRowContext(ctx, `SELECT state, options, multiple_choice, deadline FROM polls WHERE id = ?`, req.PollID).
-		Scan(&p.State, &options, &p.MultipleChoice, &deadline)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, bq.Errorf(bq.CodeNotFound, "polls/%d does not exist", req.PollID)
-	}
+	now := s.now()
+	p, err := openPoll(ctx, tx, req.PollID, now)
 	if err != nil {
 		return nil, err
-	}
-	p.ID = req.PollID
-	if err := json.Unmarshal([]byte(options), &p.Options); err != nil {
-		return nil, err
-	}
-	now := s.now()
-	switch {
-	case p.State != bq.StateOpen:
-		return nil, bq.Errorf(bq.CodeFailedPrecondition, "polls/%d is %s: votes are recorded only while a poll is open", p.ID, p.State)
-	case nanos(now) >= deadline:
-		return nil, bq.Errorf(bq.CodeFailedPrecondition, "polls/%d passed its deadline at %s", p.ID, fromNanos(deadline).Format("2006-01-02 15:04:05 MST"))
 	}
 	var name string
 	err = tx.QueryRowContext(ctx, `SELECT full_name FROM poll_electorate WHERE poll_id = ? AND person_id = ?`, p.ID, req.PersonID).Scan(&name)
@@ -164,7 +148,7 @@ func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, action st
 		return nil, err
 	}
 	if indices == nil && !req.Withdraw {
-		if indices, err = optionIndices(&p, req.Options); err != nil {
+		if indices, err = optionIndices(p, req.Options); err != nil {
 			return nil, err
 		}
 	}
@@ -236,6 +220,32 @@ func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, action st
 		return nil, err
 	}
 	return rec, nil
+}
+
+// openPoll reads what recording a vote needs of a poll, and refuses a poll that does not
+// take votes now: closed, cancelled, or past its deadline before the scheduler closed it.
+func openPoll(ctx context.Context, tx *sql.Tx, id int64, now time.Time) (*bq.Poll, error) {
+	p := &bq.Poll{ID: id}
+	var options string
+	var deadline int64
+	err := tx.QueryRowContext(ctx, `SELECT state, options, multiple_choice, deadline FROM polls WHERE id = ?`, id).
+		Scan(&p.State, &options, &p.MultipleChoice, &deadline)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, bq.Errorf(bq.CodeNotFound, "polls/%d does not exist", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(options), &p.Options); err != nil {
+		return nil, err
+	}
+	switch {
+	case p.State != bq.StateOpen:
+		return nil, bq.Errorf(bq.CodeFailedPrecondition, "polls/%d is %s: votes are recorded only while a poll is open", id, p.State)
+	case nanos(now) >= deadline:
+		return nil, bq.Errorf(bq.CodeFailedPrecondition, "polls/%d passed its deadline at %s", id, fromNanos(deadline).Format("2006-01-02 15:04:05 MST"))
+	}
+	return p, nil
 }
 
 func noteSuffix(note string) string {
@@ -339,6 +349,11 @@ func (s *Store) ImportVotes(ctx context.Context, a bq.Audit, pollID int64, entri
 	var recs []bq.VoteRecord
 	unchanged := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// Checked here too, not only per recorded vote: a list that changes nothing must
+		// still be refused on a closed poll rather than reported as unchanged.
+		if _, err := openPoll(ctx, tx, pollID, s.now()); err != nil {
+			return err
+		}
 		for _, e := range entries {
 			want := append([]int(nil), e.Options...)
 			sort.Ints(want)

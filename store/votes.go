@@ -191,24 +191,17 @@ func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, action st
 	if err := addCounts(ctx, tx, p.ID, indices, 1); err != nil {
 		return nil, err
 	}
-	voted := 0
-	switch {
-	case req.Withdraw:
+	if req.Withdraw {
 		_, err = tx.ExecContext(ctx, `DELETE FROM ballots WHERE poll_id = ? AND person_id = ?`, p.ID, req.PersonID)
-		voted = -1
-	default:
+	} else {
 		_, err = tx.ExecContext(ctx, `INSERT INTO ballots (poll_id, person_id, vote_id, options) VALUES (?, ?, ?, ?)
 			ON CONFLICT (poll_id, person_id) DO UPDATE SET vote_id = excluded.vote_id, options = excluded.options`,
 			p.ID, req.PersonID, rec.ID, string(enc))
-		if !current.Valid {
-			voted = 1
-		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE polls SET voted = voted + ?, version = version + 1, update_time = ? WHERE id = ?`,
-		voted, nanos(now), p.ID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE polls SET version = version + 1, update_time = ? WHERE id = ?`, nanos(now), p.ID); err != nil {
 		return nil, err
 	}
 	what := "withdrew the vote"
@@ -427,7 +420,7 @@ func (s *Store) GetTally(ctx context.Context, pollID int64) (*bq.Tally, error) {
 			return err
 		}
 		t.Poll = p
-		if err := tx.QueryRowContext(ctx, `SELECT version, voted FROM polls WHERE id = ?`, pollID).Scan(&t.Version, &t.Voted); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT version FROM polls WHERE id = ?`, pollID).Scan(&t.Version); err != nil {
 			return err
 		}
 		t.Counts = make([]int, len(p.Options))
@@ -465,6 +458,7 @@ func (s *Store) GetTally(ctx context.Context, pollID int64) (*bq.Tally, error) {
 				t.Missing = append(t.Missing, v)
 				continue
 			}
+			t.Voted++
 			var chosen []int
 			if err := json.Unmarshal([]byte(options.String), &chosen); err != nil {
 				return err

@@ -21,7 +21,6 @@ CREATE TABLE polls (
     opened_by             TEXT    NOT NULL,
     electorate_hash       TEXT    NOT NULL,
     eligible              INTEGER NOT NULL,
-    voted                 INTEGER NOT NULL DEFAULT 0, -- delegates with a current choice
     version               INTEGER NOT NULL DEFAULT 1, -- grows with every change of votes or state
     request_id            TEXT    NOT NULL DEFAULT '',
     create_time           INTEGER NOT NULL,

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 )
 
 // PollKind says whether a poll decides (a vote) or gathers opinions.
@@ -216,16 +215,9 @@ func (p *Poll) Validate(prefix string, now time.Time) Violations {
 // are allowed and the limit is longer.
 func checkLongText(vs *Violations, field, s string, required bool) {
 	const maxLong = 5000
-	switch {
-	case !utf8.ValidString(s):
-		vs.Add(field, "is not valid UTF-8")
-	case required && s == "":
-		vs.Add(field, "is required")
-	case utf8.RuneCountInString(s) > maxLong:
-		vs.Add(field, "is longer than %d characters", maxLong)
-	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' }) >= 0:
-		vs.Add(field, "contains a control character")
-	}
+	checkTextLimits(vs, field, s, required, maxLong, func(r rune) bool {
+		return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r'
+	})
 }
 
 // CheckVenue applies Điều 7.2: a poll is opened by the Standing Committee, a Ban or a Tổ,

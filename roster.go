@@ -229,14 +229,20 @@ func CleanText(s string) string {
 func (vs *Violations) Text(field, s string, required bool) { checkText(vs, field, s, required) }
 
 func checkText(vs *Violations, field, s string, required bool) {
+	checkTextLimits(vs, field, s, required, MaxTextLen, unicode.IsControl)
+}
+
+// checkTextLimits is the one text check: valid UTF-8, present when required, at most max
+// characters, no rune that bad reports.
+func checkTextLimits(vs *Violations, field, s string, required bool, max int, bad func(rune) bool) {
 	switch {
 	case !utf8.ValidString(s):
 		vs.Add(field, "is not valid UTF-8")
 	case required && s == "":
 		vs.Add(field, "is required")
-	case utf8.RuneCountInString(s) > MaxTextLen:
-		vs.Add(field, "is longer than %d characters", MaxTextLen)
-	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+	case utf8.RuneCountInString(s) > max:
+		vs.Add(field, "is longer than %d characters", max)
+	case strings.IndexFunc(s, bad) >= 0:
 		vs.Add(field, "contains a control character")
 	}
 }

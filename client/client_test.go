@@ -19,7 +19,7 @@ import (
 
 	bq "github.com/bieuquyet/bieuquyet"
 	"github.com/bieuquyet/bieuquyet/server"
-	"github.com/bieuquyet/bieuquyet/store"
+	"github.com/bieuquyet/bieuquyet/store/sqlite"
 )
 
 // The fixture roster, testdata/roster.csv: the twelve groups of a provincial council
@@ -47,7 +47,7 @@ func startServerWith(t *testing.T, cfg server.Config) string {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "test.db")
-	st, err := store.Open(ctx, path, store.Options{})
+	st, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

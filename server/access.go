@@ -18,7 +18,7 @@ const DefaultTokenTTL = 90 * 24 * time.Hour
 type accessServer struct {
 	pb.UnimplementedAccessServiceServer
 	base
-	store Store
+	store store.Store
 	now   func() time.Time
 }
 

@@ -14,7 +14,7 @@ import (
 type auditServer struct {
 	pb.UnimplementedAuditServiceServer
 	base
-	store AuditStore
+	store store.AuditStore
 }
 
 func (a *auditServer) ListAuditEvents(ctx context.Context, req *pb.ListAuditEventsRequest) (*pb.ListAuditEventsResponse, error) {

@@ -19,6 +19,7 @@ import (
 	bq "github.com/bieuquyet/bieuquyet"
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
 	"github.com/bieuquyet/bieuquyet/store"
+	"github.com/bieuquyet/bieuquyet/store/sqlite"
 )
 
 // The callers of the authorization matrix, relative to the group "HĐND - Ban Pháp chế".
@@ -57,7 +58,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "authz.db"), store.Options{})
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "authz.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

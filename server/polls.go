@@ -13,27 +13,10 @@ import (
 	"github.com/bieuquyet/bieuquyet/voteimport"
 )
 
-// PollStore is what the poll service needs.
-type PollStore interface {
-	CreatePoll(ctx context.Context, a bq.Audit, p *bq.Poll, requestID string) (*bq.Poll, error)
-	GetPoll(ctx context.Context, id int64) (*bq.Poll, []bq.Voter, error)
-	PollGroups(ctx context.Context, id int64) (body, group int64, err error)
-	ListPolls(ctx context.Context, f store.PollFilter) ([]bq.Poll, error)
-	ClosePoll(ctx context.Context, a bq.Audit, id int64) (*bq.Poll, error)
-	CancelPoll(ctx context.Context, a bq.Audit, id int64, reason string) (*bq.Poll, error)
-	CloseDuePolls(ctx context.Context, a bq.Audit) ([]int64, error)
-	NextDeadline(ctx context.Context) (time.Time, bool, error)
-	RecordVote(ctx context.Context, a bq.Audit, req store.VoteRequest) (*bq.VoteRecord, error)
-	ImportVotes(ctx context.Context, a bq.Audit, pollID int64, entries []store.VoteEntry, source bq.VoteSource, dryRun bool) ([]bq.VoteRecord, int, error)
-	ListVotes(ctx context.Context, pollID, afterPerson int64, limit int) ([]bq.VoteRecord, error)
-	ListVoteHistory(ctx context.Context, pollID, personID int64) ([]bq.VoteRecord, error)
-	GetTally(ctx context.Context, pollID int64) (*bq.Tally, error)
-}
-
 type pollServer struct {
 	pb.UnimplementedPollServiceServer
 	base
-	store PollStore
+	store store.PollStore
 	clock Clock
 	hub   *hub
 	sched *scheduler

@@ -17,7 +17,7 @@ import (
 
 	bq "github.com/bieuquyet/bieuquyet"
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
-	"github.com/bieuquyet/bieuquyet/store"
+	"github.com/bieuquyet/bieuquyet/store/sqlite"
 )
 
 // fakeClock is moved by the test; After fires when Advance passes its time.
@@ -71,7 +71,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // countingStore counts tallies computed, to see what watchers cost.
 type countingStore struct {
-	*store.Store
+	*sqlite.Store
 	tallies atomic.Int64
 }
 
@@ -91,7 +91,7 @@ type pollHarness struct {
 func startPolls(t *testing.T) *pollHarness {
 	t.Helper()
 	clock := newFakeClock()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "polls.db"), store.Options{Now: clock.Now})
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "polls.db"), sqlite.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

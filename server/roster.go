@@ -18,7 +18,7 @@ import (
 type rosterServer struct {
 	pb.UnimplementedRosterServiceServer
 	base
-	store RosterStore
+	store store.RosterStore
 }
 
 // nfc puts text in composed form: Vietnamese typed on some keyboards arrives decomposed

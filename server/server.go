@@ -13,54 +13,9 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
-	bq "github.com/bieuquyet/bieuquyet"
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
 	"github.com/bieuquyet/bieuquyet/store"
 )
-
-// Store is what the server needs from storage; *store.Store provides it. Every write
-// takes the bq.Audit of its caller and appends its audit event in its own transaction.
-type Store interface {
-	RosterStore
-	AccessStore
-	AuditStore
-	PollStore
-}
-
-// RosterStore is what the roster service needs.
-type RosterStore interface {
-	GetCouncil(ctx context.Context) (*bq.Council, error)
-	UpdateCouncil(ctx context.Context, a bq.Audit, fn func(*bq.Council) error) (*bq.Council, error)
-	CreatePerson(ctx context.Context, a bq.Audit, p *bq.Person) (*bq.Person, error)
-	GetPerson(ctx context.Context, id int64) (*bq.Person, error)
-	ListPeople(ctx context.Context, f store.PeopleFilter) ([]bq.Person, error)
-	UpdatePerson(ctx context.Context, a bq.Audit, id int64, fn func(*bq.Person) error) (*bq.Person, error)
-	DeactivatePerson(ctx context.Context, a bq.Audit, id int64) (*bq.Person, error)
-	CreateGroup(ctx context.Context, a bq.Audit, g *bq.Group) (*bq.Group, error)
-	GetGroup(ctx context.Context, id int64) (*bq.Group, error)
-	ListGroups(ctx context.Context, f store.GroupFilter) ([]bq.Group, error)
-	UpdateGroup(ctx context.Context, a bq.Audit, id int64, fn func(*bq.Group) error) (*bq.Group, error)
-	AddGroupMember(ctx context.Context, a bq.Audit, groupID, personID int64, role bq.Role) (*bq.Group, error)
-	RemoveGroupMember(ctx context.Context, a bq.Audit, groupID, personID int64) (*bq.Group, error)
-	ApplyRoster(ctx context.Context, a bq.Audit, f *bq.RosterFile, dryRun bool) ([]bq.Change, error)
-}
-
-// AccessStore is what authentication, authorization and the access service need.
-type AccessStore interface {
-	Authenticate(ctx context.Context, hash [32]byte) (*bq.Principal, error)
-	SharesGroup(ctx context.Context, a, b int64) (bool, error)
-	RecordDenied(ctx context.Context, a bq.Audit, action, target, reason string) error
-	CreateToken(ctx context.Context, a bq.Audit, t *bq.Token) (*bq.Token, error)
-	ListTokens(ctx context.Context, f store.TokenFilter) ([]bq.Token, error)
-	RevokeToken(ctx context.Context, a bq.Audit, id int64) (*bq.Token, error)
-}
-
-// AuditStore is what the audit service needs.
-type AuditStore interface {
-	ListAuditEvents(ctx context.Context, f store.AuditFilter) ([]bq.AuditEvent, error)
-	VerifyAuditLog(ctx context.Context, known ...store.KnownHead) (*store.AuditVerdict, error)
-	AuditHead(ctx context.Context) (int64, []byte, error)
-}
 
 // MaxMessageSize is the largest request the server reads. It is above the roster file
 // limit so that an oversized file still reaches the handler and gets a clear answer.
@@ -68,7 +23,7 @@ const MaxMessageSize = 16 << 20
 
 // Config holds what New needs.
 type Config struct {
-	Store  Store
+	Store  store.Store
 	Logger *slog.Logger
 	// Clock is the time the server works by: token lifetimes, poll deadlines. It must
 	// be the store's clock too. Tests inject their own; nil is the wall clock.
@@ -82,7 +37,7 @@ type Server struct {
 	grpc   *grpc.Server
 	health *health.Server
 	log    *slog.Logger
-	store  Store
+	store  store.Store
 	authz  authorizer
 	stop   context.CancelFunc // ends the scheduler
 	done   chan struct{}

@@ -25,6 +25,7 @@ import (
 	bq "github.com/bieuquyet/bieuquyet"
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
 	"github.com/bieuquyet/bieuquyet/store"
+	"github.com/bieuquyet/bieuquyet/store/sqlite"
 )
 
 // syncBuffer is a log sink the server goroutines and the test can share.
@@ -52,7 +53,7 @@ type harness struct {
 	audit  pb.AuditServiceClient
 	polls  pb.PollServiceClient
 	logs   *syncBuffer
-	st     *store.Store // nil for a fake store
+	st     *sqlite.Store // nil for a fake store
 	admin  string       // the admin token every call carries unless it names its own
 }
 
@@ -69,7 +70,7 @@ func withToken(ctx context.Context, secret string) context.Context {
 
 // start serves st over bufconn and returns a real client connected to it. Calls carry
 // admin unless their context says otherwise (withToken).
-func start(t *testing.T, st Store, admin string) *harness {
+func start(t *testing.T, st store.Store, admin string) *harness {
 	t.Helper()
 	return startWith(t, Config{Store: st}, admin)
 }
@@ -113,7 +114,7 @@ func startWith(t *testing.T, cfg Config, admin string) *harness {
 // startStore opens a fresh SQLite file with an admin token and serves it.
 func startStore(t *testing.T) *harness {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), store.Options{})
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func startStore(t *testing.T) *harness {
 }
 
 // mustToken makes a token directly in the store, as the offline command does.
-func mustToken(t *testing.T, st *store.Store, role bq.TokenRole, person int64, ttl time.Duration) string {
+func mustToken(t *testing.T, st *sqlite.Store, role bq.TokenRole, person int64, ttl time.Duration) string {
 	t.Helper()
 	secret, hash, err := bq.NewTokenSecret()
 	if err != nil {
@@ -213,7 +214,7 @@ func TestEveryCallIsLoggedWithMethodCodeAndDuration(t *testing.T) {
 
 // flakyStore panics or fails on GetCouncil, to check what the caller and the log see.
 type flakyStore struct {
-	Store
+	store.Store
 	mu     sync.Mutex
 	panics int
 	err    error

@@ -1,265 +1,168 @@
-// Package store keeps the service's state in SQLite. It is the only package with SQL.
-// Every exported method runs in one transaction, so a failed call leaves nothing behind.
+// Package store is the storage contract: the interfaces the server needs, the filter and
+// request types they take, and the errors they return. It names no driver; each back-end
+// lives below it (store/sqlite, later store/postgres) and runs the conformance suite in
+// store/storetest.
+//
+// Every write takes the bq.Audit of its caller and appends its audit event in the same
+// transaction, so an event exists exactly when its change committed.
 package store
 
 import (
 	"context"
-	"database/sql"
-	"embed"
 	"errors"
-	"fmt"
-	"io/fs"
-	"log/slog"
-	"sort"
-	"strings"
-	"sync"
 	"time"
 
-	// The driver registers itself as "sqlite3". Uniqueness is checked by query inside
-	// each write transaction (one writer, BEGIN IMMEDIATE), so that callers learn whom
-	// they collide with; no constraint error needs classifying.
-	_ "github.com/mattn/go-sqlite3"
+	bq "github.com/bieuquyet/bieuquyet"
 )
 
-//go:embed migrations/*.sql
-var migrationFiles embed.FS
-
-// busyTimeout is how long a connection waits for another process's lock (the offline
-// token command, a backup) before giving up.
-const busyTimeout = 10 * time.Second
-
-// Store is an open database. Writes go through one connection, so they never wait on each
-// other inside SQLite and a later group commit has one place to live; reads use a pool.
-type Store struct {
-	write *sql.DB
-	read  *sql.DB
-	now   func() time.Time
-	log   *slog.Logger
-
-	// The vote writer (see RecordVote). votes is unbuffered: a vote is queued only when
-	// the writer takes it, so none is left behind at Close.
-	votes      chan *voteJob
-	quit       chan struct{}
-	writerDone chan struct{}
-	closeOnce  sync.Once
+// Store is a whole back-end.
+type Store interface {
+	RosterStore
+	AccessStore
+	AuditStore
+	PollStore
+	Close() error
 }
 
-// Options tune Open. The zero value is fine for production.
-type Options struct {
-	// Now is the clock; tests inject their own.
-	Now func() time.Time
-	// Logger receives the store's own messages (migrations applied).
-	Logger *slog.Logger
+// RosterStore keeps the council, its people and its groups.
+type RosterStore interface {
+	GetCouncil(ctx context.Context) (*bq.Council, error)
+	UpdateCouncil(ctx context.Context, a bq.Audit, fn func(*bq.Council) error) (*bq.Council, error)
+	CreatePerson(ctx context.Context, a bq.Audit, p *bq.Person) (*bq.Person, error)
+	GetPerson(ctx context.Context, id int64) (*bq.Person, error)
+	ListPeople(ctx context.Context, f PeopleFilter) ([]bq.Person, error)
+	UpdatePerson(ctx context.Context, a bq.Audit, id int64, fn func(*bq.Person) error) (*bq.Person, error)
+	DeactivatePerson(ctx context.Context, a bq.Audit, id int64) (*bq.Person, error)
+	CreateGroup(ctx context.Context, a bq.Audit, g *bq.Group) (*bq.Group, error)
+	GetGroup(ctx context.Context, id int64) (*bq.Group, error)
+	ListGroups(ctx context.Context, f GroupFilter) ([]bq.Group, error)
+	UpdateGroup(ctx context.Context, a bq.Audit, id int64, fn func(*bq.Group) error) (*bq.Group, error)
+	AddGroupMember(ctx context.Context, a bq.Audit, groupID, personID int64, role bq.Role) (*bq.Group, error)
+	RemoveGroupMember(ctx context.Context, a bq.Audit, groupID, personID int64) (*bq.Group, error)
+	ApplyRoster(ctx context.Context, a bq.Audit, f *bq.RosterFile, dryRun bool) ([]bq.Change, error)
 }
 
-// Open opens (creating if needed) the database at path, checks that its pragmas took,
-// and applies pending migrations. A database written by a newer version is refused and
-// left untouched.
-func Open(ctx context.Context, path string, opts Options) (*Store, error) {
-	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") || path == ":memory:" {
-		return nil, fmt.Errorf("open store: %q is not a plain file path", path)
-	}
-	s := &Store{now: opts.Now, log: opts.Logger}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	// synchronous=FULL: a vote is acknowledged only once it is on disk, even across a
-	// power cut; the driver's WAL default (NORMAL) could lose the last commits.
-	params := fmt.Sprintf("_journal_mode=WAL&_synchronous=FULL&_foreign_keys=on&_busy_timeout=%d", busyTimeout.Milliseconds())
-	var err error
-	// IMMEDIATE transactions take the write lock at BEGIN, so a writer never fails half
-	// way through when another process (the offline token command) writes too.
-	if s.write, err = sql.Open("sqlite3", path+"?"+params+"&_txlock=immediate"); err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	s.write.SetMaxOpenConns(1)
-	s.write.SetConnMaxIdleTime(0)
-	// query_only, not mode=ro: the driver honours mode=ro only in file: URIs, and
-	// checkPragmas reads query_only back.
-	if s.read, err = sql.Open("sqlite3", path+"?"+params+"&_query_only=1"); err != nil {
-		s.write.Close()
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	s.read.SetMaxOpenConns(8)
-	s.votes, s.quit, s.writerDone = make(chan *voteJob), make(chan struct{}), make(chan struct{})
-	if err := s.init(ctx); err != nil {
-		close(s.writerDone)
-		s.Close()
-		return nil, err
-	}
-	go s.writeVotes()
-	return s, nil
+// AccessStore keeps tokens and answers who a caller is.
+type AccessStore interface {
+	Authenticate(ctx context.Context, hash [32]byte) (*bq.Principal, error)
+	SharesGroup(ctx context.Context, a, b int64) (bool, error)
+	RecordDenied(ctx context.Context, a bq.Audit, action, target, reason string) error
+	CreateToken(ctx context.Context, a bq.Audit, t *bq.Token) (*bq.Token, error)
+	ListTokens(ctx context.Context, f TokenFilter) ([]bq.Token, error)
+	RevokeToken(ctx context.Context, a bq.Audit, id int64) (*bq.Token, error)
 }
 
-func (s *Store) init(ctx context.Context) error {
-	// The write connection creates the file and switches it to WAL; it must exist before
-	// read-only connections can open it.
-	if err := checkPragmas(ctx, s.write, false); err != nil {
-		return err
-	}
-	if err := s.migrate(ctx); err != nil {
-		return err
-	}
-	return checkPragmas(ctx, s.read, true)
+// AuditStore reads and verifies the audit trail.
+type AuditStore interface {
+	ListAuditEvents(ctx context.Context, f AuditFilter) ([]bq.AuditEvent, error)
+	VerifyAuditLog(ctx context.Context, known ...KnownHead) (*AuditVerdict, error)
+	AuditHead(ctx context.Context) (int64, []byte, error)
 }
 
-// checkPragmas reads the settings back: the driver applies them silently and a typo or
-// an old driver would otherwise leave the store less durable than it claims.
-func checkPragmas(ctx context.Context, db *sql.DB, readOnly bool) error {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("open store: %w", err)
-	}
-	defer conn.Close()
-	want := []struct {
-		pragma string
-		value  string
-	}{
-		{"journal_mode", "wal"},
-		{"synchronous", "2"}, // FULL
-		{"foreign_keys", "1"},
-		{"busy_timeout", fmt.Sprint(busyTimeout.Milliseconds())},
-		{"query_only", map[bool]string{false: "0", true: "1"}[readOnly]},
-	}
-	for _, w := range want {
-		var got string
-		if err := conn.QueryRowContext(ctx, "PRAGMA "+w.pragma).Scan(&got); err != nil {
-			return fmt.Errorf("open store: read pragma %s: %w", w.pragma, err)
-		}
-		if !strings.EqualFold(got, w.value) {
-			return fmt.Errorf("open store: pragma %s is %q, want %q", w.pragma, got, w.value)
-		}
-	}
-	return nil
+// PollStore keeps polls and their votes.
+type PollStore interface {
+	CreatePoll(ctx context.Context, a bq.Audit, p *bq.Poll, requestID string) (*bq.Poll, error)
+	GetPoll(ctx context.Context, id int64) (*bq.Poll, []bq.Voter, error)
+	PollGroups(ctx context.Context, id int64) (body, group int64, err error)
+	ListPolls(ctx context.Context, f PollFilter) ([]bq.Poll, error)
+	ClosePoll(ctx context.Context, a bq.Audit, id int64) (*bq.Poll, error)
+	CancelPoll(ctx context.Context, a bq.Audit, id int64, reason string) (*bq.Poll, error)
+	CloseDuePolls(ctx context.Context, a bq.Audit) ([]int64, error)
+	NextDeadline(ctx context.Context) (time.Time, bool, error)
+	RecordVote(ctx context.Context, a bq.Audit, req VoteRequest) (*bq.VoteRecord, error)
+	ImportVotes(ctx context.Context, a bq.Audit, pollID int64, entries []VoteEntry, source bq.VoteSource, dryRun bool) ([]bq.VoteRecord, int, error)
+	ListVotes(ctx context.Context, pollID, afterPerson int64, limit int) ([]bq.VoteRecord, error)
+	ListVoteHistory(ctx context.Context, pollID, personID int64) ([]bq.VoteRecord, error)
+	GetTally(ctx context.Context, pollID int64) (*bq.Tally, error)
 }
 
-type migration struct {
-	version int
-	name    string
-	sql     string
+// AuditFilter selects events. Zero fields select everything.
+type AuditFilter struct {
+	Target   string
+	Actor    string
+	Since    time.Time // inclusive
+	Until    time.Time // exclusive
+	AfterSeq int64
+	Limit    int
 }
 
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	var ms []migration
-	for i, name := range names {
-		var v int
-		if _, err := fmt.Sscanf(strings.TrimPrefix(name, "migrations/"), "%04d_", &v); err != nil || v != i+1 {
-			return nil, fmt.Errorf("migration %s: file names must be numbered 0001_, 0002_, … without gaps", name)
-		}
-		b, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(b)})
-	}
-	return ms, nil
+// AuditVerdict is the result of checking the whole trail.
+type AuditVerdict struct {
+	OK       bool
+	Count    int64  // events checked and found whole
+	HeadSeq  int64  // the head as recorded
+	HeadHash []byte // the head as recorded
+	BadSeq   int64  // the first event where the chain breaks (0 when the end is wrong)
+	Problem  string
 }
 
-// SchemaVersion is the schema version this build writes.
-func SchemaVersion() int {
-	ms, err := migrations()
-	if err != nil {
-		panic(err) // the embedded files are fixed at build time; a test covers them
-	}
-	return len(ms)
+// KnownHead is a head written down outside the database earlier (`bieuquyet audit head`).
+// Rewriting the newest events together with the stored head leaves a chain that is whole
+// again; only a head kept elsewhere shows that it was changed.
+type KnownHead struct {
+	Seq  int64
+	Hash []byte
 }
 
-// ErrNewerSchema is returned by Open for a database written by a newer version.
-var ErrNewerSchema = errors.New("database was written by a newer version of bieuquyet")
-
-func (s *Store) migrate(ctx context.Context) error {
-	ms, err := migrations()
-	if err != nil {
-		return fmt.Errorf("open store: %w", err)
-	}
-	var current int
-	if err := s.write.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
-		return fmt.Errorf("open store: read schema version: %w", err)
-	}
-	if current > len(ms) {
-		return fmt.Errorf("open store: %w (schema version %d; this build knows up to %d): upgrade bieuquyet-server, the database was not changed", ErrNewerSchema, current, len(ms))
-	}
-	for _, m := range ms[current:] {
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-				return err
-			}
-			// user_version is part of the database header, so it commits with the schema.
-			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version))
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("open store: apply %s: %w", m.name, err)
-		}
-		s.log.Info("applied migration", "version", m.version, "file", m.name)
-	}
-	return nil
+// PeopleFilter selects people for ListPeople. Zero fields select everything.
+type PeopleFilter struct {
+	GroupID  int64
+	Delegate *bool
+	Active   *bool
+	Phone    string // normalised
+	AfterID  int64
+	Limit    int
 }
 
-// Close closes the database. WAL contents are checkpointed by SQLite as the last
-// connection closes.
-func (s *Store) Close() error {
-	s.closeOnce.Do(func() { close(s.quit) })
-	<-s.writerDone
-	var errs []error
-	if s.read != nil {
-		errs = append(errs, s.read.Close())
-	}
-	if s.write != nil {
-		errs = append(errs, s.write.Close())
-	}
-	return errors.Join(errs...)
+// GroupFilter selects groups for ListGroups. Zero fields select everything.
+type GroupFilter struct {
+	Kind        bq.GroupKind
+	DisplayName string
+	MemberID    int64 // only groups this person belongs to
+	AfterID     int64
+	Limit       int
 }
 
-// inTx runs fn in a write transaction and commits when fn returns nil.
-func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+// TokenFilter selects tokens. Zero fields select everything.
+type TokenFilter struct {
+	PersonID       int64
+	IncludeRevoked bool
+	AfterID        int64
+	Limit          int
 }
 
-// readTx runs fn in a read transaction, so that what it reads is one consistent snapshot.
-func (s *Store) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	return fn(tx)
+// ErrBadToken is returned by Authenticate for a token that is unknown, revoked, expired,
+// or whose person is deactivated. Callers learn no more than that, on purpose.
+var ErrBadToken = errors.New("the token is not valid")
+
+// PollFilter selects polls. Zero fields select everything.
+type PollFilter struct {
+	GroupID  int64
+	MemberID int64 // only polls held in groups this person belongs to
+	State    bq.PollState
+	Since    time.Time
+	Until    time.Time
+	BeforeID int64 // newest first: ids below this one; 0 starts at the newest
+	Limit    int
 }
 
-// collect runs a query in tx and scans every row it returns.
-func collect[T any](ctx context.Context, tx *sql.Tx, scan func(scanner) (*T, error), query string, args ...any) ([]T, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *v)
-	}
-	return out, rows.Err()
+// VoteRequest is one choice to record. Options name the chosen options by their text,
+// compared without regard to case; an empty list with Withdraw takes the vote back.
+type VoteRequest struct {
+	PollID    int64
+	PersonID  int64
+	Options   []string
+	Withdraw  bool
+	Source    bq.VoteSource
+	Note      string
+	RequestID string
 }
 
-func nanos(t time.Time) int64 { return t.UTC().UnixNano() }
+// ErrClosed is returned for a vote sent after Close.
+var ErrClosed = errors.New("the store is closed")
 
-func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+// VoteEntry is one delegate's choice in an import, by option index.
+type VoteEntry struct {
+	PersonID int64
+	Options  []int
+}

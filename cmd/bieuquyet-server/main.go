@@ -18,7 +18,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/bieuquyet/bieuquyet/server"
-	"github.com/bieuquyet/bieuquyet/store"
+	"github.com/bieuquyet/bieuquyet/store/sqlite"
 )
 
 // shutdownGrace bounds how long calls in flight may run on after SIGINT or SIGTERM.
@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(filepath.Dir(*dbPath), 0o750); err != nil {
 		return fmt.Errorf("create database folder: %w", err)
 	}
-	st, err := store.Open(ctx, *dbPath, store.Options{Logger: log})
+	st, err := sqlite.Open(ctx, *dbPath, sqlite.Options{Logger: log})
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	srv := server.New(cfg)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
-	log.Info("serving", "addr", lis.Addr().String(), "db", *dbPath, "schema_version", store.SchemaVersion(),
+	log.Info("serving", "addr", lis.Addr().String(), "db", *dbPath, "schema_version", sqlite.SchemaVersion(),
 		"tls", creds != nil, "client_certificates", tc.clientCA != "")
 
 	select {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	bq "github.com/bieuquyet/bieuquyet"
-	"github.com/bieuquyet/bieuquyet/store"
+	"github.com/bieuquyet/bieuquyet/store/sqlite"
 )
 
 func dbFlag(fs *flag.FlagSet) *string {
@@ -60,7 +60,7 @@ func tokenCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	t.Hash = hash
-	st, err := store.Open(ctx, *dbPath, store.Options{})
+	st, err := sqlite.Open(ctx, *dbPath, sqlite.Options{})
 	if err != nil {
 		return err
 	}

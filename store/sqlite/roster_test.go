@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	bq "github.com/bieuquyet/bieuquyet"
+	"github.com/bieuquyet/bieuquyet/store"
 )
 
 func mustPerson(t testing.TB, s *Store, name string, delegate bool, n int) *bq.Person {
@@ -78,7 +79,7 @@ func TestGroupRulesRefuseAndChangeNothing(t *testing.T) {
 	clerk := mustPerson(t, s, "Hồ Thị Thư", false, 3)
 	_, err := s.CreateGroup(ctx, testAudit, &bq.Group{DisplayName: "HĐND - Ban Pháp chế", Kind: bq.KindCommittee, LeaderID: clerk.ID})
 	wantCode(t, err, bq.CodeFailedPrecondition)
-	if gs, _ := s.ListGroups(ctx, GroupFilter{Limit: 10}); len(gs) != 0 {
+	if gs, _ := s.ListGroups(ctx, store.GroupFilter{Limit: 10}); len(gs) != 0 {
 		t.Fatalf("a refused CreateGroup left %d groups", len(gs))
 	}
 	g, err := s.CreateGroup(ctx, testAudit, &bq.Group{DisplayName: "HĐND - Ban Pháp chế", Kind: bq.KindCommittee, LeaderID: head.ID})
@@ -125,7 +126,7 @@ func TestCreatePersonRefusesTakenPhoneAndIdentity(t *testing.T) {
 	}
 	_, err = s.CreatePerson(ctx, testAudit, &bq.Person{FullName: "Lý Văn Ba", Phone: "+84900000999", SigningIdentity: "CMND:1"})
 	wantCode(t, err, bq.CodeAlreadyExists)
-	people, _ := s.ListPeople(ctx, PeopleFilter{Limit: 10})
+	people, _ := s.ListPeople(ctx, store.PeopleFilter{Limit: 10})
 	if len(people) != 1 {
 		t.Fatalf("refused creates left %d people", len(people))
 	}
@@ -177,7 +178,7 @@ func TestApplyRosterIsIdempotentAndDryRunChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gs, _ := s.ListGroups(ctx, GroupFilter{Limit: 10})
+	gs, _ := s.ListGroups(ctx, store.GroupFilter{Limit: 10})
 	if len(gs) != 1 || len(gs[0].Members) != 2 || gs[0].Members[0].FullName != "Đại biểu 3" || gs[0].Members[0].Role != bq.RoleLeader {
 		t.Fatalf("after second file: %+v (changes %v)", gs, changes)
 	}
@@ -208,7 +209,7 @@ func TestAllDelegatesChangesAreRecorded(t *testing.T) {
 	if len(changes) != 2 || changes[1].Action != "add_member" || changes[1].Target != fmt.Sprintf("groups/%d", g.ID) {
 		t.Fatalf("import changes %+v", changes)
 	}
-	events, _ := s.ListAuditEvents(ctx, AuditFilter{Target: fmt.Sprintf("groups/%d", g.ID), Limit: 100})
+	events, _ := s.ListAuditEvents(ctx, store.AuditFilter{Target: fmt.Sprintf("groups/%d", g.ID), Limit: 100})
 	var got []string
 	for _, e := range events {
 		got = append(got, e.Action)

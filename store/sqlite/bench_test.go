@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -8,11 +8,12 @@ import (
 	"testing"
 
 	bq "github.com/bieuquyet/bieuquyet"
+	"github.com/bieuquyet/bieuquyet/store"
 )
 
 // recordVoteAlone is the design the vote writer replaced, kept as the benchmark's
 // baseline: one transaction, and so one fsync, per call.
-func (s *Store) recordVoteAlone(ctx context.Context, a bq.Audit, req VoteRequest) error {
+func (s *Store) recordVoteAlone(ctx context.Context, a bq.Audit, req store.VoteRequest) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := s.applyVote(ctx, tx, a, "RecordVote", req, nil)
 		return err
@@ -39,7 +40,7 @@ func BenchmarkRecordVote(b *testing.B) {
 					n++
 					i := n
 					mu.Unlock()
-					req := VoteRequest{PollID: p.ID, PersonID: f.members[i%7], Options: []string{bq.VoteOptions[i%3]}, Source: bq.SourceZalo,
+					req := store.VoteRequest{PollID: p.ID, PersonID: f.members[i%7], Options: []string{bq.VoteOptions[i%3]}, Source: bq.SourceZalo,
 						RequestID: fmt.Sprintf("%s-%d", mode, i)}
 					var err error
 					if mode == "group-commit" {

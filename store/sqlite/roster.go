@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	bq "github.com/bieuquyet/bieuquyet"
+	"github.com/bieuquyet/bieuquyet/store"
 )
 
 // GetCouncil returns the council, or a not-found error before it is set up.
@@ -207,18 +208,8 @@ func (s *Store) GetPerson(ctx context.Context, id int64) (*bq.Person, error) {
 	return p, err
 }
 
-// PeopleFilter selects people for ListPeople. Zero fields select everything.
-type PeopleFilter struct {
-	GroupID  int64
-	Delegate *bool
-	Active   *bool
-	Phone    string // normalised
-	AfterID  int64
-	Limit    int
-}
-
 // ListPeople returns people in id order after f.AfterID, at most f.Limit of them.
-func (s *Store) ListPeople(ctx context.Context, f PeopleFilter) ([]bq.Person, error) {
+func (s *Store) ListPeople(ctx context.Context, f store.PeopleFilter) ([]bq.Person, error) {
 	var where []string
 	var args []any
 	where = append(where, "id > ?")

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"bytes"
@@ -7,9 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	bq "github.com/bieuquyet/bieuquyet"
+	"github.com/bieuquyet/bieuquyet/store"
 )
 
 // appendEvent adds one event to the audit trail inside the caller's transaction, so the
@@ -55,16 +55,6 @@ func (s *Store) RecordDenied(ctx context.Context, a bq.Audit, action, target, re
 	})
 }
 
-// AuditFilter selects events. Zero fields select everything.
-type AuditFilter struct {
-	Target   string
-	Actor    string
-	Since    time.Time // inclusive
-	Until    time.Time // exclusive
-	AfterSeq int64
-	Limit    int
-}
-
 const eventColumns = `seq, time, actor, credential, action, outcome, target, request_id, summary, prev_hash, hash`
 
 func scanEvent(r scanner) (*bq.AuditEvent, error) {
@@ -78,7 +68,7 @@ func scanEvent(r scanner) (*bq.AuditEvent, error) {
 }
 
 // ListAuditEvents returns events in sequence order after f.AfterSeq.
-func (s *Store) ListAuditEvents(ctx context.Context, f AuditFilter) ([]bq.AuditEvent, error) {
+func (s *Store) ListAuditEvents(ctx context.Context, f store.AuditFilter) ([]bq.AuditEvent, error) {
 	where, args := []string{"seq > ?"}, []any{f.AfterSeq}
 	if f.Target != "" {
 		where, args = append(where, "target = ?"), append(args, f.Target)
@@ -102,29 +92,11 @@ func (s *Store) ListAuditEvents(ctx context.Context, f AuditFilter) ([]bq.AuditE
 	return out, err
 }
 
-// AuditVerdict is the result of checking the whole trail.
-type AuditVerdict struct {
-	OK       bool
-	Count    int64  // events checked and found whole
-	HeadSeq  int64  // the head as recorded
-	HeadHash []byte // the head as recorded
-	BadSeq   int64  // the first event where the chain breaks (0 when the end is wrong)
-	Problem  string
-}
-
-// KnownHead is a head written down outside the database earlier (`bieuquyet audit head`).
-// Rewriting the newest events together with the stored head leaves a chain that is whole
-// again; only a head kept elsewhere shows that it was changed.
-type KnownHead struct {
-	Seq  int64
-	Hash []byte
-}
-
 // VerifyAuditLog recomputes the hash chain from the first event to the recorded head and
 // reports the first place where it breaks. With known heads, it also checks that each is
 // still in the trail, unchanged.
-func (s *Store) VerifyAuditLog(ctx context.Context, known ...KnownHead) (*AuditVerdict, error) {
-	v := &AuditVerdict{}
+func (s *Store) VerifyAuditLog(ctx context.Context, known ...store.KnownHead) (*store.AuditVerdict, error) {
+	v := &store.AuditVerdict{}
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&v.HeadSeq, &v.HeadHash)
 		if errors.Is(err, sql.ErrNoRows) {

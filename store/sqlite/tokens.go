@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	bq "github.com/bieuquyet/bieuquyet"
+	"github.com/bieuquyet/bieuquyet/store"
 )
 
 const tokenColumns = `id, name, role, COALESCE(person_id, 0), hash, created_by, create_time, expire_time, revoke_time`
@@ -67,16 +68,8 @@ func (s *Store) CreateToken(ctx context.Context, a bq.Audit, t *bq.Token) (*bq.T
 	return out, err
 }
 
-// TokenFilter selects tokens. Zero fields select everything.
-type TokenFilter struct {
-	PersonID       int64
-	IncludeRevoked bool
-	AfterID        int64
-	Limit          int
-}
-
 // ListTokens returns tokens in id order. Secrets are never stored, so never listed.
-func (s *Store) ListTokens(ctx context.Context, f TokenFilter) ([]bq.Token, error) {
+func (s *Store) ListTokens(ctx context.Context, f store.TokenFilter) ([]bq.Token, error) {
 	where, args := []string{"id > ?"}, []any{f.AfterID}
 	if f.PersonID != 0 {
 		where, args = append(where, "person_id = ?"), append(args, f.PersonID)
@@ -118,10 +111,6 @@ func (s *Store) RevokeToken(ctx context.Context, a bq.Audit, id int64) (*bq.Toke
 	return out, err
 }
 
-// ErrBadToken is returned by Authenticate for a token that is unknown, revoked, expired,
-// or whose person is deactivated. Callers learn no more than that, on purpose.
-var ErrBadToken = errors.New("the token is not valid")
-
 // Authenticate finds the principal behind a token's hash, with the person's group
 // memberships for person tokens.
 func (s *Store) Authenticate(ctx context.Context, hash [32]byte) (*bq.Principal, error) {
@@ -129,13 +118,13 @@ func (s *Store) Authenticate(ctx context.Context, hash [32]byte) (*bq.Principal,
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
 		t, err := scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, hash[:]))
 		if errors.Is(err, sql.ErrNoRows) {
-			return ErrBadToken
+			return store.ErrBadToken
 		}
 		if err != nil {
 			return err
 		}
 		if !t.RevokeTime.IsZero() || !s.now().Before(t.ExpireTime) {
-			return ErrBadToken
+			return store.ErrBadToken
 		}
 		p = &bq.Principal{TokenID: t.ID, TokenName: t.Name, TokenExpiry: t.ExpireTime, Role: t.Role}
 		if t.Role != bq.TokenPerson {
@@ -145,7 +134,7 @@ func (s *Store) Authenticate(ctx context.Context, hash [32]byte) (*bq.Principal,
 			return err
 		}
 		if !p.Person.Active {
-			return ErrBadToken
+			return store.ErrBadToken
 		}
 		p.Groups, err = memberships(ctx, tx, t.PersonID)
 		return err

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	bq "github.com/bieuquyet/bieuquyet"
+	"github.com/bieuquyet/bieuquyet/store"
 )
 
 func openTest(t *testing.T) (*Store, string) {
@@ -62,7 +63,7 @@ func TestOpenRecordsSchemaVersionAndReopens(t *testing.T) {
 		t.Fatalf("reopen: %v", err)
 	}
 	defer s2.Close()
-	people, err := s2.ListPeople(ctx, PeopleFilter{Limit: 10})
+	people, err := s2.ListPeople(ctx, store.PeopleFilter{Limit: 10})
 	if err != nil || len(people) != 1 || people[0].FullName != "Trần Thị Bình" {
 		t.Fatalf("after reopen: %v, %v", people, err)
 	}

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -11,19 +11,8 @@ import (
 	"time"
 
 	bq "github.com/bieuquyet/bieuquyet"
+	"github.com/bieuquyet/bieuquyet/store"
 )
-
-// VoteRequest is one choice to record. Options name the chosen options by their text,
-// compared without regard to case; an empty list with Withdraw takes the vote back.
-type VoteRequest struct {
-	PollID    int64
-	PersonID  int64
-	Options   []string
-	Withdraw  bool
-	Source    bq.VoteSource
-	Note      string
-	RequestID string
-}
 
 // maxBatch bounds how many queued votes one transaction commits.
 const maxBatch = 256
@@ -32,7 +21,7 @@ const maxBatch = 256
 type voteJob struct {
 	ctx  context.Context
 	a    bq.Audit
-	req  VoteRequest
+	req  store.VoteRequest
 	done chan voteResult
 }
 
@@ -41,19 +30,16 @@ type voteResult struct {
 	err error
 }
 
-// ErrClosed is returned for a vote sent after Close.
-var ErrClosed = errors.New("the store is closed")
-
 // RecordVote records one choice and returns once it is on disk. Calls from many clients
 // are queued to one writer, which commits all the votes waiting at that moment in one
 // transaction (group commit): one fsync serves many calls, and each call still gets its
 // own answer, since a refused vote is rolled back to its savepoint alone.
-func (s *Store) RecordVote(ctx context.Context, a bq.Audit, req VoteRequest) (*bq.VoteRecord, error) {
+func (s *Store) RecordVote(ctx context.Context, a bq.Audit, req store.VoteRequest) (*bq.VoteRecord, error) {
 	job := &voteJob{ctx: ctx, a: a, req: req, done: make(chan voteResult, 1)}
 	select {
 	case s.votes <- job:
 	case <-s.quit:
-		return nil, ErrClosed
+		return nil, store.ErrClosed
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -124,7 +110,7 @@ func (s *Store) commitVotes(batch []*voteJob) {
 // applyVote records one choice inside tx, as the named action: the record, the delegate's current ballot, the
 // poll's counts and version, and the audit event. indices, when not nil, gives the
 // options by index (imports); otherwise req.Options names them.
-func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, action string, req VoteRequest, indices []int) (*bq.VoteRecord, error) {
+func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, action string, req store.VoteRequest, indices []int) (*bq.VoteRecord, error) {
 	if req.RequestID != "" {
 		rec, err := voteByRequest(ctx, tx, req.RequestID)
 		if err != nil || rec != nil {
@@ -329,16 +315,10 @@ func voteByRequest(ctx context.Context, tx *sql.Tx, requestID string) (*bq.VoteR
 	return v, err
 }
 
-// VoteEntry is one delegate's choice in an import, by option index.
-type VoteEntry struct {
-	PersonID int64
-	Options  []int
-}
-
 // ImportVotes records many choices in one transaction, all or nothing. Entries whose
 // choice is already the delegate's current one are counted as unchanged and not recorded
 // again. A dry run checks and counts the same, and rolls back.
-func (s *Store) ImportVotes(ctx context.Context, a bq.Audit, pollID int64, entries []VoteEntry, source bq.VoteSource, dryRun bool) ([]bq.VoteRecord, int, error) {
+func (s *Store) ImportVotes(ctx context.Context, a bq.Audit, pollID int64, entries []store.VoteEntry, source bq.VoteSource, dryRun bool) ([]bq.VoteRecord, int, error) {
 	var recs []bq.VoteRecord
 	unchanged := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -360,7 +340,7 @@ func (s *Store) ImportVotes(ctx context.Context, a bq.Audit, pollID int64, entri
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
-			rec, err := s.applyVote(ctx, tx, a, "ImportVotes", VoteRequest{PollID: pollID, PersonID: e.PersonID, Source: source}, want)
+			rec, err := s.applyVote(ctx, tx, a, "ImportVotes", store.VoteRequest{PollID: pollID, PersonID: e.PersonID, Source: source}, want)
 			if err != nil {
 				return err
 			}

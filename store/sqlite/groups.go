@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"golang.org/x/text/language"
 
 	bq "github.com/bieuquyet/bieuquyet"
+	"github.com/bieuquyet/bieuquyet/store"
 )
 
 func scanGroup(r scanner) (*bq.Group, error) {
@@ -203,17 +204,8 @@ func (s *Store) GetGroup(ctx context.Context, id int64) (*bq.Group, error) {
 	return g, err
 }
 
-// GroupFilter selects groups for ListGroups. Zero fields select everything.
-type GroupFilter struct {
-	Kind        bq.GroupKind
-	DisplayName string
-	MemberID    int64 // only groups this person belongs to
-	AfterID     int64
-	Limit       int
-}
-
 // ListGroups returns groups with their members in id order after f.AfterID.
-func (s *Store) ListGroups(ctx context.Context, f GroupFilter) ([]bq.Group, error) {
+func (s *Store) ListGroups(ctx context.Context, f store.GroupFilter) ([]bq.Group, error) {
 	where, args := []string{"id > ?"}, []any{f.AfterID}
 	if f.Kind != "" {
 		where, args = append(where, "kind = ?"), append(args, f.Kind)

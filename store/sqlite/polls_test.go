@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	bq "github.com/bieuquyet/bieuquyet"
+	"github.com/bieuquyet/bieuquyet/store"
 )
 
 // testClock is a clock the test moves by hand.
@@ -78,7 +79,7 @@ func (f *pollFixture) open(t testing.TB, rule bq.DecisionRule) *bq.Poll {
 
 func (f *pollFixture) vote(t *testing.T, poll *bq.Poll, person int64, option string) error {
 	t.Helper()
-	_, err := f.s.RecordVote(context.Background(), testAudit, VoteRequest{PollID: poll.ID, PersonID: person, Options: []string{option}, Source: bq.SourceZalo})
+	_, err := f.s.RecordVote(context.Background(), testAudit, store.VoteRequest{PollID: poll.ID, PersonID: person, Options: []string{option}, Source: bq.SourceZalo})
 	return err
 }
 
@@ -129,7 +130,7 @@ func TestCreatePollRetryReturnsTheSamePollOnlyToItsOpener(t *testing.T) {
 	if out != nil {
 		t.Fatal("another caller saw the poll")
 	}
-	if polls, _ := f.s.ListPolls(ctx, PollFilter{Limit: 10}); len(polls) != 1 {
+	if polls, _ := f.s.ListPolls(ctx, store.PollFilter{Limit: 10}); len(polls) != 1 {
 		t.Fatalf("%d polls, want 1", len(polls))
 	}
 }
@@ -172,10 +173,10 @@ func TestVoteChangesAndWithdrawalsKeepHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := f.s.RecordVote(ctx, testAudit, VoteRequest{PollID: p.ID, PersonID: d, Withdraw: true, Source: bq.SourceOther, Note: "gọi điện"}); err != nil {
+	if _, err := f.s.RecordVote(ctx, testAudit, store.VoteRequest{PollID: p.ID, PersonID: d, Withdraw: true, Source: bq.SourceOther, Note: "gọi điện"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := f.s.RecordVote(ctx, testAudit, VoteRequest{PollID: p.ID, PersonID: d, Withdraw: true, Source: bq.SourceZalo})
+	_, err := f.s.RecordVote(ctx, testAudit, store.VoteRequest{PollID: p.ID, PersonID: d, Withdraw: true, Source: bq.SourceZalo})
 	wantCode(t, err, bq.CodeFailedPrecondition) // nothing left to withdraw
 	if err := f.vote(t, p, f.members[4], "Tán thành"); err != nil {
 		t.Fatal(err)
@@ -262,7 +263,7 @@ func TestConcurrentVotesAreAllCountedOnce(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := f.s.RecordVote(ctx, testAudit, VoteRequest{PollID: p.ID, PersonID: d, Options: []string{options[(round+i)%3]},
+				_, err := f.s.RecordVote(ctx, testAudit, store.VoteRequest{PollID: p.ID, PersonID: d, Options: []string{options[(round+i)%3]},
 					Source: bq.SourceZalo, RequestID: fmt.Sprintf("r%d-%d", round, d)})
 				errs <- err
 			}()
@@ -289,7 +290,7 @@ func TestConcurrentVotesAreAllCountedOnce(t *testing.T) {
 	if sum != 7 || tl.Voted != 7 || len(tl.Missing) != 0 {
 		t.Fatalf("after 140 concurrent votes: %+v", tl)
 	}
-	all, _ := f.s.ListAuditEvents(ctx, AuditFilter{Target: fmt.Sprintf("polls/%d", p.ID), Limit: 1000})
+	all, _ := f.s.ListAuditEvents(ctx, store.AuditFilter{Target: fmt.Sprintf("polls/%d", p.ID), Limit: 1000})
 	if len(all) != 141 { // the opening and 140 votes
 		t.Errorf("%d events for the poll, want 141", len(all))
 	}
@@ -298,7 +299,7 @@ func TestConcurrentVotesAreAllCountedOnce(t *testing.T) {
 	}
 	// A retry with a request id already used records nothing new.
 	before, _ := f.s.ListVoteHistory(ctx, p.ID, f.members[0])
-	rec, err := f.s.RecordVote(ctx, testAudit, VoteRequest{PollID: p.ID, PersonID: f.members[0], Options: []string{"Tán thành"}, Source: bq.SourceZalo, RequestID: "r0-1"})
+	rec, err := f.s.RecordVote(ctx, testAudit, store.VoteRequest{PollID: p.ID, PersonID: f.members[0], Options: []string{"Tán thành"}, Source: bq.SourceZalo, RequestID: "r0-1"})
 	after, _ := f.s.ListVoteHistory(ctx, p.ID, f.members[0])
 	var first int64
 	for _, r := range before {
@@ -318,13 +319,13 @@ func TestImportVotesIsAllOrNothing(t *testing.T) {
 	if err := f.vote(t, p, f.members[0], "Tán thành"); err != nil {
 		t.Fatal(err)
 	}
-	bad := []VoteEntry{{PersonID: f.members[1], Options: []int{0}}, {PersonID: f.staff, Options: []int{1}}}
+	bad := []store.VoteEntry{{PersonID: f.members[1], Options: []int{0}}, {PersonID: f.staff, Options: []int{1}}}
 	_, _, err := f.s.ImportVotes(ctx, testAudit, p.ID, bad, bq.SourceZalo, false)
 	wantCode(t, err, bq.CodeFailedPrecondition)
 	if tl, _ := f.s.GetTally(ctx, p.ID); tl.Voted != 1 {
 		t.Fatalf("a refused import recorded votes: %+v", tl)
 	}
-	good := []VoteEntry{{PersonID: f.members[0], Options: []int{0}}, {PersonID: f.members[1], Options: []int{1}}, {PersonID: f.members[2], Options: []int{2}}}
+	good := []store.VoteEntry{{PersonID: f.members[0], Options: []int{0}}, {PersonID: f.members[1], Options: []int{1}}, {PersonID: f.members[2], Options: []int{2}}}
 	recs, unchanged, err := f.s.ImportVotes(ctx, testAudit, p.ID, good, bq.SourceZalo, true)
 	if err != nil || len(recs) != 2 || unchanged != 1 {
 		t.Fatalf("dry run: %d records, %d unchanged, %v", len(recs), unchanged, err)

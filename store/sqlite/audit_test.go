@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	bq "github.com/bieuquyet/bieuquyet"
+	"github.com/bieuquyet/bieuquyet/store"
 )
 
 // fiveEvents makes a small trail: three people, a group, one update.
@@ -27,7 +28,7 @@ func fiveEvents(t *testing.T, s *Store) {
 	}
 }
 
-func verify(t *testing.T, s *Store) *AuditVerdict {
+func verify(t *testing.T, s *Store) *store.AuditVerdict {
 	t.Helper()
 	v, err := s.VerifyAuditLog(context.Background())
 	if err != nil {
@@ -40,7 +41,7 @@ func TestEveryChangeAppendsOneChainedEvent(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
 	fiveEvents(t, s)
-	events, err := s.ListAuditEvents(ctx, AuditFilter{Limit: 100})
+	events, err := s.ListAuditEvents(ctx, store.AuditFilter{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestEveryChangeAppendsOneChainedEvent(t *testing.T) {
 	if err != nil || seq != 5 || string(hash) != string(events[4].Hash) {
 		t.Fatalf("head %d %x, %v", seq, hash, err)
 	}
-	byTarget, _ := s.ListAuditEvents(ctx, AuditFilter{Target: "people/1", Limit: 100})
+	byTarget, _ := s.ListAuditEvents(ctx, store.AuditFilter{Target: "people/1", Limit: 100})
 	if len(byTarget) != 2 {
 		t.Errorf("events for people/1: %d, want 2", len(byTarget))
 	}
@@ -135,7 +136,7 @@ func TestVerifyAgainstAHeadRecordedElsewhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	known := KnownHead{Seq: seq, Hash: hash}
+	known := store.KnownHead{Seq: seq, Hash: hash}
 	if v, _ := s.VerifyAuditLog(ctx, known); !v.OK {
 		t.Fatalf("untouched trail: %+v", v)
 	}
@@ -150,7 +151,7 @@ func TestVerifyAgainstAHeadRecordedElsewhere(t *testing.T) {
 			if _, err := s.write.Exec(sql); err != nil {
 				t.Fatal(err)
 			}
-			if v, _ := s.VerifyAuditLog(ctx, KnownHead{Seq: seq, Hash: hash}); v.OK {
+			if v, _ := s.VerifyAuditLog(ctx, store.KnownHead{Seq: seq, Hash: hash}); v.OK {
 				t.Fatalf("not caught with the recorded head: %+v", v)
 			}
 		})
@@ -196,8 +197,8 @@ func TestAuthenticateRefusesRevokedExpiredAndDeactivated(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, secret := range map[string]string{"revoked": revoked, "unknown": "bq_x", "expired": expired, "deactivated": deactivated} {
-		if _, err := s.Authenticate(ctx, bq.HashToken(secret)); !errors.Is(err, ErrBadToken) {
-			t.Errorf("%s token: %v, want ErrBadToken", name, err)
+		if _, err := s.Authenticate(ctx, bq.HashToken(secret)); !errors.Is(err, store.ErrBadToken) {
+			t.Errorf("%s token: %v, want store.ErrBadToken", name, err)
 		}
 	}
 	// Only hashes are stored: no secret is anywhere in the database files.

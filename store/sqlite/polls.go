@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	bq "github.com/bieuquyet/bieuquyet"
+	"github.com/bieuquyet/bieuquyet/store"
 )
 
 func pollName(id int64) string { return fmt.Sprintf("polls/%d", id) }
@@ -176,19 +177,8 @@ func (s *Store) PollGroups(ctx context.Context, id int64) (body, group int64, er
 	return body, group, err
 }
 
-// PollFilter selects polls. Zero fields select everything.
-type PollFilter struct {
-	GroupID  int64
-	MemberID int64 // only polls held in groups this person belongs to
-	State    bq.PollState
-	Since    time.Time
-	Until    time.Time
-	BeforeID int64 // newest first: ids below this one; 0 starts at the newest
-	Limit    int
-}
-
 // ListPolls returns polls newest first.
-func (s *Store) ListPolls(ctx context.Context, f PollFilter) ([]bq.Poll, error) {
+func (s *Store) ListPolls(ctx context.Context, f store.PollFilter) ([]bq.Poll, error) {
 	where, args := []string{"1 = 1"}, []any{}
 	add := func(cond string, arg any) { where, args = append(where, cond), append(args, arg) }
 	if f.BeforeID > 0 {

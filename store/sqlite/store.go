@@ -1,0 +1,265 @@
+// Package store keeps the service's state in SQLite. It is the only package with SQL.
+// Every exported method runs in one transaction, so a failed call leaves nothing behind.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	// The driver registers itself as "sqlite3". Uniqueness is checked by query inside
+	// each write transaction (one writer, BEGIN IMMEDIATE), so that callers learn whom
+	// they collide with; no constraint error needs classifying.
+	_ "github.com/mattn/go-sqlite3"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// busyTimeout is how long a connection waits for another process's lock (the offline
+// token command, a backup) before giving up.
+const busyTimeout = 10 * time.Second
+
+// Store is an open database. Writes go through one connection, so they never wait on each
+// other inside SQLite and a later group commit has one place to live; reads use a pool.
+type Store struct {
+	write *sql.DB
+	read  *sql.DB
+	now   func() time.Time
+	log   *slog.Logger
+
+	// The vote writer (see RecordVote). votes is unbuffered: a vote is queued only when
+	// the writer takes it, so none is left behind at Close.
+	votes      chan *voteJob
+	quit       chan struct{}
+	writerDone chan struct{}
+	closeOnce  sync.Once
+}
+
+// Options tune Open. The zero value is fine for production.
+type Options struct {
+	// Now is the clock; tests inject their own.
+	Now func() time.Time
+	// Logger receives the store's own messages (migrations applied).
+	Logger *slog.Logger
+}
+
+// Open opens (creating if needed) the database at path, checks that its pragmas took,
+// and applies pending migrations. A database written by a newer version is refused and
+// left untouched.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") || path == ":memory:" {
+		return nil, fmt.Errorf("open store: %q is not a plain file path", path)
+	}
+	s := &Store{now: opts.Now, log: opts.Logger}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	// synchronous=FULL: a vote is acknowledged only once it is on disk, even across a
+	// power cut; the driver's WAL default (NORMAL) could lose the last commits.
+	params := fmt.Sprintf("_journal_mode=WAL&_synchronous=FULL&_foreign_keys=on&_busy_timeout=%d", busyTimeout.Milliseconds())
+	var err error
+	// IMMEDIATE transactions take the write lock at BEGIN, so a writer never fails half
+	// way through when another process (the offline token command) writes too.
+	if s.write, err = sql.Open("sqlite3", path+"?"+params+"&_txlock=immediate"); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s.write.SetMaxOpenConns(1)
+	s.write.SetConnMaxIdleTime(0)
+	// query_only, not mode=ro: the driver honours mode=ro only in file: URIs, and
+	// checkPragmas reads query_only back.
+	if s.read, err = sql.Open("sqlite3", path+"?"+params+"&_query_only=1"); err != nil {
+		s.write.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s.read.SetMaxOpenConns(8)
+	s.votes, s.quit, s.writerDone = make(chan *voteJob), make(chan struct{}), make(chan struct{})
+	if err := s.init(ctx); err != nil {
+		close(s.writerDone)
+		s.Close()
+		return nil, err
+	}
+	go s.writeVotes()
+	return s, nil
+}
+
+func (s *Store) init(ctx context.Context) error {
+	// The write connection creates the file and switches it to WAL; it must exist before
+	// read-only connections can open it.
+	if err := checkPragmas(ctx, s.write, false); err != nil {
+		return err
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	return checkPragmas(ctx, s.read, true)
+}
+
+// checkPragmas reads the settings back: the driver applies them silently and a typo or
+// an old driver would otherwise leave the store less durable than it claims.
+func checkPragmas(ctx context.Context, db *sql.DB, readOnly bool) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer conn.Close()
+	want := []struct {
+		pragma string
+		value  string
+	}{
+		{"journal_mode", "wal"},
+		{"synchronous", "2"}, // FULL
+		{"foreign_keys", "1"},
+		{"busy_timeout", fmt.Sprint(busyTimeout.Milliseconds())},
+		{"query_only", map[bool]string{false: "0", true: "1"}[readOnly]},
+	}
+	for _, w := range want {
+		var got string
+		if err := conn.QueryRowContext(ctx, "PRAGMA "+w.pragma).Scan(&got); err != nil {
+			return fmt.Errorf("open store: read pragma %s: %w", w.pragma, err)
+		}
+		if !strings.EqualFold(got, w.value) {
+			return fmt.Errorf("open store: pragma %s is %q, want %q", w.pragma, got, w.value)
+		}
+	}
+	return nil
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var ms []migration
+	for i, name := range names {
+		var v int
+		if _, err := fmt.Sscanf(strings.TrimPrefix(name, "migrations/"), "%04d_", &v); err != nil || v != i+1 {
+			return nil, fmt.Errorf("migration %s: file names must be numbered 0001_, 0002_, … without gaps", name)
+		}
+		b, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: name, sql: string(b)})
+	}
+	return ms, nil
+}
+
+// SchemaVersion is the schema version this build writes.
+func SchemaVersion() int {
+	ms, err := migrations()
+	if err != nil {
+		panic(err) // the embedded files are fixed at build time; a test covers them
+	}
+	return len(ms)
+}
+
+// ErrNewerSchema is returned by Open for a database written by a newer version.
+var ErrNewerSchema = errors.New("database was written by a newer version of bieuquyet")
+
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	var current int
+	if err := s.write.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
+		return fmt.Errorf("open store: read schema version: %w", err)
+	}
+	if current > len(ms) {
+		return fmt.Errorf("open store: %w (schema version %d; this build knows up to %d): upgrade bieuquyet-server, the database was not changed", ErrNewerSchema, current, len(ms))
+	}
+	for _, m := range ms[current:] {
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return err
+			}
+			// user_version is part of the database header, so it commits with the schema.
+			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("open store: apply %s: %w", m.name, err)
+		}
+		s.log.Info("applied migration", "version", m.version, "file", m.name)
+	}
+	return nil
+}
+
+// Close closes the database. WAL contents are checkpointed by SQLite as the last
+// connection closes.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.quit) })
+	<-s.writerDone
+	var errs []error
+	if s.read != nil {
+		errs = append(errs, s.read.Close())
+	}
+	if s.write != nil {
+		errs = append(errs, s.write.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// inTx runs fn in a write transaction and commits when fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// readTx runs fn in a read transaction, so that what it reads is one consistent snapshot.
+func (s *Store) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(tx)
+}
+
+// collect runs a query in tx and scans every row it returns.
+func collect[T any](ctx context.Context, tx *sql.Tx, scan func(scanner) (*T, error), query string, args ...any) ([]T, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *v)
+	}
+	return out, rows.Err()
+}
+
+func nanos(t time.Time) int64 { return t.UTC().UnixNano() }
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }

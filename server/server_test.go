@@ -54,7 +54,7 @@ type harness struct {
 	polls  pb.PollServiceClient
 	logs   *syncBuffer
 	st     *sqlite.Store // nil for a fake store
-	admin  string       // the admin token every call carries unless it names its own
+	admin  string        // the admin token every call carries unless it names its own
 }
 
 // withToken makes a call carry the given bearer token; "" sends none.

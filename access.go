@@ -102,13 +102,13 @@ type Principal struct {
 // acts for someone else, Điều 8.3 and 10.7), else the token.
 func (p *Principal) Actor() string {
 	if p.Person != nil {
-		return fmt.Sprintf("people/%d", p.Person.ID)
+		return PersonName(p.Person.ID)
 	}
-	return fmt.Sprintf("tokens/%d", p.TokenID)
+	return TokenName(p.TokenID)
 }
 
 // Credential names the token the principal used.
-func (p *Principal) Credential() string { return fmt.Sprintf("tokens/%d", p.TokenID) }
+func (p *Principal) Credential() string { return TokenName(p.TokenID) }
 
 // IsAdmin reports whether the principal holds an admin token.
 func (p *Principal) IsAdmin() bool { return p.Role == TokenAdmin }

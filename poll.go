@@ -244,7 +244,7 @@ func ElectorateHash(personIDs []int64) string {
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	var b strings.Builder
 	for _, id := range ids {
-		fmt.Fprintf(&b, "people/%d\n", id)
+		b.WriteString(PersonName(id) + "\n")
 	}
 	h := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(h[:])

@@ -46,7 +46,7 @@ func (a *accessServer) CreateToken(ctx context.Context, req *pb.CreateTokenReque
 	t := &bq.Token{Name: bq.CleanText(nfc(in.GetDisplayName())), Role: tokenRoles[in.GetRole()]}
 	var vs bq.Violations
 	if in.GetPerson() != "" {
-		id, err := parseName("token.person", "people", in.GetPerson())
+		id, err := bq.ParseName("token.person", bq.People, in.GetPerson())
 		if err != nil {
 			return nil, a.fail(ctx, err)
 		}
@@ -87,7 +87,7 @@ func (a *accessServer) ListTokens(ctx context.Context, req *pb.ListTokensRequest
 	}
 	f := store.TokenFilter{Limit: size + 1, IncludeRevoked: req.GetShowRevoked()}
 	if req.GetPerson() != "" {
-		if f.PersonID, err = parseName("person", "people", req.GetPerson()); err != nil {
+		if f.PersonID, err = bq.ParseName("person", bq.People, req.GetPerson()); err != nil {
 			return nil, a.fail(ctx, err)
 		}
 	}
@@ -111,7 +111,7 @@ func (a *accessServer) ListTokens(ctx context.Context, req *pb.ListTokensRequest
 }
 
 func (a *accessServer) RevokeToken(ctx context.Context, req *pb.RevokeTokenRequest) (*pb.RevokeTokenResponse, error) {
-	id, err := parseName("name", "tokens", req.GetName())
+	id, err := bq.ParseName("name", bq.Tokens, req.GetName())
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
@@ -132,25 +132,25 @@ func (a *accessServer) WhoAmI(ctx context.Context, _ *pb.WhoAmIRequest) (*pb.Who
 	if p.Person == nil {
 		return resp, nil
 	}
-	resp.Token.Person = personName(p.Person.ID)
+	resp.Token.Person = bq.PersonName(p.Person.ID)
 	resp.Person = personPB(p.Person)
 	groups, err := a.store.ListGroups(ctx, store.GroupFilter{MemberID: p.Person.ID, Limit: maxPageSize})
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}
 	for _, g := range groups {
-		resp.Memberships = append(resp.Memberships, &pb.Membership{Group: groupName(g.ID), DisplayName: g.DisplayName, Role: roles[p.Groups[g.ID]]})
+		resp.Memberships = append(resp.Memberships, &pb.Membership{Group: bq.GroupName(g.ID), DisplayName: g.DisplayName, Role: roles[p.Groups[g.ID]]})
 	}
 	return resp, nil
 }
 
 func tokenPB(t *bq.Token) *pb.Token {
 	out := &pb.Token{
-		Name: fmt.Sprintf("tokens/%d", t.ID), DisplayName: t.Name, Role: tokenRolePB(t.Role), CreatedBy: t.CreatedBy,
+		Name: bq.TokenName(t.ID), DisplayName: t.Name, Role: tokenRolePB(t.Role), CreatedBy: t.CreatedBy,
 		CreateTime: timestamppb.New(t.CreateTime), ExpireTime: timestamppb.New(t.ExpireTime),
 	}
 	if t.PersonID != 0 {
-		out.Person = personName(t.PersonID)
+		out.Person = bq.PersonName(t.PersonID)
 	}
 	if !t.RevokeTime.IsZero() {
 		out.RevokeTime = timestamppb.New(t.RevokeTime)

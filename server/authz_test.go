@@ -107,7 +107,7 @@ func newFixture(t *testing.T) *fixture {
 			t.Fatal(err)
 		}
 		f.tokens[caller] = secret
-		f.actors[caller] = fmt.Sprintf("tokens/%d", tok.ID)
+		f.actors[caller] = bq.TokenName(tok.ID)
 		if person != 0 {
 			f.actors[caller] = fmt.Sprintf("people/%d", person)
 		}
@@ -204,7 +204,7 @@ func matrix(h *harness) map[string]matrixCase {
 		})},
 		pb.AccessService_ListTokens_FullMethodName: {asAdmin, unary(a.ListTokens, func(*fixture) *pb.ListTokensRequest { return &pb.ListTokensRequest{} })},
 		pb.AccessService_RevokeToken_FullMethodName: {asAdmin, unary(a.RevokeToken, func(f *fixture) *pb.RevokeTokenRequest {
-			return &pb.RevokeTokenRequest{Name: fmt.Sprintf("tokens/%d", f.spareToken)}
+			return &pb.RevokeTokenRequest{Name: bq.TokenName(f.spareToken)}
 		})},
 		pb.AccessService_WhoAmI_FullMethodName:         {everyCaller, unary(a.WhoAmI, func(*fixture) *pb.WhoAmIRequest { return &pb.WhoAmIRequest{} })},
 		pb.AuditService_ListAuditEvents_FullMethodName: {officeCaller, unary(au.ListAuditEvents, func(*fixture) *pb.ListAuditEventsRequest { return &pb.ListAuditEventsRequest{} })},

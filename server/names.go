@@ -4,27 +4,9 @@ import (
 	"encoding/base64"
 	"fmt"
 	"hash/fnv"
-	"strconv"
-	"strings"
 
 	bq "github.com/bieuquyet/bieuquyet"
 )
-
-// parseName reads a resource name "collection/{id}" and names field in the error.
-func parseName(field, collection, name string) (int64, error) {
-	rest, ok := strings.CutPrefix(name, collection+"/")
-	if name == "" {
-		return 0, bq.Invalid(field, "is required")
-	}
-	id, err := strconv.ParseInt(rest, 10, 64)
-	if !ok || err != nil || id <= 0 {
-		return 0, bq.Invalid(field, "%q is not a %s name like %s/12", name, collection, collection)
-	}
-	return id, nil
-}
-
-func personName(id int64) string { return fmt.Sprintf("people/%d", id) }
-func groupName(id int64) string  { return fmt.Sprintf("groups/%d", id) }
 
 const (
 	defaultPageSize = 50

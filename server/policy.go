@@ -100,7 +100,7 @@ func groupMember(group func(any) string) rule {
 		if name == "" {
 			return deny("", "name a group you belong to: only the Office sees across groups")
 		}
-		id, err := parseName("group", "groups", name)
+		id, err := bq.ParseName("group", bq.Groups, name)
 		if err != nil {
 			return err
 		}
@@ -119,7 +119,7 @@ func personVisible(person func(any) string) rule {
 			return nil
 		}
 		name := person(req)
-		id, err := parseName("name", "people", name)
+		id, err := bq.ParseName("name", bq.People, name)
 		if err != nil {
 			return err
 		}
@@ -145,7 +145,7 @@ func bodyLeader(body func(any) string) rule {
 			return nil
 		}
 		name := body(req)
-		id, err := parseName("poll.body", "groups", name)
+		id, err := bq.ParseName("poll.body", bq.Groups, name)
 		if err != nil {
 			return err
 		}
@@ -164,7 +164,7 @@ func pollMember(poll func(any) string) rule {
 			return nil
 		}
 		name := poll(req)
-		id, err := parseName("poll", "polls", name)
+		id, err := bq.ParseName("poll", bq.Polls, name)
 		if err != nil {
 			return err
 		}
@@ -189,7 +189,7 @@ func pollLeader(poll func(any) string) rule {
 			return nil
 		}
 		name := poll(req)
-		id, err := parseName("name", "polls", name)
+		id, err := bq.ParseName("name", bq.Polls, name)
 		if err != nil {
 			return err
 		}

@@ -100,12 +100,12 @@ func (s *pollServer) CreatePoll(ctx context.Context, req *pb.CreatePollRequest) 
 	p.Deadline = timeField(&times, "poll.deadline", in.GetDeadline())
 	p.ConfirmationDeadline = timeField(&times, "poll.confirmation_deadline", in.GetConfirmationDeadline())
 	var err error
-	if p.BodyID, err = parseName("poll.body", "groups", in.GetBody()); err != nil {
+	if p.BodyID, err = bq.ParseName("poll.body", bq.Groups, in.GetBody()); err != nil {
 		vs = append(vs, err.(*bq.Error).Violations...)
 	}
 	p.GroupID = p.BodyID
 	if in.GetGroup() != "" {
-		if p.GroupID, err = parseName("poll.group", "groups", in.GetGroup()); err != nil {
+		if p.GroupID, err = bq.ParseName("poll.group", bq.Groups, in.GetGroup()); err != nil {
 			vs = append(vs, err.(*bq.Error).Violations...)
 		}
 	}
@@ -131,7 +131,7 @@ func (s *pollServer) CreatePoll(ctx context.Context, req *pb.CreatePollRequest) 
 }
 
 func (s *pollServer) GetPoll(ctx context.Context, req *pb.GetPollRequest) (*pb.GetPollResponse, error) {
-	id, err := parseName("name", "polls", req.GetName())
+	id, err := bq.ParseName("name", bq.Polls, req.GetName())
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -152,7 +152,7 @@ func (s *pollServer) ListPolls(ctx context.Context, req *pb.ListPollsRequest) (*
 		f.MemberID = p.Person.ID // nobody sees the polls of a group they are not in
 	}
 	if req.GetGroup() != "" {
-		if f.GroupID, err = parseName("group", "groups", req.GetGroup()); err != nil {
+		if f.GroupID, err = bq.ParseName("group", bq.Groups, req.GetGroup()); err != nil {
 			return nil, s.fail(ctx, err)
 		}
 	}
@@ -188,7 +188,7 @@ func (s *pollServer) ListPolls(ctx context.Context, req *pb.ListPollsRequest) (*
 }
 
 func (s *pollServer) ClosePoll(ctx context.Context, req *pb.ClosePollRequest) (*pb.ClosePollResponse, error) {
-	id, err := parseName("name", "polls", req.GetName())
+	id, err := bq.ParseName("name", bq.Polls, req.GetName())
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -201,7 +201,7 @@ func (s *pollServer) ClosePoll(ctx context.Context, req *pb.ClosePollRequest) (*
 }
 
 func (s *pollServer) CancelPoll(ctx context.Context, req *pb.CancelPollRequest) (*pb.CancelPollResponse, error) {
-	id, err := parseName("name", "polls", req.GetName())
+	id, err := bq.ParseName("name", bq.Polls, req.GetName())
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -224,11 +224,11 @@ func (s *pollServer) CancelPoll(ctx context.Context, req *pb.CancelPollRequest) 
 
 func (s *pollServer) RecordVote(ctx context.Context, req *pb.RecordVoteRequest) (*pb.RecordVoteResponse, error) {
 	var vs bq.Violations
-	pollID, err := parseName("poll", "polls", req.GetPoll())
+	pollID, err := bq.ParseName("poll", bq.Polls, req.GetPoll())
 	if err != nil {
 		vs = append(vs, err.(*bq.Error).Violations...)
 	}
-	personID, err := parseName("person", "people", req.GetPerson())
+	personID, err := bq.ParseName("person", bq.People, req.GetPerson())
 	if err != nil {
 		vs = append(vs, err.(*bq.Error).Violations...)
 	}
@@ -274,7 +274,7 @@ var voteListFormats = map[pb.VoteListFormat]voteimport.Format{
 }
 
 func (s *pollServer) ImportVotes(ctx context.Context, req *pb.ImportVotesRequest) (*pb.ImportVotesResponse, error) {
-	pollID, err := parseName("poll", "polls", req.GetPoll())
+	pollID, err := bq.ParseName("poll", bq.Polls, req.GetPoll())
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -309,7 +309,7 @@ func (s *pollServer) ImportVotes(ctx context.Context, req *pb.ImportVotesRequest
 }
 
 func (s *pollServer) ListVotes(ctx context.Context, req *pb.ListVotesRequest) (*pb.ListVotesResponse, error) {
-	pollID, err := parseName("poll", "polls", req.GetPoll())
+	pollID, err := bq.ParseName("poll", bq.Polls, req.GetPoll())
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -354,16 +354,16 @@ func (s *pollServer) ListVoteHistory(ctx context.Context, req *pb.ListVoteHistor
 }
 
 func parsePollPerson(poll, person string) (int64, int64, error) {
-	pollID, err := parseName("poll", "polls", poll)
+	pollID, err := bq.ParseName("poll", bq.Polls, poll)
 	if err != nil {
 		return 0, 0, err
 	}
-	personID, err := parseName("person", "people", person)
+	personID, err := bq.ParseName("person", bq.People, person)
 	return pollID, personID, err
 }
 
 func (s *pollServer) GetTally(ctx context.Context, req *pb.GetTallyRequest) (*pb.GetTallyResponse, error) {
-	id, err := parseName("poll", "polls", req.GetPoll())
+	id, err := bq.ParseName("poll", bq.Polls, req.GetPoll())
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -378,7 +378,7 @@ func (s *pollServer) GetTally(ctx context.Context, req *pb.GetTallyRequest) (*pb
 // longer change or the caller leaves.
 func (s *pollServer) WatchPoll(req *pb.WatchPollRequest, stream pb.PollService_WatchPollServer) error {
 	ctx := stream.Context()
-	id, err := parseName("poll", "polls", req.GetPoll())
+	id, err := bq.ParseName("poll", bq.Polls, req.GetPoll())
 	if err != nil {
 		return s.fail(ctx, err)
 	}
@@ -443,19 +443,18 @@ func ts(t time.Time) *timestamppb.Timestamp {
 	return timestamppb.New(t)
 }
 
-func pollName(id int64) string { return fmt.Sprintf("polls/%d", id) }
 
 func votersPB(vs []bq.Voter) []*pb.Voter {
 	out := make([]*pb.Voter, len(vs))
 	for i, v := range vs {
-		out[i] = &pb.Voter{Person: personName(v.PersonID), FullName: v.FullName, ZaloName: v.ZaloName}
+		out[i] = &pb.Voter{Person: bq.PersonName(v.PersonID), FullName: v.FullName, ZaloName: v.ZaloName}
 	}
 	return out
 }
 
 func pollPB(p *bq.Poll, voters []bq.Voter) *pb.Poll {
 	return &pb.Poll{
-		Name: pollName(p.ID), Body: groupName(p.BodyID), Group: groupName(p.GroupID), Kind: reverse(pollKinds, p.Kind),
+		Name: bq.PollName(p.ID), Body: bq.GroupName(p.BodyID), Group: bq.GroupName(p.GroupID), Kind: reverse(pollKinds, p.Kind),
 		Title: p.Title, Question: p.Question, Description: p.Description, Options: p.Options, MultipleChoice: p.MultipleChoice,
 		ZaloRef: p.ZaloRef, Deadline: ts(p.Deadline), DecisionRule: reverse(decisionRules, p.Rule),
 		ConfirmationDeadline: ts(p.ConfirmationDeadline), Classification: reverse(classifications, p.Classification),
@@ -467,14 +466,14 @@ func pollPB(p *bq.Poll, voters []bq.Voter) *pb.Poll {
 
 func votePB(v *bq.VoteRecord) *pb.Vote {
 	return &pb.Vote{
-		Poll: pollName(v.PollID), Person: personName(v.PersonID), FullName: v.FullName, Options: v.Choice, Withdrawn: v.Withdrawn(),
+		Poll: bq.PollName(v.PollID), Person: bq.PersonName(v.PersonID), FullName: v.FullName, Options: v.Choice, Withdrawn: v.Withdrawn(),
 		Source: reverse(voteSources, v.Source), Note: v.Note, RecordedBy: v.RecordedBy, RecordTime: ts(v.RecordTime), RequestId: v.RequestID,
 	}
 }
 
 func tallyPB(t *bq.Tally) *pb.Tally {
 	out := &pb.Tally{
-		Poll: pollName(t.Poll.ID), Version: t.Version, State: reverse(pollStates, t.Poll.State), Voted: int32(t.Voted),
+		Poll: bq.PollName(t.Poll.ID), Version: t.Version, State: reverse(pollStates, t.Poll.State), Voted: int32(t.Voted),
 		Eligible: int32(t.Poll.Eligible), Missing: votersPB(t.Missing), DecisionRule: reverse(decisionRules, t.Poll.Rule),
 		Required: int32(t.Required), Outcome: outcomes[t.Outcome],
 	}

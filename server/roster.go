@@ -107,7 +107,7 @@ func (r *rosterServer) CreatePerson(ctx context.Context, req *pb.CreatePersonReq
 }
 
 func (r *rosterServer) GetPerson(ctx context.Context, req *pb.GetPersonRequest) (*pb.GetPersonResponse, error) {
-	id, err := parseName("name", "people", req.GetName())
+	id, err := bq.ParseName("name", bq.People, req.GetName())
 	if err != nil {
 		return nil, r.fail(ctx, err)
 	}
@@ -125,7 +125,7 @@ func (r *rosterServer) ListPeople(ctx context.Context, req *pb.ListPeopleRequest
 	}
 	f := store.PeopleFilter{Limit: size + 1, Delegate: req.Delegate, Active: req.Active}
 	if req.GetGroup() != "" {
-		if f.GroupID, err = parseName("group", "groups", req.GetGroup()); err != nil {
+		if f.GroupID, err = bq.ParseName("group", bq.Groups, req.GetGroup()); err != nil {
 			return nil, r.fail(ctx, err)
 		}
 	}
@@ -167,7 +167,7 @@ func (r *rosterServer) UpdatePerson(ctx context.Context, req *pb.UpdatePersonReq
 	if in == nil {
 		return nil, r.fail(ctx, bq.Invalid("person", "is required"))
 	}
-	id, err := parseName("person.name", "people", in.GetName())
+	id, err := bq.ParseName("person.name", bq.People, in.GetName())
 	if err != nil {
 		return nil, r.fail(ctx, err)
 	}
@@ -209,7 +209,7 @@ func (r *rosterServer) UpdatePerson(ctx context.Context, req *pb.UpdatePersonReq
 }
 
 func (r *rosterServer) DeactivatePerson(ctx context.Context, req *pb.DeactivatePersonRequest) (*pb.DeactivatePersonResponse, error) {
-	id, err := parseName("name", "people", req.GetName())
+	id, err := bq.ParseName("name", bq.People, req.GetName())
 	if err != nil {
 		return nil, r.fail(ctx, err)
 	}
@@ -231,7 +231,7 @@ func (r *rosterServer) CreateGroup(ctx context.Context, req *pb.CreateGroupReque
 	vs := g.Validate("group")
 	if in.GetLeader() == "" {
 		vs.Add("group.leader", "is required: every group has a leader")
-	} else if id, err := parseName("group.leader", "people", in.GetLeader()); err != nil {
+	} else if id, err := bq.ParseName("group.leader", bq.People, in.GetLeader()); err != nil {
 		vs = append(vs, err.(*bq.Error).Violations...)
 	} else {
 		g.LeaderID = id
@@ -247,7 +247,7 @@ func (r *rosterServer) CreateGroup(ctx context.Context, req *pb.CreateGroupReque
 }
 
 func (r *rosterServer) GetGroup(ctx context.Context, req *pb.GetGroupRequest) (*pb.GetGroupResponse, error) {
-	id, err := parseName("name", "groups", req.GetName())
+	id, err := bq.ParseName("name", bq.Groups, req.GetName())
 	if err != nil {
 		return nil, r.fail(ctx, err)
 	}
@@ -296,7 +296,7 @@ func (r *rosterServer) UpdateGroup(ctx context.Context, req *pb.UpdateGroupReque
 	if in == nil {
 		return nil, r.fail(ctx, bq.Invalid("group", "is required"))
 	}
-	id, err := parseName("group.name", "groups", in.GetName())
+	id, err := bq.ParseName("group.name", bq.Groups, in.GetName())
 	if err != nil {
 		return nil, r.fail(ctx, err)
 	}
@@ -308,7 +308,7 @@ func (r *rosterServer) UpdateGroup(ctx context.Context, req *pb.UpdateGroupReque
 	var leader int64
 	for _, p := range paths {
 		if p == "leader" {
-			if leader, err = parseName("group.leader", "people", in.GetLeader()); err != nil {
+			if leader, err = bq.ParseName("group.leader", bq.People, in.GetLeader()); err != nil {
 				return nil, r.fail(ctx, err)
 			}
 		}
@@ -372,11 +372,11 @@ func (r *rosterServer) RemoveGroupMember(ctx context.Context, req *pb.RemoveGrou
 }
 
 func parseMembership(group, person string) (int64, int64, error) {
-	gid, err := parseName("group", "groups", group)
+	gid, err := bq.ParseName("group", bq.Groups, group)
 	if err != nil {
 		return 0, 0, err
 	}
-	pid, err := parseName("person", "people", person)
+	pid, err := bq.ParseName("person", bq.People, person)
 	return gid, pid, err
 }
 
@@ -423,7 +423,7 @@ func personFromPB(in *pb.Person) *bq.Person {
 
 func personPB(p *bq.Person) *pb.Person {
 	return &pb.Person{
-		Name: personName(p.ID), FullName: p.FullName, Title: p.Title, Delegate: p.Delegate, Phone: p.Phone,
+		Name: bq.PersonName(p.ID), FullName: p.FullName, Title: p.Title, Delegate: p.Delegate, Phone: p.Phone,
 		ZaloName: p.ZaloName, Email: p.Email, SigningIdentity: p.SigningIdentity, Active: p.Active,
 		CreateTime: timestamppb.New(p.CreateTime), UpdateTime: timestamppb.New(p.UpdateTime),
 	}
@@ -455,14 +455,14 @@ var roles = map[bq.Role]pb.MemberRole{
 
 func groupPB(g *bq.Group) *pb.Group {
 	out := &pb.Group{
-		Name: groupName(g.ID), DisplayName: g.DisplayName, Kind: kindPB(g.Kind), ZaloLink: g.ZaloLink,
+		Name: bq.GroupName(g.ID), DisplayName: g.DisplayName, Kind: kindPB(g.Kind), ZaloLink: g.ZaloLink,
 		VotingMemberCount: int32(g.VotingMembers()), CreateTime: timestamppb.New(g.CreateTime), UpdateTime: timestamppb.New(g.UpdateTime),
 	}
 	if g.LeaderID != 0 {
-		out.Leader = personName(g.LeaderID)
+		out.Leader = bq.PersonName(g.LeaderID)
 	}
 	for _, m := range g.Members {
-		out.Members = append(out.Members, &pb.GroupMember{Person: personName(m.PersonID), FullName: m.FullName, Role: roles[m.Role], Delegate: m.Delegate})
+		out.Members = append(out.Members, &pb.GroupMember{Person: bq.PersonName(m.PersonID), FullName: m.FullName, Role: roles[m.Role], Delegate: m.Delegate})
 	}
 	return out
 }

@@ -126,13 +126,12 @@ func (s *Store) CreateGroup(ctx context.Context, a bq.Audit, g *bq.Group) (*bq.G
 		if out, err = getGroup(ctx, tx, id); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, a, "CreateGroup", groupName(id), "created %q (%s), leader %s, %d members",
+		return s.record(ctx, tx, a, "CreateGroup", bq.GroupName(id), "created %q (%s), leader %s, %d members",
 			out.DisplayName, out.Kind, out.Members[0].FullName, len(out.Members))
 	})
 	return out, err
 }
 
-func groupName(id int64) string { return fmt.Sprintf("groups/%d", id) }
 
 func insertGroup(ctx context.Context, tx *sql.Tx, g *bq.Group, now time.Time) (int64, error) {
 	if err := checkGroupUnique(ctx, tx, g); err != nil {
@@ -274,7 +273,7 @@ func (s *Store) UpdateGroup(ctx context.Context, a bq.Audit, id int64, fn func(*
 		if len(diff) == 0 {
 			diff = []string{"no change"}
 		}
-		return s.record(ctx, tx, a, "UpdateGroup", groupName(id), "%q: %s", out.DisplayName, strings.Join(diff, "; "))
+		return s.record(ctx, tx, a, "UpdateGroup", bq.GroupName(id), "%q: %s", out.DisplayName, strings.Join(diff, "; "))
 	})
 	return out, err
 }
@@ -358,7 +357,7 @@ func (s *Store) membershipChanged(ctx context.Context, tx *sql.Tx, a bq.Audit, a
 	if err := touchGroup(ctx, tx, groupID, s.now()); err != nil {
 		return nil, err
 	}
-	if err := s.record(ctx, tx, a, action, groupName(groupID), format, args...); err != nil {
+	if err := s.record(ctx, tx, a, action, bq.GroupName(groupID), format, args...); err != nil {
 		return nil, err
 	}
 	return getGroup(ctx, tx, groupID)

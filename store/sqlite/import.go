@@ -94,9 +94,9 @@ func (a *applier) apply(f *bq.RosterFile) error {
 	}
 	for _, c := range synced {
 		if c.added {
-			a.record("add_member", groupName(c.groupID), "add %s to the all-delegates group: every active delegate belongs there", c.name)
+			a.record("add_member", bq.GroupName(c.groupID), "add %s to the all-delegates group: every active delegate belongs there", c.name)
 		} else {
-			a.record("remove_member", groupName(c.groupID), "remove %s from the all-delegates group: no longer an active delegate", c.name)
+			a.record("remove_member", bq.GroupName(c.groupID), "remove %s from the all-delegates group: no longer an active delegate", c.name)
 		}
 	}
 	return checkMemberships(a.ctx, a.tx)
@@ -151,7 +151,7 @@ func (a *applier) person(rp *bq.RosterPerson) error {
 			return err
 		}
 		a.personIDs[want.Phone] = want.ID
-		a.record("create", personName(want.ID), "person %s, %s", want.FullName, want.Phone)
+		a.record("create", bq.PersonName(want.ID), "person %s, %s", want.FullName, want.Phone)
 		return nil
 	}
 	a.personIDs[want.Phone] = cur.ID
@@ -171,7 +171,7 @@ func (a *applier) person(rp *bq.RosterPerson) error {
 	if len(diff) > 0 {
 		detail += ": " + strings.Join(diff, "; ")
 	}
-	a.record(action, personName(cur.ID), "%s", detail)
+	a.record(action, bq.PersonName(cur.ID), "%s", detail)
 	return nil
 }
 
@@ -196,7 +196,7 @@ func (a *applier) group(rg *bq.RosterGroup) error {
 			return err
 		}
 		a.groupIDs[want.DisplayName] = id
-		a.record("create", groupName(id), "group %q (%s)", want.DisplayName, want.Kind)
+		a.record("create", bq.GroupName(id), "group %q (%s)", want.DisplayName, want.Kind)
 		return nil
 	case err != nil:
 		return err
@@ -212,7 +212,7 @@ func (a *applier) group(rg *bq.RosterGroup) error {
 	if _, err := a.tx.ExecContext(a.ctx, `UPDATE groups SET zalo_link = ?, update_time = ? WHERE id = ?`, want.ZaloLink, nanos(a.s.now()), id); err != nil {
 		return err
 	}
-	a.record("update", groupName(id), "%q: %s", want.DisplayName, strings.Join(diffText(nil, "zalo_link", link, want.ZaloLink), ""))
+	a.record("update", bq.GroupName(id), "%q: %s", want.DisplayName, strings.Join(diffText(nil, "zalo_link", link, want.ZaloLink), ""))
 	return nil
 }
 
@@ -269,7 +269,7 @@ func (a *applier) members(rg *bq.RosterGroup, rows []bq.RosterMember) error {
 	if err := rs.Err(); err != nil {
 		return err
 	}
-	target := groupName(gid)
+	target := bq.GroupName(gid)
 	// Removals and demotions first, so the one-leader index never sees two leaders.
 	for _, id := range sortedIDs(cur) {
 		role, ok := want[id]

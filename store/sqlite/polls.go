@@ -13,7 +13,6 @@ import (
 	"github.com/bieuquyet/bieuquyet/store"
 )
 
-func pollName(id int64) string { return fmt.Sprintf("polls/%d", id) }
 
 const pollColumns = `id, body_id, group_id, kind, title, question, description, options, multiple_choice, zalo_ref,
 	deadline, decision_rule, confirmation_deadline, classification, state, cancel_reason, opened_by, electorate_hash,
@@ -137,7 +136,7 @@ func (s *Store) CreatePoll(ctx context.Context, a bq.Audit, p *bq.Poll, requestI
 			}
 		}
 		out = &c
-		return s.record(ctx, tx, a, "CreatePoll", pollName(c.ID), "opened %s %q in %q: %d eligible, rule %s, deadline %s",
+		return s.record(ctx, tx, a, "CreatePoll", bq.PollName(c.ID), "opened %s %q in %q: %d eligible, rule %s, deadline %s",
 			c.Kind, c.Title, group.DisplayName, c.Eligible, c.Rule, c.Deadline.Format(time.RFC3339))
 	})
 	return out, err
@@ -250,7 +249,7 @@ func (s *Store) transition(ctx context.Context, a bq.Audit, id int64, action str
 			return err
 		}
 		out = p
-		return s.record(ctx, tx, a, action, pollName(id), "%s", summary(p))
+		return s.record(ctx, tx, a, action, bq.PollName(id), "%s", summary(p))
 	})
 	return out, err
 }
@@ -298,7 +297,7 @@ func (s *Store) CloseDuePolls(ctx context.Context, a bq.Audit) ([]int64, error) 
 			if err := savePollState(ctx, tx, p, now); err != nil {
 				return err
 			}
-			if err := s.record(ctx, tx, a, "ClosePoll", pollName(p.ID), "closed %q at its deadline", p.Title); err != nil {
+			if err := s.record(ctx, tx, a, "ClosePoll", bq.PollName(p.ID), "closed %q at its deadline", p.Title); err != nil {
 				return err
 			}
 			closed = append(closed, p.ID)

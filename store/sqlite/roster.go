@@ -120,7 +120,7 @@ func (s *Store) CreatePerson(ctx context.Context, a bq.Audit, p *bq.Person) (*bq
 		if err := insertPerson(ctx, tx, &c, s.now()); err != nil {
 			return err
 		}
-		if err := s.record(ctx, tx, a, "CreatePerson", personName(c.ID), "created %s", describePerson(&c)); err != nil {
+		if err := s.record(ctx, tx, a, "CreatePerson", bq.PersonName(c.ID), "created %s", describePerson(&c)); err != nil {
 			return err
 		}
 		out = &c
@@ -129,7 +129,6 @@ func (s *Store) CreatePerson(ctx context.Context, a bq.Audit, p *bq.Person) (*bq
 	return out, err
 }
 
-func personName(id int64) string { return fmt.Sprintf("people/%d", id) }
 
 func describePerson(p *bq.Person) string {
 	kind := "not a delegate"
@@ -274,7 +273,7 @@ func (s *Store) UpdatePerson(ctx context.Context, a bq.Audit, id int64, fn func(
 		if len(diff) == 0 {
 			diff = []string{"no change"}
 		}
-		return s.record(ctx, tx, a, "UpdatePerson", personName(id), "%s: %s", p.FullName, strings.Join(diff, "; "))
+		return s.record(ctx, tx, a, "UpdatePerson", bq.PersonName(id), "%s: %s", p.FullName, strings.Join(diff, "; "))
 	})
 	return out, err
 }
@@ -333,7 +332,7 @@ func (s *Store) DeactivatePerson(ctx context.Context, a bq.Audit, id int64) (*bq
 			return err
 		}
 		out = p
-		return s.record(ctx, tx, a, "DeactivatePerson", personName(id), "deactivated %s; left %d groups", p.FullName, left)
+		return s.record(ctx, tx, a, "DeactivatePerson", bq.PersonName(id), "deactivated %s; left %d groups", p.FullName, left)
 	})
 	return out, err
 }
@@ -402,7 +401,7 @@ func (s *Store) syncAndRecord(ctx context.Context, tx *sql.Tx, a bq.Audit, actio
 		if !c.added {
 			what = "removed %s (people/%d): no longer an active delegate"
 		}
-		if err := s.record(ctx, tx, a, action, groupName(c.groupID), what, c.name, c.personID); err != nil {
+		if err := s.record(ctx, tx, a, action, bq.GroupName(c.groupID), what, c.name, c.personID); err != nil {
 			return err
 		}
 	}

@@ -62,7 +62,7 @@ func (s *Store) CreateToken(ctx context.Context, a bq.Audit, t *bq.Token) (*bq.T
 			whom = fmt.Sprintf("person people/%d", c.PersonID)
 		}
 		out = &c
-		return s.record(ctx, tx, a, "CreateToken", fmt.Sprintf("tokens/%d", c.ID), "created %s token %q, expires %s",
+		return s.record(ctx, tx, a, "CreateToken", bq.TokenName(c.ID), "created %s token %q, expires %s",
 			whom, c.Name, c.ExpireTime.Format("2006-01-02 15:04 MST"))
 	})
 	return out, err
@@ -106,7 +106,7 @@ func (s *Store) RevokeToken(ctx context.Context, a bq.Audit, id int64) (*bq.Toke
 			return err
 		}
 		out = t
-		return s.record(ctx, tx, a, "RevokeToken", fmt.Sprintf("tokens/%d", id), "revoked %s token %q", t.Role, t.Name)
+		return s.record(ctx, tx, a, "RevokeToken", bq.TokenName(id), "revoked %s token %q", t.Role, t.Name)
 	})
 	return out, err
 }

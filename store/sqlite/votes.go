@@ -194,7 +194,7 @@ func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, action st
 	if !req.Withdraw {
 		what = "chose " + strings.Join(rec.Choice, " + ")
 	}
-	if err := s.record(ctx, tx, a, action, pollName(p.ID), "%s (people/%d) %s, from %s%s",
+	if err := s.record(ctx, tx, a, action, bq.PollName(p.ID), "%s (people/%d) %s, from %s%s",
 		name, req.PersonID, what, rec.Source, noteSuffix(rec.Note)); err != nil {
 		return nil, err
 	}

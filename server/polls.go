@@ -443,7 +443,6 @@ func ts(t time.Time) *timestamppb.Timestamp {
 	return timestamppb.New(t)
 }
 
-
 func votersPB(vs []bq.Voter) []*pb.Voter {
 	out := make([]*pb.Voter, len(vs))
 	for i, v := range vs {

@@ -132,7 +132,6 @@ func (s *Store) CreateGroup(ctx context.Context, a bq.Audit, g *bq.Group) (*bq.G
 	return out, err
 }
 
-
 func insertGroup(ctx context.Context, tx *sql.Tx, g *bq.Group, now time.Time) (int64, error) {
 	if err := checkGroupUnique(ctx, tx, g); err != nil {
 		return 0, err

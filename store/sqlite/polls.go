@@ -13,7 +13,6 @@ import (
 	"github.com/bieuquyet/bieuquyet/store"
 )
 
-
 const pollColumns = `id, body_id, group_id, kind, title, question, description, options, multiple_choice, zalo_ref,
 	deadline, decision_rule, confirmation_deadline, classification, state, cancel_reason, opened_by, electorate_hash,
 	eligible, create_time, close_time, update_time`

@@ -129,7 +129,6 @@ func (s *Store) CreatePerson(ctx context.Context, a bq.Audit, p *bq.Person) (*bq
 	return out, err
 }
 
-
 func describePerson(p *bq.Person) string {
 	kind := "not a delegate"
 	if p.Delegate {

@@ -427,9 +427,12 @@ func (VoteListFormat) EnumDescriptor() ([]byte, []int) {
 type Voter struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "people/{id}".
-	Person        string `protobuf:"bytes,1,opt,name=person,proto3" json:"person,omitempty"`
-	FullName      string `protobuf:"bytes,2,opt,name=full_name,json=fullName,proto3" json:"full_name,omitempty"`
-	ZaloName      string `protobuf:"bytes,3,opt,name=zalo_name,json=zaloName,proto3" json:"zalo_name,omitempty"`
+	Person   string `protobuf:"bytes,1,opt,name=person,proto3" json:"person,omitempty"`
+	FullName string `protobuf:"bytes,2,opt,name=full_name,json=fullName,proto3" json:"full_name,omitempty"`
+	ZaloName string `protobuf:"bytes,3,opt,name=zalo_name,json=zaloName,proto3" json:"zalo_name,omitempty"`
+	// The delegate was deactivated after the poll opened. They stay in the frozen
+	// electorate (and its hash); a vote recorded before stays counted, no new one is taken.
+	Deactivated   bool `protobuf:"varint,4,opt,name=deactivated,proto3" json:"deactivated,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -483,6 +486,13 @@ func (x *Voter) GetZaloName() string {
 		return x.ZaloName
 	}
 	return ""
+}
+
+func (x *Voter) GetDeactivated() bool {
+	if x != nil {
+		return x.Deactivated
+	}
+	return false
 }
 
 // Poll is one vote or opinion poll.
@@ -1054,7 +1064,11 @@ func (x *ListPollsResponse) GetNextPageToken() string {
 type ClosePollRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "polls/{id}".
-	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Makes the call safe to retry (AIP-155): a second call with the same id from the same
+	// caller with the same request returns the first call's result and changes nothing;
+	// the same id with another request or from another caller is ALREADY_EXISTS.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1092,6 +1106,13 @@ func (*ClosePollRequest) Descriptor() ([]byte, []int) {
 func (x *ClosePollRequest) GetName() string {
 	if x != nil {
 		return x.Name
+	}
+	return ""
+}
+
+func (x *ClosePollRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -1145,7 +1166,11 @@ type CancelPollRequest struct {
 	// "polls/{id}".
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// Why; required.
-	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Makes the call safe to retry (AIP-155): a second call with the same id from the same
+	// caller with the same request returns the first call's result and changes nothing;
+	// the same id with another request or from another caller is ALREADY_EXISTS.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1190,6 +1215,13 @@ func (x *CancelPollRequest) GetName() string {
 func (x *CancelPollRequest) GetReason() string {
 	if x != nil {
 		return x.Reason
+	}
+	return ""
+}
+
+func (x *CancelPollRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -1508,8 +1540,13 @@ type ImportVotesRequest struct {
 	Poll    string         `protobuf:"bytes,1,opt,name=poll,proto3" json:"poll,omitempty"`
 	Content []byte         `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
 	Format  VoteListFormat `protobuf:"varint,3,opt,name=format,proto3,enum=bieuquyet.v1.VoteListFormat" json:"format,omitempty"`
-	// Say what would be recorded, record nothing.
-	DryRun        bool `protobuf:"varint,4,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// Say what would be recorded, record nothing. A dry run of a list with problems
+	// answers OK and lists every problem in the response.
+	DryRun bool `protobuf:"varint,4,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// Makes the call safe to retry (AIP-155): a second call with the same id from the same
+	// caller with the same request returns the first call's result and changes nothing;
+	// the same id with another request or from another caller is ALREADY_EXISTS.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1572,13 +1609,22 @@ func (x *ImportVotesRequest) GetDryRun() bool {
 	return false
 }
 
+func (x *ImportVotesRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 type ImportVotesResponse struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	DryRun bool                   `protobuf:"varint,1,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	// The records made (or that would be made): one per delegate whose choice changes.
 	Votes []*Vote `protobuf:"bytes,2,rep,name=votes,proto3" json:"votes,omitempty"`
 	// Delegates in the list whose current choice already matches.
-	Unchanged     int32 `protobuf:"varint,3,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
+	Unchanged int32 `protobuf:"varint,3,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
+	// Dry runs only: every problem of the list; nothing would be recorded while any remain.
+	Problems      []*Problem `protobuf:"bytes,4,rep,name=problems,proto3" json:"problems,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1632,6 +1678,13 @@ func (x *ImportVotesResponse) GetUnchanged() int32 {
 		return x.Unchanged
 	}
 	return 0
+}
+
+func (x *ImportVotesResponse) GetProblems() []*Problem {
+	if x != nil {
+		return x.Problems
+	}
+	return nil
 }
 
 type ListVotesRequest struct {
@@ -2212,11 +2265,12 @@ var File_bieuquyet_v1_poll_proto protoreflect.FileDescriptor
 
 const file_bieuquyet_v1_poll_proto_rawDesc = "" +
 	"\n" +
-	"\x17bieuquyet/v1/poll.proto\x12\fbieuquyet.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"Y\n" +
+	"\x17bieuquyet/v1/poll.proto\x12\fbieuquyet.v1\x1a\x1abieuquyet/v1/problem.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"{\n" +
 	"\x05Voter\x12\x16\n" +
 	"\x06person\x18\x01 \x01(\tR\x06person\x12\x1b\n" +
 	"\tfull_name\x18\x02 \x01(\tR\bfullName\x12\x1b\n" +
-	"\tzalo_name\x18\x03 \x01(\tR\bzaloName\"\xdd\a\n" +
+	"\tzalo_name\x18\x03 \x01(\tR\bzaloName\x12 \n" +
+	"\vdeactivated\x18\x04 \x01(\bR\vdeactivated\"\xdd\a\n" +
 	"\x04Poll\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04body\x18\x02 \x01(\tR\x04body\x12\x14\n" +
@@ -2268,14 +2322,18 @@ const file_bieuquyet_v1_poll_proto_rawDesc = "" +
 	"\bend_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\"e\n" +
 	"\x11ListPollsResponse\x12(\n" +
 	"\x05polls\x18\x01 \x03(\v2\x12.bieuquyet.v1.PollR\x05polls\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"E\n" +
 	"\x10ClosePollRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\";\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\";\n" +
 	"\x11ClosePollResponse\x12&\n" +
-	"\x04poll\x18\x01 \x01(\v2\x12.bieuquyet.v1.PollR\x04poll\"?\n" +
+	"\x04poll\x18\x01 \x01(\v2\x12.bieuquyet.v1.PollR\x04poll\"^\n" +
 	"\x11CancelPollRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"<\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"<\n" +
 	"\x12CancelPollResponse\x12&\n" +
 	"\x04poll\x18\x01 \x01(\v2\x12.bieuquyet.v1.PollR\x04poll\"\xca\x02\n" +
 	"\x04Vote\x12\x12\n" +
@@ -2303,16 +2361,19 @@ const file_bieuquyet_v1_poll_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\a \x01(\tR\trequestId\"<\n" +
 	"\x12RecordVoteResponse\x12&\n" +
-	"\x04vote\x18\x01 \x01(\v2\x12.bieuquyet.v1.VoteR\x04vote\"\x91\x01\n" +
+	"\x04vote\x18\x01 \x01(\v2\x12.bieuquyet.v1.VoteR\x04vote\"\xb0\x01\n" +
 	"\x12ImportVotesRequest\x12\x12\n" +
 	"\x04poll\x18\x01 \x01(\tR\x04poll\x12\x18\n" +
 	"\acontent\x18\x02 \x01(\fR\acontent\x124\n" +
 	"\x06format\x18\x03 \x01(\x0e2\x1c.bieuquyet.v1.VoteListFormatR\x06format\x12\x17\n" +
-	"\adry_run\x18\x04 \x01(\bR\x06dryRun\"v\n" +
+	"\adry_run\x18\x04 \x01(\bR\x06dryRun\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\"\xa9\x01\n" +
 	"\x13ImportVotesResponse\x12\x17\n" +
 	"\adry_run\x18\x01 \x01(\bR\x06dryRun\x12(\n" +
 	"\x05votes\x18\x02 \x03(\v2\x12.bieuquyet.v1.VoteR\x05votes\x12\x1c\n" +
-	"\tunchanged\x18\x03 \x01(\x05R\tunchanged\"b\n" +
+	"\tunchanged\x18\x03 \x01(\x05R\tunchanged\x121\n" +
+	"\bproblems\x18\x04 \x03(\v2\x15.bieuquyet.v1.ProblemR\bproblems\"b\n" +
 	"\x10ListVotesRequest\x12\x12\n" +
 	"\x04poll\x18\x01 \x01(\tR\x04poll\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -2455,6 +2516,7 @@ var file_bieuquyet_v1_poll_proto_goTypes = []any{
 	(*WatchPollRequest)(nil),        // 32: bieuquyet.v1.WatchPollRequest
 	(*WatchPollResponse)(nil),       // 33: bieuquyet.v1.WatchPollResponse
 	(*timestamppb.Timestamp)(nil),   // 34: google.protobuf.Timestamp
+	(*Problem)(nil),                 // 35: bieuquyet.v1.Problem
 }
 var file_bieuquyet_v1_poll_proto_depIdxs = []int32{
 	0,  // 0: bieuquyet.v1.Poll.kind:type_name -> bieuquyet.v1.PollKind
@@ -2482,43 +2544,44 @@ var file_bieuquyet_v1_poll_proto_depIdxs = []int32{
 	19, // 22: bieuquyet.v1.RecordVoteResponse.vote:type_name -> bieuquyet.v1.Vote
 	6,  // 23: bieuquyet.v1.ImportVotesRequest.format:type_name -> bieuquyet.v1.VoteListFormat
 	19, // 24: bieuquyet.v1.ImportVotesResponse.votes:type_name -> bieuquyet.v1.Vote
-	19, // 25: bieuquyet.v1.ListVotesResponse.votes:type_name -> bieuquyet.v1.Vote
-	19, // 26: bieuquyet.v1.ListVoteHistoryResponse.votes:type_name -> bieuquyet.v1.Vote
-	7,  // 27: bieuquyet.v1.OptionCount.voters:type_name -> bieuquyet.v1.Voter
-	3,  // 28: bieuquyet.v1.Tally.state:type_name -> bieuquyet.v1.PollState
-	29, // 29: bieuquyet.v1.Tally.options:type_name -> bieuquyet.v1.OptionCount
-	7,  // 30: bieuquyet.v1.Tally.missing:type_name -> bieuquyet.v1.Voter
-	1,  // 31: bieuquyet.v1.Tally.decision_rule:type_name -> bieuquyet.v1.DecisionRule
-	4,  // 32: bieuquyet.v1.Tally.outcome:type_name -> bieuquyet.v1.Outcome
-	30, // 33: bieuquyet.v1.GetTallyResponse.tally:type_name -> bieuquyet.v1.Tally
-	30, // 34: bieuquyet.v1.WatchPollResponse.tally:type_name -> bieuquyet.v1.Tally
-	9,  // 35: bieuquyet.v1.PollService.CreatePoll:input_type -> bieuquyet.v1.CreatePollRequest
-	11, // 36: bieuquyet.v1.PollService.GetPoll:input_type -> bieuquyet.v1.GetPollRequest
-	13, // 37: bieuquyet.v1.PollService.ListPolls:input_type -> bieuquyet.v1.ListPollsRequest
-	15, // 38: bieuquyet.v1.PollService.ClosePoll:input_type -> bieuquyet.v1.ClosePollRequest
-	17, // 39: bieuquyet.v1.PollService.CancelPoll:input_type -> bieuquyet.v1.CancelPollRequest
-	20, // 40: bieuquyet.v1.PollService.RecordVote:input_type -> bieuquyet.v1.RecordVoteRequest
-	22, // 41: bieuquyet.v1.PollService.ImportVotes:input_type -> bieuquyet.v1.ImportVotesRequest
-	24, // 42: bieuquyet.v1.PollService.ListVotes:input_type -> bieuquyet.v1.ListVotesRequest
-	26, // 43: bieuquyet.v1.PollService.ListVoteHistory:input_type -> bieuquyet.v1.ListVoteHistoryRequest
-	28, // 44: bieuquyet.v1.PollService.GetTally:input_type -> bieuquyet.v1.GetTallyRequest
-	32, // 45: bieuquyet.v1.PollService.WatchPoll:input_type -> bieuquyet.v1.WatchPollRequest
-	10, // 46: bieuquyet.v1.PollService.CreatePoll:output_type -> bieuquyet.v1.CreatePollResponse
-	12, // 47: bieuquyet.v1.PollService.GetPoll:output_type -> bieuquyet.v1.GetPollResponse
-	14, // 48: bieuquyet.v1.PollService.ListPolls:output_type -> bieuquyet.v1.ListPollsResponse
-	16, // 49: bieuquyet.v1.PollService.ClosePoll:output_type -> bieuquyet.v1.ClosePollResponse
-	18, // 50: bieuquyet.v1.PollService.CancelPoll:output_type -> bieuquyet.v1.CancelPollResponse
-	21, // 51: bieuquyet.v1.PollService.RecordVote:output_type -> bieuquyet.v1.RecordVoteResponse
-	23, // 52: bieuquyet.v1.PollService.ImportVotes:output_type -> bieuquyet.v1.ImportVotesResponse
-	25, // 53: bieuquyet.v1.PollService.ListVotes:output_type -> bieuquyet.v1.ListVotesResponse
-	27, // 54: bieuquyet.v1.PollService.ListVoteHistory:output_type -> bieuquyet.v1.ListVoteHistoryResponse
-	31, // 55: bieuquyet.v1.PollService.GetTally:output_type -> bieuquyet.v1.GetTallyResponse
-	33, // 56: bieuquyet.v1.PollService.WatchPoll:output_type -> bieuquyet.v1.WatchPollResponse
-	46, // [46:57] is the sub-list for method output_type
-	35, // [35:46] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	35, // 25: bieuquyet.v1.ImportVotesResponse.problems:type_name -> bieuquyet.v1.Problem
+	19, // 26: bieuquyet.v1.ListVotesResponse.votes:type_name -> bieuquyet.v1.Vote
+	19, // 27: bieuquyet.v1.ListVoteHistoryResponse.votes:type_name -> bieuquyet.v1.Vote
+	7,  // 28: bieuquyet.v1.OptionCount.voters:type_name -> bieuquyet.v1.Voter
+	3,  // 29: bieuquyet.v1.Tally.state:type_name -> bieuquyet.v1.PollState
+	29, // 30: bieuquyet.v1.Tally.options:type_name -> bieuquyet.v1.OptionCount
+	7,  // 31: bieuquyet.v1.Tally.missing:type_name -> bieuquyet.v1.Voter
+	1,  // 32: bieuquyet.v1.Tally.decision_rule:type_name -> bieuquyet.v1.DecisionRule
+	4,  // 33: bieuquyet.v1.Tally.outcome:type_name -> bieuquyet.v1.Outcome
+	30, // 34: bieuquyet.v1.GetTallyResponse.tally:type_name -> bieuquyet.v1.Tally
+	30, // 35: bieuquyet.v1.WatchPollResponse.tally:type_name -> bieuquyet.v1.Tally
+	9,  // 36: bieuquyet.v1.PollService.CreatePoll:input_type -> bieuquyet.v1.CreatePollRequest
+	11, // 37: bieuquyet.v1.PollService.GetPoll:input_type -> bieuquyet.v1.GetPollRequest
+	13, // 38: bieuquyet.v1.PollService.ListPolls:input_type -> bieuquyet.v1.ListPollsRequest
+	15, // 39: bieuquyet.v1.PollService.ClosePoll:input_type -> bieuquyet.v1.ClosePollRequest
+	17, // 40: bieuquyet.v1.PollService.CancelPoll:input_type -> bieuquyet.v1.CancelPollRequest
+	20, // 41: bieuquyet.v1.PollService.RecordVote:input_type -> bieuquyet.v1.RecordVoteRequest
+	22, // 42: bieuquyet.v1.PollService.ImportVotes:input_type -> bieuquyet.v1.ImportVotesRequest
+	24, // 43: bieuquyet.v1.PollService.ListVotes:input_type -> bieuquyet.v1.ListVotesRequest
+	26, // 44: bieuquyet.v1.PollService.ListVoteHistory:input_type -> bieuquyet.v1.ListVoteHistoryRequest
+	28, // 45: bieuquyet.v1.PollService.GetTally:input_type -> bieuquyet.v1.GetTallyRequest
+	32, // 46: bieuquyet.v1.PollService.WatchPoll:input_type -> bieuquyet.v1.WatchPollRequest
+	10, // 47: bieuquyet.v1.PollService.CreatePoll:output_type -> bieuquyet.v1.CreatePollResponse
+	12, // 48: bieuquyet.v1.PollService.GetPoll:output_type -> bieuquyet.v1.GetPollResponse
+	14, // 49: bieuquyet.v1.PollService.ListPolls:output_type -> bieuquyet.v1.ListPollsResponse
+	16, // 50: bieuquyet.v1.PollService.ClosePoll:output_type -> bieuquyet.v1.ClosePollResponse
+	18, // 51: bieuquyet.v1.PollService.CancelPoll:output_type -> bieuquyet.v1.CancelPollResponse
+	21, // 52: bieuquyet.v1.PollService.RecordVote:output_type -> bieuquyet.v1.RecordVoteResponse
+	23, // 53: bieuquyet.v1.PollService.ImportVotes:output_type -> bieuquyet.v1.ImportVotesResponse
+	25, // 54: bieuquyet.v1.PollService.ListVotes:output_type -> bieuquyet.v1.ListVotesResponse
+	27, // 55: bieuquyet.v1.PollService.ListVoteHistory:output_type -> bieuquyet.v1.ListVoteHistoryResponse
+	31, // 56: bieuquyet.v1.PollService.GetTally:output_type -> bieuquyet.v1.GetTallyResponse
+	33, // 57: bieuquyet.v1.PollService.WatchPoll:output_type -> bieuquyet.v1.WatchPollResponse
+	47, // [47:58] is the sub-list for method output_type
+	36, // [36:47] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_bieuquyet_v1_poll_proto_init() }
@@ -2526,6 +2589,7 @@ func file_bieuquyet_v1_poll_proto_init() {
 	if File_bieuquyet_v1_poll_proto != nil {
 		return
 	}
+	file_bieuquyet_v1_problem_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

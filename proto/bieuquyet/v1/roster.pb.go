@@ -1873,7 +1873,8 @@ type ImportRosterRequest struct {
 	// The file, at most 8 MiB.
 	Content []byte       `protobuf:"bytes,1,opt,name=content,proto3" json:"content,omitempty"`
 	Format  RosterFormat `protobuf:"varint,2,opt,name=format,proto3,enum=bieuquyet.v1.RosterFormat" json:"format,omitempty"`
-	// Say what would change, change nothing.
+	// Say what would change, change nothing. A dry run of a file with problems answers OK
+	// and lists every problem in the response.
 	DryRun        bool `protobuf:"varint,3,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1999,10 +2000,12 @@ type ImportRosterResponse struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	DryRun bool                   `protobuf:"varint,1,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	// Empty when the roster already matches the file.
-	Changes       []*RosterChange `protobuf:"bytes,2,rep,name=changes,proto3" json:"changes,omitempty"`
-	People        int32           `protobuf:"varint,3,opt,name=people,proto3" json:"people,omitempty"`
-	Groups        int32           `protobuf:"varint,4,opt,name=groups,proto3" json:"groups,omitempty"`
-	Memberships   int32           `protobuf:"varint,5,opt,name=memberships,proto3" json:"memberships,omitempty"`
+	Changes     []*RosterChange `protobuf:"bytes,2,rep,name=changes,proto3" json:"changes,omitempty"`
+	People      int32           `protobuf:"varint,3,opt,name=people,proto3" json:"people,omitempty"`
+	Groups      int32           `protobuf:"varint,4,opt,name=groups,proto3" json:"groups,omitempty"`
+	Memberships int32           `protobuf:"varint,5,opt,name=memberships,proto3" json:"memberships,omitempty"`
+	// Dry runs only: every problem of the file; nothing would change while any remain.
+	Problems      []*Problem `protobuf:"bytes,6,rep,name=problems,proto3" json:"problems,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2072,11 +2075,18 @@ func (x *ImportRosterResponse) GetMemberships() int32 {
 	return 0
 }
 
+func (x *ImportRosterResponse) GetProblems() []*Problem {
+	if x != nil {
+		return x.Problems
+	}
+	return nil
+}
+
 var File_bieuquyet_v1_roster_proto protoreflect.FileDescriptor
 
 const file_bieuquyet_v1_roster_proto_rawDesc = "" +
 	"\n" +
-	"\x19bieuquyet/v1/roster.proto\x12\fbieuquyet.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x01\n" +
+	"\x19bieuquyet/v1/roster.proto\x12\fbieuquyet.v1\x1a\x1abieuquyet/v1/problem.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x01\n" +
 	"\aCouncil\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04term\x18\x02 \x01(\tR\x04term\x12\x14\n" +
@@ -2195,13 +2205,14 @@ const file_bieuquyet_v1_roster_proto_rawDesc = "" +
 	"\fRosterChange\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12\x16\n" +
-	"\x06detail\x18\x03 \x01(\tR\x06detail\"\xb7\x01\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\"\xea\x01\n" +
 	"\x14ImportRosterResponse\x12\x17\n" +
 	"\adry_run\x18\x01 \x01(\bR\x06dryRun\x124\n" +
 	"\achanges\x18\x02 \x03(\v2\x1a.bieuquyet.v1.RosterChangeR\achanges\x12\x16\n" +
 	"\x06people\x18\x03 \x01(\x05R\x06people\x12\x16\n" +
 	"\x06groups\x18\x04 \x01(\x05R\x06groups\x12 \n" +
-	"\vmemberships\x18\x05 \x01(\x05R\vmemberships*\xa1\x01\n" +
+	"\vmemberships\x18\x05 \x01(\x05R\vmemberships\x121\n" +
+	"\bproblems\x18\x06 \x03(\v2\x15.bieuquyet.v1.ProblemR\bproblems*\xa1\x01\n" +
 	"\tGroupKind\x12\x1a\n" +
 	"\x16GROUP_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18GROUP_KIND_ALL_DELEGATES\x10\x01\x12!\n" +
@@ -2290,6 +2301,7 @@ var file_bieuquyet_v1_roster_proto_goTypes = []any{
 	(*ImportRosterResponse)(nil),      // 35: bieuquyet.v1.ImportRosterResponse
 	(*timestamppb.Timestamp)(nil),     // 36: google.protobuf.Timestamp
 	(*fieldmaskpb.FieldMask)(nil),     // 37: google.protobuf.FieldMask
+	(*Problem)(nil),                   // 38: bieuquyet.v1.Problem
 }
 var file_bieuquyet_v1_roster_proto_depIdxs = []int32{
 	36, // 0: bieuquyet.v1.Council.update_time:type_name -> google.protobuf.Timestamp
@@ -2325,39 +2337,40 @@ var file_bieuquyet_v1_roster_proto_depIdxs = []int32{
 	6,  // 30: bieuquyet.v1.RemoveGroupMemberResponse.group:type_name -> bieuquyet.v1.Group
 	2,  // 31: bieuquyet.v1.ImportRosterRequest.format:type_name -> bieuquyet.v1.RosterFormat
 	34, // 32: bieuquyet.v1.ImportRosterResponse.changes:type_name -> bieuquyet.v1.RosterChange
-	7,  // 33: bieuquyet.v1.RosterService.GetCouncil:input_type -> bieuquyet.v1.GetCouncilRequest
-	9,  // 34: bieuquyet.v1.RosterService.UpdateCouncil:input_type -> bieuquyet.v1.UpdateCouncilRequest
-	11, // 35: bieuquyet.v1.RosterService.CreatePerson:input_type -> bieuquyet.v1.CreatePersonRequest
-	13, // 36: bieuquyet.v1.RosterService.GetPerson:input_type -> bieuquyet.v1.GetPersonRequest
-	15, // 37: bieuquyet.v1.RosterService.ListPeople:input_type -> bieuquyet.v1.ListPeopleRequest
-	17, // 38: bieuquyet.v1.RosterService.UpdatePerson:input_type -> bieuquyet.v1.UpdatePersonRequest
-	19, // 39: bieuquyet.v1.RosterService.DeactivatePerson:input_type -> bieuquyet.v1.DeactivatePersonRequest
-	21, // 40: bieuquyet.v1.RosterService.CreateGroup:input_type -> bieuquyet.v1.CreateGroupRequest
-	23, // 41: bieuquyet.v1.RosterService.GetGroup:input_type -> bieuquyet.v1.GetGroupRequest
-	25, // 42: bieuquyet.v1.RosterService.ListGroups:input_type -> bieuquyet.v1.ListGroupsRequest
-	27, // 43: bieuquyet.v1.RosterService.UpdateGroup:input_type -> bieuquyet.v1.UpdateGroupRequest
-	29, // 44: bieuquyet.v1.RosterService.AddGroupMember:input_type -> bieuquyet.v1.AddGroupMemberRequest
-	31, // 45: bieuquyet.v1.RosterService.RemoveGroupMember:input_type -> bieuquyet.v1.RemoveGroupMemberRequest
-	33, // 46: bieuquyet.v1.RosterService.ImportRoster:input_type -> bieuquyet.v1.ImportRosterRequest
-	8,  // 47: bieuquyet.v1.RosterService.GetCouncil:output_type -> bieuquyet.v1.GetCouncilResponse
-	10, // 48: bieuquyet.v1.RosterService.UpdateCouncil:output_type -> bieuquyet.v1.UpdateCouncilResponse
-	12, // 49: bieuquyet.v1.RosterService.CreatePerson:output_type -> bieuquyet.v1.CreatePersonResponse
-	14, // 50: bieuquyet.v1.RosterService.GetPerson:output_type -> bieuquyet.v1.GetPersonResponse
-	16, // 51: bieuquyet.v1.RosterService.ListPeople:output_type -> bieuquyet.v1.ListPeopleResponse
-	18, // 52: bieuquyet.v1.RosterService.UpdatePerson:output_type -> bieuquyet.v1.UpdatePersonResponse
-	20, // 53: bieuquyet.v1.RosterService.DeactivatePerson:output_type -> bieuquyet.v1.DeactivatePersonResponse
-	22, // 54: bieuquyet.v1.RosterService.CreateGroup:output_type -> bieuquyet.v1.CreateGroupResponse
-	24, // 55: bieuquyet.v1.RosterService.GetGroup:output_type -> bieuquyet.v1.GetGroupResponse
-	26, // 56: bieuquyet.v1.RosterService.ListGroups:output_type -> bieuquyet.v1.ListGroupsResponse
-	28, // 57: bieuquyet.v1.RosterService.UpdateGroup:output_type -> bieuquyet.v1.UpdateGroupResponse
-	30, // 58: bieuquyet.v1.RosterService.AddGroupMember:output_type -> bieuquyet.v1.AddGroupMemberResponse
-	32, // 59: bieuquyet.v1.RosterService.RemoveGroupMember:output_type -> bieuquyet.v1.RemoveGroupMemberResponse
-	35, // 60: bieuquyet.v1.RosterService.ImportRoster:output_type -> bieuquyet.v1.ImportRosterResponse
-	47, // [47:61] is the sub-list for method output_type
-	33, // [33:47] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	38, // 33: bieuquyet.v1.ImportRosterResponse.problems:type_name -> bieuquyet.v1.Problem
+	7,  // 34: bieuquyet.v1.RosterService.GetCouncil:input_type -> bieuquyet.v1.GetCouncilRequest
+	9,  // 35: bieuquyet.v1.RosterService.UpdateCouncil:input_type -> bieuquyet.v1.UpdateCouncilRequest
+	11, // 36: bieuquyet.v1.RosterService.CreatePerson:input_type -> bieuquyet.v1.CreatePersonRequest
+	13, // 37: bieuquyet.v1.RosterService.GetPerson:input_type -> bieuquyet.v1.GetPersonRequest
+	15, // 38: bieuquyet.v1.RosterService.ListPeople:input_type -> bieuquyet.v1.ListPeopleRequest
+	17, // 39: bieuquyet.v1.RosterService.UpdatePerson:input_type -> bieuquyet.v1.UpdatePersonRequest
+	19, // 40: bieuquyet.v1.RosterService.DeactivatePerson:input_type -> bieuquyet.v1.DeactivatePersonRequest
+	21, // 41: bieuquyet.v1.RosterService.CreateGroup:input_type -> bieuquyet.v1.CreateGroupRequest
+	23, // 42: bieuquyet.v1.RosterService.GetGroup:input_type -> bieuquyet.v1.GetGroupRequest
+	25, // 43: bieuquyet.v1.RosterService.ListGroups:input_type -> bieuquyet.v1.ListGroupsRequest
+	27, // 44: bieuquyet.v1.RosterService.UpdateGroup:input_type -> bieuquyet.v1.UpdateGroupRequest
+	29, // 45: bieuquyet.v1.RosterService.AddGroupMember:input_type -> bieuquyet.v1.AddGroupMemberRequest
+	31, // 46: bieuquyet.v1.RosterService.RemoveGroupMember:input_type -> bieuquyet.v1.RemoveGroupMemberRequest
+	33, // 47: bieuquyet.v1.RosterService.ImportRoster:input_type -> bieuquyet.v1.ImportRosterRequest
+	8,  // 48: bieuquyet.v1.RosterService.GetCouncil:output_type -> bieuquyet.v1.GetCouncilResponse
+	10, // 49: bieuquyet.v1.RosterService.UpdateCouncil:output_type -> bieuquyet.v1.UpdateCouncilResponse
+	12, // 50: bieuquyet.v1.RosterService.CreatePerson:output_type -> bieuquyet.v1.CreatePersonResponse
+	14, // 51: bieuquyet.v1.RosterService.GetPerson:output_type -> bieuquyet.v1.GetPersonResponse
+	16, // 52: bieuquyet.v1.RosterService.ListPeople:output_type -> bieuquyet.v1.ListPeopleResponse
+	18, // 53: bieuquyet.v1.RosterService.UpdatePerson:output_type -> bieuquyet.v1.UpdatePersonResponse
+	20, // 54: bieuquyet.v1.RosterService.DeactivatePerson:output_type -> bieuquyet.v1.DeactivatePersonResponse
+	22, // 55: bieuquyet.v1.RosterService.CreateGroup:output_type -> bieuquyet.v1.CreateGroupResponse
+	24, // 56: bieuquyet.v1.RosterService.GetGroup:output_type -> bieuquyet.v1.GetGroupResponse
+	26, // 57: bieuquyet.v1.RosterService.ListGroups:output_type -> bieuquyet.v1.ListGroupsResponse
+	28, // 58: bieuquyet.v1.RosterService.UpdateGroup:output_type -> bieuquyet.v1.UpdateGroupResponse
+	30, // 59: bieuquyet.v1.RosterService.AddGroupMember:output_type -> bieuquyet.v1.AddGroupMemberResponse
+	32, // 60: bieuquyet.v1.RosterService.RemoveGroupMember:output_type -> bieuquyet.v1.RemoveGroupMemberResponse
+	35, // 61: bieuquyet.v1.RosterService.ImportRoster:output_type -> bieuquyet.v1.ImportRosterResponse
+	48, // [48:62] is the sub-list for method output_type
+	34, // [34:48] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_bieuquyet_v1_roster_proto_init() }
@@ -2365,6 +2378,7 @@ func file_bieuquyet_v1_roster_proto_init() {
 	if File_bieuquyet_v1_roster_proto != nil {
 		return
 	}
+	file_bieuquyet_v1_problem_proto_init()
 	file_bieuquyet_v1_roster_proto_msgTypes[12].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

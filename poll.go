@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
 )
 
 // PollKind says whether a poll decides (a vote) or gathers opinions.
@@ -216,7 +215,7 @@ func (p *Poll) Validate(prefix string, now time.Time) Violations {
 func checkLongText(vs *Violations, field, s string, required bool) {
 	const maxLong = 5000
 	checkTextLimits(vs, field, s, required, maxLong, func(r rune) bool {
-		return unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r'
+		return Unprintable(r) && r != '\n' && r != '\t' && r != '\r'
 	})
 }
 

@@ -224,12 +224,20 @@ func CleanText(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// Text checks a short free text: valid UTF-8, no control characters, at most MaxTextLen
-// characters, and present when required.
+// Text checks a short free text: valid UTF-8, no control or invisible characters, at most
+// MaxTextLen characters, and present when required.
 func (vs *Violations) Text(field, s string, required bool) { checkText(vs, field, s, required) }
 
 func checkText(vs *Violations, field, s string, required bool) {
-	checkTextLimits(vs, field, s, required, MaxTextLen, unicode.IsControl)
+	checkTextLimits(vs, field, s, required, MaxTextLen, Unprintable)
+}
+
+// Unprintable reports the runes no text of the service may hold: control characters, and
+// the invisible ones of Unicode's format category (U+200B zero width space, U+FEFF, the
+// direction overrides such as U+202E that make a name read backwards), and the line and
+// paragraph separators. They would reach the audit trail and terminals unseen.
+func Unprintable(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
 }
 
 // checkTextLimits is the one text check: valid UTF-8, present when required, at most max
@@ -242,7 +250,10 @@ func checkTextLimits(vs *Violations, field, s string, required bool, max int, ba
 		vs.Add(field, "is required")
 	case utf8.RuneCountInString(s) > max:
 		vs.Add(field, "is longer than %d characters", max)
-	case strings.IndexFunc(s, bad) >= 0:
-		vs.Add(field, "contains a control character")
+	default:
+		if i := strings.IndexFunc(s, bad); i >= 0 {
+			r, _ := utf8.DecodeRuneInString(s[i:])
+			vs.Add(field, "contains an invisible or control character (U+%04X) at byte %d", r, i)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	bq "github.com/bieuquyet/bieuquyet"
 	"github.com/bieuquyet/bieuquyet/store"
+	"github.com/bieuquyet/bieuquyet/store/storetest"
 )
 
 // recordVoteAlone is the design the vote writer replaced, kept as the benchmark's
@@ -27,8 +28,8 @@ func (s *Store) recordVoteAlone(ctx context.Context, a bq.Audit, req store.VoteR
 func BenchmarkRecordVote(b *testing.B) {
 	for _, mode := range []string{"tx-per-vote", "group-commit"} {
 		b.Run(mode, func(b *testing.B) {
-			f := newPollFixture(b)
-			p := f.open(b, bq.RuleMajorityOfAll)
+			s, f := newPollFixture(b)
+			p := f.Open(b, bq.RuleMajorityOfAll)
 			ctx := context.Background()
 			b.SetParallelism(32)
 			var n int64
@@ -40,13 +41,13 @@ func BenchmarkRecordVote(b *testing.B) {
 					n++
 					i := n
 					mu.Unlock()
-					req := store.VoteRequest{PollID: p.ID, PersonID: f.members[i%7], Options: []string{bq.VoteOptions[i%3]}, Source: bq.SourceZalo,
+					req := store.VoteRequest{PollID: p.ID, PersonID: f.Members[i%7], Options: []string{bq.VoteOptions[i%3]}, Source: bq.SourceZalo,
 						RequestID: fmt.Sprintf("%s-%d", mode, i)}
 					var err error
 					if mode == "group-commit" {
-						_, err = f.s.RecordVote(ctx, testAudit, req)
+						_, err = s.RecordVote(ctx, storetest.Audit, req)
 					} else {
-						err = f.s.recordVoteAlone(ctx, testAudit, req)
+						err = s.recordVoteAlone(ctx, storetest.Audit, req)
 					}
 					if err != nil {
 						b.Error(err)

@@ -11,13 +11,20 @@ import (
 
 	bq "github.com/bieuquyet/bieuquyet"
 	"github.com/bieuquyet/bieuquyet/store"
+	"github.com/bieuquyet/bieuquyet/store/storetest"
 )
 
-func openTest(t *testing.T) (*Store, string) {
+// openTest opens a fresh database file on a clock that ticks a second per reading.
+func openTest(t testing.TB) (*Store, string) {
+	t.Helper()
+	return openOn(t, storetest.NewClock().Tick)
+}
+
+// openOn opens a fresh database file on the clock now.
+func openOn(t testing.TB, now func() time.Time) (*Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "test.db")
-	clock := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
-	s, err := Open(context.Background(), path, Options{Now: func() time.Time { clock = clock.Add(time.Second); return clock }})
+	s, err := Open(context.Background(), path, Options{Now: now})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -54,7 +61,7 @@ func TestOpenRecordsSchemaVersionAndReopens(t *testing.T) {
 	if v != SchemaVersion() || v < 1 {
 		t.Fatalf("user_version = %d, want %d", v, SchemaVersion())
 	}
-	if _, err := s.CreatePerson(ctx, testAudit, &bq.Person{FullName: "Trần Thị Bình", Delegate: true, Phone: "+84900000001"}); err != nil {
+	if _, err := s.CreatePerson(ctx, storetest.Audit, &bq.Person{FullName: "Trần Thị Bình", Delegate: true, Phone: "+84900000001"}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -100,6 +107,3 @@ func TestOpenRejectsNonFilePaths(t *testing.T) {
 		}
 	}
 }
-
-// testAudit is the actor of the changes tests make.
-var testAudit = bq.Audit{Actor: "tokens/1", Credential: "tokens/1", RequestID: "test"}

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -10,22 +10,6 @@ import (
 	"github.com/bieuquyet/bieuquyet/store"
 )
 
-func mustPerson(t testing.TB, s *Store, name string, delegate bool, n int) *bq.Person {
-	t.Helper()
-	p, err := s.CreatePerson(context.Background(), testAudit, &bq.Person{FullName: name, Delegate: delegate, Phone: fmt.Sprintf("+8490000%04d", n)})
-	if err != nil {
-		t.Fatalf("CreatePerson(%s): %v", name, err)
-	}
-	return p
-}
-
-func wantCode(t *testing.T, err error, code bq.Code) {
-	t.Helper()
-	if got := bq.ErrorCode(err); got != code {
-		t.Fatalf("error = %v (code %q), want code %q", err, got, code)
-	}
-}
-
 func memberRoles(g *bq.Group) map[int64]bq.Role {
 	m := map[int64]bq.Role{}
 	for _, x := range g.Members {
@@ -34,97 +18,97 @@ func memberRoles(g *bq.Group) map[int64]bq.Role {
 	return m
 }
 
-func TestAllDelegatesGroupHoldsEveryActiveDelegate(t *testing.T) {
-	s, _ := openTest(t)
+func testAllDelegatesGroupHoldsEveryActiveDelegate(t *testing.T, open Factory) {
+	s := newStore(t, open)
 	ctx := context.Background()
-	leader := mustPerson(t, s, "Lê Văn Chủ", true, 1)
-	a := mustPerson(t, s, "Phạm Thị An", true, 2)
-	staff := mustPerson(t, s, "Võ Văn Nhân Viên", false, 3)
-	g, err := s.CreateGroup(ctx, testAudit, &bq.Group{DisplayName: "HĐND - Đại biểu khóa X", Kind: bq.KindAllDelegates, LeaderID: leader.ID})
+	leader := MustPerson(t, s, "Lê Văn Chủ", true, 1)
+	a := MustPerson(t, s, "Phạm Thị An", true, 2)
+	staff := MustPerson(t, s, "Võ Văn Nhân Viên", false, 3)
+	g, err := s.CreateGroup(ctx, Audit, &bq.Group{DisplayName: "HĐND - Đại biểu khóa X", Kind: bq.KindAllDelegates, LeaderID: leader.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if roles := memberRoles(g); len(roles) != 2 || roles[leader.ID] != bq.RoleLeader || roles[a.ID] != bq.RoleMember {
 		t.Fatalf("members after create = %v", roles)
 	}
-	late := mustPerson(t, s, "Đỗ Văn Muộn", true, 4)
-	if _, err := s.AddGroupMember(ctx, testAudit, g.ID, staff.ID, ""); err != nil {
+	late := MustPerson(t, s, "Đỗ Văn Muộn", true, 4)
+	if _, err := s.AddGroupMember(ctx, Audit, g.ID, staff.ID, ""); err != nil {
 		t.Fatalf("add staff: %v", err)
 	}
 	g, _ = s.GetGroup(ctx, g.ID)
 	if roles := memberRoles(g); roles[late.ID] != bq.RoleMember || roles[staff.ID] != bq.RoleStaff || g.VotingMembers() != 3 {
 		t.Fatalf("a new delegate must join at once: %v", roles)
 	}
-	if _, err := s.DeactivatePerson(ctx, testAudit, a.ID); err != nil {
+	if _, err := s.DeactivatePerson(ctx, Audit, a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UpdatePerson(ctx, testAudit, late.ID, func(p *bq.Person) error { p.Delegate = false; return nil }); err != nil {
+	if _, err := s.UpdatePerson(ctx, Audit, late.ID, func(p *bq.Person) error { p.Delegate = false; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	g, _ = s.GetGroup(ctx, g.ID)
 	if roles := memberRoles(g); len(roles) != 2 || roles[leader.ID] != bq.RoleLeader || roles[staff.ID] != bq.RoleStaff {
 		t.Fatalf("deactivated and former delegates must leave: %v", roles)
 	}
-	_, err = s.RemoveGroupMember(ctx, testAudit, g.ID, leader.ID)
+	_, err = s.RemoveGroupMember(ctx, Audit, g.ID, leader.ID)
 	wantCode(t, err, bq.CodeFailedPrecondition)
-	_, err = s.AddGroupMember(ctx, testAudit, g.ID, leader.ID, bq.RoleMember)
+	_, err = s.AddGroupMember(ctx, Audit, g.ID, leader.ID, bq.RoleMember)
 	wantCode(t, err, bq.CodeAlreadyExists)
 }
 
-func TestGroupRulesRefuseAndChangeNothing(t *testing.T) {
-	s, _ := openTest(t)
+func testGroupRulesRefuseAndChangeNothing(t *testing.T, open Factory) {
+	s := newStore(t, open)
 	ctx := context.Background()
-	head := mustPerson(t, s, "Nguyễn Văn Trưởng", true, 1)
-	member := mustPerson(t, s, "Trần Thị Thành", true, 2)
-	clerk := mustPerson(t, s, "Hồ Thị Thư", false, 3)
-	_, err := s.CreateGroup(ctx, testAudit, &bq.Group{DisplayName: "HĐND - Ban Pháp chế", Kind: bq.KindCommittee, LeaderID: clerk.ID})
+	head := MustPerson(t, s, "Nguyễn Văn Trưởng", true, 1)
+	member := MustPerson(t, s, "Trần Thị Thành", true, 2)
+	clerk := MustPerson(t, s, "Hồ Thị Thư", false, 3)
+	_, err := s.CreateGroup(ctx, Audit, &bq.Group{DisplayName: "HĐND - Ban Pháp chế", Kind: bq.KindCommittee, LeaderID: clerk.ID})
 	wantCode(t, err, bq.CodeFailedPrecondition)
 	if gs, _ := s.ListGroups(ctx, store.GroupFilter{Limit: 10}); len(gs) != 0 {
 		t.Fatalf("a refused CreateGroup left %d groups", len(gs))
 	}
-	g, err := s.CreateGroup(ctx, testAudit, &bq.Group{DisplayName: "HĐND - Ban Pháp chế", Kind: bq.KindCommittee, LeaderID: head.ID})
+	g, err := s.CreateGroup(ctx, Audit, &bq.Group{DisplayName: "HĐND - Ban Pháp chế", Kind: bq.KindCommittee, LeaderID: head.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.CreateGroup(ctx, testAudit, &bq.Group{DisplayName: "HĐND - Ban Pháp chế", Kind: bq.KindCommittee, LeaderID: head.ID})
+	_, err = s.CreateGroup(ctx, Audit, &bq.Group{DisplayName: "HĐND - Ban Pháp chế", Kind: bq.KindCommittee, LeaderID: head.ID})
 	wantCode(t, err, bq.CodeAlreadyExists)
-	_, err = s.AddGroupMember(ctx, testAudit, g.ID, clerk.ID, bq.RoleMember)
+	_, err = s.AddGroupMember(ctx, Audit, g.ID, clerk.ID, bq.RoleMember)
 	wantCode(t, err, bq.CodeFailedPrecondition)
-	_, err = s.AddGroupMember(ctx, testAudit, g.ID, member.ID, bq.RoleStaff)
+	_, err = s.AddGroupMember(ctx, Audit, g.ID, member.ID, bq.RoleStaff)
 	wantCode(t, err, bq.CodeFailedPrecondition)
-	if _, err := s.AddGroupMember(ctx, testAudit, g.ID, member.ID, bq.RoleMember); err != nil {
+	if _, err := s.AddGroupMember(ctx, Audit, g.ID, member.ID, bq.RoleMember); err != nil {
 		t.Fatal(err)
 	}
 	// A member who stops being a delegate would vote without the right to.
-	_, err = s.UpdatePerson(ctx, testAudit, member.ID, func(p *bq.Person) error { p.Delegate = false; return nil })
+	_, err = s.UpdatePerson(ctx, Audit, member.ID, func(p *bq.Person) error { p.Delegate = false; return nil })
 	wantCode(t, err, bq.CodeFailedPrecondition)
 	if p, _ := s.GetPerson(ctx, member.ID); !p.Delegate {
 		t.Fatal("a refused UpdatePerson changed the person")
 	}
-	_, err = s.DeactivatePerson(ctx, testAudit, head.ID)
+	_, err = s.DeactivatePerson(ctx, Audit, head.ID)
 	wantCode(t, err, bq.CodeFailedPrecondition)
 	// Moving the leadership keeps the old leader as a member.
-	g, err = s.UpdateGroup(ctx, testAudit, g.ID, func(g *bq.Group) error { g.LeaderID = member.ID; return nil })
+	g, err = s.UpdateGroup(ctx, Audit, g.ID, func(g *bq.Group) error { g.LeaderID = member.ID; return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
 	if roles := memberRoles(g); roles[member.ID] != bq.RoleLeader || roles[head.ID] != bq.RoleMember || g.LeaderID != member.ID {
 		t.Fatalf("after leader change: %v", roles)
 	}
-	_, err = s.UpdateGroup(ctx, testAudit, g.ID, func(g *bq.Group) error { g.Kind = bq.KindDelegateGroup; return nil })
+	_, err = s.UpdateGroup(ctx, Audit, g.ID, func(g *bq.Group) error { g.Kind = bq.KindDelegateGroup; return nil })
 	wantCode(t, err, bq.CodeInvalid)
 }
 
-func TestCreatePersonRefusesTakenPhoneAndIdentity(t *testing.T) {
-	s, _ := openTest(t)
+func testCreatePersonRefusesTakenPhoneAndIdentity(t *testing.T, open Factory) {
+	s := newStore(t, open)
 	ctx := context.Background()
-	p := mustPerson(t, s, "Lý Văn Một", true, 1)
-	_, err := s.CreatePerson(ctx, testAudit, &bq.Person{FullName: "Lý Văn Hai", Phone: p.Phone})
+	p := MustPerson(t, s, "Lý Văn Một", true, 1)
+	_, err := s.CreatePerson(ctx, Audit, &bq.Person{FullName: "Lý Văn Hai", Phone: p.Phone})
 	wantCode(t, err, bq.CodeAlreadyExists)
-	if _, err := s.UpdatePerson(ctx, testAudit, p.ID, func(p *bq.Person) error { p.SigningIdentity = "CMND:1"; return nil }); err != nil {
+	if _, err := s.UpdatePerson(ctx, Audit, p.ID, func(p *bq.Person) error { p.SigningIdentity = "CMND:1"; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.CreatePerson(ctx, testAudit, &bq.Person{FullName: "Lý Văn Ba", Phone: "+84900000999", SigningIdentity: "CMND:1"})
+	_, err = s.CreatePerson(ctx, Audit, &bq.Person{FullName: "Lý Văn Ba", Phone: "+84900000999", SigningIdentity: "CMND:1"})
 	wantCode(t, err, bq.CodeAlreadyExists)
 	people, _ := s.ListPeople(ctx, store.PeopleFilter{Limit: 10})
 	if len(people) != 1 {
@@ -144,28 +128,28 @@ func rosterFile(leaderPhone string, members ...string) *bq.RosterFile {
 	return f
 }
 
-func TestApplyRosterIsIdempotentAndDryRunChangesNothing(t *testing.T) {
-	s, _ := openTest(t)
+func testApplyRosterIsIdempotentAndDryRunChangesNothing(t *testing.T, open Factory) {
+	s := newStore(t, open)
 	ctx := context.Background()
 	f := rosterFile("+84900000001", "+84900000001", "+84900000002")
 	if vs := f.Validate(); len(vs) > 0 {
 		t.Fatalf("fixture invalid: %v", vs)
 	}
-	dry, err := s.ApplyRoster(ctx, testAudit, f, true)
+	dry, err := s.ApplyRoster(ctx, Audit, f, true)
 	if err != nil || len(dry) == 0 {
 		t.Fatalf("dry run: %v, %v", dry, err)
 	}
 	if _, err := s.GetCouncil(ctx); bq.ErrorCode(err) != bq.CodeNotFound {
 		t.Fatalf("a dry run set up the council: %v", err)
 	}
-	real, err := s.ApplyRoster(ctx, testAudit, f, false)
+	real, err := s.ApplyRoster(ctx, Audit, f, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(real) != len(dry) {
 		t.Errorf("dry run said %d changes, the import made %d", len(dry), len(real))
 	}
-	again, err := s.ApplyRoster(ctx, testAudit, f, false)
+	again, err := s.ApplyRoster(ctx, Audit, f, false)
 	if err != nil || len(again) != 0 {
 		t.Fatalf("second import: %v changes %v, want none", again, err)
 	}
@@ -174,7 +158,7 @@ func TestApplyRosterIsIdempotentAndDryRunChangesNothing(t *testing.T) {
 	if vs := f2.Validate(); len(vs) > 0 {
 		t.Fatalf("fixture invalid: %v", vs)
 	}
-	changes, err := s.ApplyRoster(ctx, testAudit, f2, false)
+	changes, err := s.ApplyRoster(ctx, Audit, f2, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,23 +170,23 @@ func TestApplyRosterIsIdempotentAndDryRunChangesNothing(t *testing.T) {
 
 // The all-delegates group's own history shows each delegate who joined or left it,
 // whichever write made them.
-func TestAllDelegatesChangesAreRecorded(t *testing.T) {
-	s, _ := openTest(t)
+func testAllDelegatesChangesAreRecorded(t *testing.T, open Factory) {
+	s := newStore(t, open)
 	ctx := context.Background()
-	leader := mustPerson(t, s, "Lê Văn Chủ", true, 1)
-	g, err := s.CreateGroup(ctx, testAudit, &bq.Group{DisplayName: "HĐND - Đại biểu khóa X", Kind: bq.KindAllDelegates, LeaderID: leader.ID})
+	leader := MustPerson(t, s, "Lê Văn Chủ", true, 1)
+	g, err := s.CreateGroup(ctx, Audit, &bq.Group{DisplayName: "HĐND - Đại biểu khóa X", Kind: bq.KindAllDelegates, LeaderID: leader.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := mustPerson(t, s, "Phạm Thị Mới", true, 2)
-	if _, err := s.UpdatePerson(ctx, testAudit, p.ID, func(p *bq.Person) error { p.Delegate = false; return nil }); err != nil {
+	p := MustPerson(t, s, "Phạm Thị Mới", true, 2)
+	if _, err := s.UpdatePerson(ctx, Audit, p.ID, func(p *bq.Person) error { p.Delegate = false; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	f := &bq.RosterFile{People: []bq.RosterPerson{{Row: 2, Person: bq.Person{FullName: "Đỗ Văn Nhập", Delegate: true, Phone: "+84900000003"}}}}
 	if vs := f.Validate(); len(vs) > 0 {
 		t.Fatal(vs)
 	}
-	changes, err := s.ApplyRoster(ctx, testAudit, f, false)
+	changes, err := s.ApplyRoster(ctx, Audit, f, false)
 	if err != nil {
 		t.Fatal(err)
 	}

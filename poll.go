@@ -266,6 +266,9 @@ type Voter struct {
 	FullName string
 	ZaloName string
 	Phone    string
+	// Deactivated marks a delegate deactivated after the poll opened: they stay in the
+	// frozen electorate and a vote recorded before stays counted, but no new one is taken.
+	Deactivated bool
 }
 
 // VoteRecord is one recorded choice, or a withdrawal (no options). Every record is kept:

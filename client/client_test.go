@@ -61,7 +61,7 @@ func startServerWith(t *testing.T, cfg server.Config) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.CreateToken(ctx, bq.Audit{Actor: "local:test"}, &bq.Token{Name: "admin", Role: bq.TokenAdmin, Hash: hash, ExpireTime: time.Now().Add(time.Hour)}); err != nil {
+	if _, err := st.CreateToken(ctx, bq.Audit{Actor: "local:test"}, &bq.Token{Name: "admin", Role: bq.TokenAdmin, Hash: hash, ExpireTime: time.Now().Add(time.Hour)}, bq.RequestKey{}); err != nil {
 		t.Fatal(err)
 	}
 	adminTokens.Store(lis.Addr().String(), secret)

@@ -468,7 +468,7 @@ func TestPollErrors(t *testing.T) {
 		{"not an option", []string{"vote", "record", poll, khai, "Đồng ý"}, 1,
 			[]string{`^bieuquyet: invalid argument: options: "Đồng ý" is not an option of polls/1; the options are `}},
 		{"not in the electorate", []string{"vote", "record", poll, "0912000001", "Tán thành"}, 1,
-			[]string{`^bieuquyet: failed precondition: people/1 is not in the electorate of polls/1, frozen when it opened$`}},
+			[]string{`^bieuquyet: failed precondition: Nguyễn Văn Ân \(people/1\) is not in the electorate of polls/1: it was frozen when the poll opened`}},
 		{"other source without a note", []string{"vote", "record", poll, khai, "Tán thành", "--source", "other"}, 1,
 			[]string{`^bieuquyet: invalid argument: invalid vote$`, `^  note: is required when the vote did not come from the Zalo poll`}},
 		{"no such poll", []string{"poll", "tally", "99"}, 1, []string{`^bieuquyet: not found: polls/99 does not exist$`}},

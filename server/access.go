@@ -65,6 +65,10 @@ func (a *accessServer) CreateToken(ctx context.Context, req *pb.CreateTokenReque
 		}
 		vs = append(vs, v)
 	}
+	key, err := requestKey(req)
+	if err != nil {
+		vs = append(vs, err.(*bq.Error).Violations...)
+	}
 	if err := vs.Err("invalid token"); err != nil {
 		return nil, a.fail(ctx, err)
 	}
@@ -73,7 +77,7 @@ func (a *accessServer) CreateToken(ctx context.Context, req *pb.CreateTokenReque
 		return nil, a.fail(ctx, err)
 	}
 	t.Hash = hash
-	out, err := a.store.CreateToken(ctx, auditFrom(ctx), t)
+	out, err := a.store.CreateToken(ctx, auditFrom(ctx), t, key)
 	if err != nil {
 		return nil, a.fail(ctx, err)
 	}

@@ -102,7 +102,7 @@ func newFixture(t *testing.T) *fixture {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tok, err := st.CreateToken(ctx, a, &bq.Token{Name: caller, Role: role, PersonID: person, Hash: hash, ExpireTime: time.Now().Add(ttl)})
+		tok, err := st.CreateToken(ctx, a, &bq.Token{Name: caller, Role: role, PersonID: person, Hash: hash, ExpireTime: time.Now().Add(ttl)}, bq.RequestKey{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +128,7 @@ func newFixture(t *testing.T) *fixture {
 	f.spareToken = mk("spare", bq.TokenSecretariat, 0, time.Hour).ID
 	poll := &bq.Poll{BodyID: f.g, GroupID: f.g, Kind: bq.KindVote, Title: "Thông qua", Question: "Đồng ý?", Rule: bq.RuleMajorityOfAll, Deadline: time.Now().Add(time.Hour)}
 	poll.Normalize()
-	p, err := st.CreatePoll(ctx, a, poll, "")
+	p, err := st.CreatePoll(ctx, a, poll, bq.RequestKey{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,9 +73,6 @@ func reverse[P comparable, D comparable](m map[P]D, d D) P {
 	return zero
 }
 
-// maxRequestID bounds request ids, which are stored.
-const maxRequestID = 100
-
 func (s *pollServer) CreatePoll(ctx context.Context, req *pb.CreatePollRequest) (*pb.CreatePollResponse, error) {
 	in := req.GetPoll()
 	if in == nil {
@@ -109,8 +106,9 @@ func (s *pollServer) CreatePoll(ctx context.Context, req *pb.CreatePollRequest) 
 			vs = append(vs, err.(*bq.Error).Violations...)
 		}
 	}
-	if len(req.GetRequestId()) > maxRequestID {
-		vs.Add("request_id", "is longer than %d characters", maxRequestID)
+	key, err := requestKey(req)
+	if err != nil {
+		vs = append(vs, err.(*bq.Error).Violations...)
 	}
 	p.Normalize()
 	vs = append(vs, times...)
@@ -122,7 +120,7 @@ func (s *pollServer) CreatePoll(ctx context.Context, req *pb.CreatePollRequest) 
 	if err := vs.Err("invalid poll"); err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	out, err := s.store.CreatePoll(ctx, auditFrom(ctx), p, req.GetRequestId())
+	out, err := s.store.CreatePoll(ctx, auditFrom(ctx), p, key)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -192,7 +190,11 @@ func (s *pollServer) ClosePoll(ctx context.Context, req *pb.ClosePollRequest) (*
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	p, err := s.store.ClosePoll(ctx, auditFrom(ctx), id)
+	key, err := requestKey(req)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	p, err := s.store.ClosePoll(ctx, auditFrom(ctx), id, key)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -211,10 +213,14 @@ func (s *pollServer) CancelPoll(ctx context.Context, req *pb.CancelPollRequest) 
 		vs.Add("reason", "is required: a cancellation is recorded with its reason")
 	}
 	vs.Text("reason", reason, false)
+	key, err := requestKey(req)
+	if err != nil {
+		vs = append(vs, err.(*bq.Error).Violations...)
+	}
 	if err := vs.Err("invalid cancellation"); err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	p, err := s.store.CancelPoll(ctx, auditFrom(ctx), id, reason)
+	p, err := s.store.CancelPoll(ctx, auditFrom(ctx), id, reason, key)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -247,8 +253,9 @@ func (s *pollServer) RecordVote(ctx context.Context, req *pb.RecordVoteRequest) 
 		vs.Add("note", "is required when the vote did not come from the Zalo poll: say how it was received (Điều 10.8)")
 	}
 	vs.Text("note", note, false)
-	if len(req.GetRequestId()) > maxRequestID {
-		vs.Add("request_id", "is longer than %d characters", maxRequestID)
+	key, err := requestKey(req)
+	if err != nil {
+		vs = append(vs, err.(*bq.Error).Violations...)
 	}
 	if err := vs.Err("invalid vote"); err != nil {
 		return nil, s.fail(ctx, err)
@@ -258,7 +265,7 @@ func (s *pollServer) RecordVote(ctx context.Context, req *pb.RecordVoteRequest) 
 		options[i] = nfc(o)
 	}
 	rec, err := s.store.RecordVote(ctx, auditFrom(ctx), store.VoteRequest{PollID: pollID, PersonID: personID, Options: options,
-		Withdraw: req.GetWithdraw(), Source: source, Note: note, RequestID: req.GetRequestId()})
+		Withdraw: req.GetWithdraw(), Source: source, Note: note, Key: key})
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -282,6 +289,10 @@ func (s *pollServer) ImportVotes(ctx context.Context, req *pb.ImportVotesRequest
 	if !ok {
 		return nil, s.fail(ctx, bq.Invalid("format", "%d is not a vote list format", req.GetFormat()))
 	}
+	key, err := requestKey(req)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
 	p, voters, err := s.store.GetPoll(ctx, pollID)
 	if err != nil {
 		return nil, s.fail(ctx, err)
@@ -294,7 +305,7 @@ func (s *pollServer) ImportVotes(ctx context.Context, req *pb.ImportVotesRequest
 	for i, e := range entries {
 		list[i] = store.VoteEntry{PersonID: e.PersonID, Options: e.Options}
 	}
-	recs, unchanged, err := s.store.ImportVotes(ctx, auditFrom(ctx), pollID, list, bq.SourceZalo, req.GetDryRun())
+	recs, unchanged, err := s.store.ImportVotes(ctx, auditFrom(ctx), pollID, list, bq.SourceZalo, req.GetDryRun(), key)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -446,7 +457,7 @@ func ts(t time.Time) *timestamppb.Timestamp {
 func votersPB(vs []bq.Voter) []*pb.Voter {
 	out := make([]*pb.Voter, len(vs))
 	for i, v := range vs {
-		out[i] = &pb.Voter{Person: bq.PersonName(v.PersonID), FullName: v.FullName, ZaloName: v.ZaloName}
+		out[i] = &pb.Voter{Person: bq.PersonName(v.PersonID), FullName: v.FullName, ZaloName: v.ZaloName, Deactivated: v.Deactivated}
 	}
 	return out
 }

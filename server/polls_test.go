@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -98,7 +99,7 @@ func startPolls(t *testing.T) *pollHarness {
 	t.Cleanup(func() { st.Close() })
 	cs := &countingStore{Store: st}
 	secret, hash, _ := bq.NewTokenSecret()
-	if _, err := st.CreateToken(context.Background(), bq.Audit{Actor: "local:test"}, &bq.Token{Name: "admin", Role: bq.TokenAdmin, Hash: hash, ExpireTime: clock.Now().Add(24 * time.Hour)}); err != nil {
+	if _, err := st.CreateToken(context.Background(), bq.Audit{Actor: "local:test"}, &bq.Token{Name: "admin", Role: bq.TokenAdmin, Hash: hash, ExpireTime: clock.Now().Add(24 * time.Hour)}, bq.RequestKey{}); err != nil {
 		t.Fatal(err)
 	}
 	h := startWith(t, Config{Store: cs, Clock: clock}, secret)
@@ -522,4 +523,44 @@ func TestWatchEndsWhenAccessEnds(t *testing.T) {
 	stream = watch(short.GetSecret())
 	h.clock.Advance(2 * time.Minute)
 	ends(stream, codes.Unauthenticated)
+}
+
+// A request_id reused with another choice, or by another caller, is ALREADY_EXISTS over
+// the wire too: the server fingerprints the request, not only its id.
+func TestReusedRequestIDIsOneRequestOnly(t *testing.T) {
+	h := startPolls(t)
+	ctx := context.Background()
+	poll := h.open(t, pb.DecisionRule_DECISION_RULE_MAJORITY_OF_ALL)
+	person := h.voters()[1].GetPerson()
+	req := &pb.RecordVoteRequest{Poll: poll.GetName(), Person: person, Options: []string{"Tán thành"}, RequestId: "7d0c3f1e-vote"}
+	first, err := h.polls.RecordVote(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := h.polls.RecordVote(ctx, req)
+	if err != nil || again.GetVote().GetRecordTime().AsTime() != first.GetVote().GetRecordTime().AsTime() {
+		t.Fatalf("retry: %v, %v", again, err)
+	}
+	changed := &pb.RecordVoteRequest{Poll: poll.GetName(), Person: person, Options: []string{"Không tán thành"}, RequestId: "7d0c3f1e-vote"}
+	_, err = h.polls.RecordVote(ctx, changed)
+	wantStatus(t, err, codes.AlreadyExists)
+	tl, _ := h.polls.GetTally(ctx, &pb.GetTallyRequest{Poll: poll.GetName()})
+	if tl.GetTally().GetOptions()[0].GetCount() != 1 || tl.GetTally().GetOptions()[1].GetCount() != 0 {
+		t.Fatalf("tally after a refused reuse: %v", tl.GetTally())
+	}
+	// Re-running "poll open" after a timeout with the same id opens no second poll.
+	open := &pb.CreatePollRequest{RequestId: "open-1", Poll: &pb.Poll{Body: h.ban.GetName(), Kind: pb.PollKind_POLL_KIND_VOTE, Title: "Lần hai",
+		Question: "Đồng ý?", DecisionRule: pb.DecisionRule_DECISION_RULE_MAJORITY_OF_ALL, Deadline: timestamppb.New(h.clock.Now().Add(time.Hour))}}
+	p1, err := h.polls.CreatePoll(ctx, open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := h.polls.CreatePoll(ctx, open)
+	if err != nil || p2.GetPoll().GetName() != p1.GetPoll().GetName() {
+		t.Fatalf("second open: %v, %v", p2, err)
+	}
+	for _, bad := range []string{"có dấu", "a b", strings.Repeat("x", 101)} {
+		_, err := h.polls.ClosePoll(ctx, &pb.ClosePollRequest{Name: poll.GetName(), RequestId: bad})
+		wantStatus(t, err, codes.InvalidArgument)
+	}
 }

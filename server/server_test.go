@@ -133,7 +133,7 @@ func mustToken(t *testing.T, st *sqlite.Store, role bq.TokenRole, person int64, 
 		t.Fatal(err)
 	}
 	if _, err := st.CreateToken(context.Background(), bq.Audit{Actor: "local:test"},
-		&bq.Token{Name: string(role), Role: role, PersonID: person, Hash: hash, ExpireTime: time.Now().Add(ttl)}); err != nil {
+		&bq.Token{Name: string(role), Role: role, PersonID: person, Hash: hash, ExpireTime: time.Now().Add(ttl)}, bq.RequestKey{}); err != nil {
 		t.Fatal(err)
 	}
 	return secret

@@ -47,7 +47,7 @@ type AccessStore interface {
 	Authenticate(ctx context.Context, hash [32]byte) (*bq.Principal, error)
 	SharesGroup(ctx context.Context, a, b int64) (bool, error)
 	RecordDenied(ctx context.Context, a bq.Audit, action, target, reason string) error
-	CreateToken(ctx context.Context, a bq.Audit, t *bq.Token) (*bq.Token, error)
+	CreateToken(ctx context.Context, a bq.Audit, t *bq.Token, key bq.RequestKey) (*bq.Token, error)
 	ListTokens(ctx context.Context, f TokenFilter) ([]bq.Token, error)
 	RevokeToken(ctx context.Context, a bq.Audit, id int64) (*bq.Token, error)
 }
@@ -61,16 +61,16 @@ type AuditStore interface {
 
 // PollStore keeps polls and their votes.
 type PollStore interface {
-	CreatePoll(ctx context.Context, a bq.Audit, p *bq.Poll, requestID string) (*bq.Poll, error)
+	CreatePoll(ctx context.Context, a bq.Audit, p *bq.Poll, key bq.RequestKey) (*bq.Poll, error)
 	GetPoll(ctx context.Context, id int64) (*bq.Poll, []bq.Voter, error)
 	PollGroups(ctx context.Context, id int64) (body, group int64, err error)
 	ListPolls(ctx context.Context, f PollFilter) ([]bq.Poll, error)
-	ClosePoll(ctx context.Context, a bq.Audit, id int64) (*bq.Poll, error)
-	CancelPoll(ctx context.Context, a bq.Audit, id int64, reason string) (*bq.Poll, error)
+	ClosePoll(ctx context.Context, a bq.Audit, id int64, key bq.RequestKey) (*bq.Poll, error)
+	CancelPoll(ctx context.Context, a bq.Audit, id int64, reason string, key bq.RequestKey) (*bq.Poll, error)
 	CloseDuePolls(ctx context.Context, a bq.Audit) ([]int64, error)
 	NextDeadline(ctx context.Context) (time.Time, bool, error)
 	RecordVote(ctx context.Context, a bq.Audit, req VoteRequest) (*bq.VoteRecord, error)
-	ImportVotes(ctx context.Context, a bq.Audit, pollID int64, entries []VoteEntry, source bq.VoteSource, dryRun bool) ([]bq.VoteRecord, int, error)
+	ImportVotes(ctx context.Context, a bq.Audit, pollID int64, entries []VoteEntry, source bq.VoteSource, dryRun bool, key bq.RequestKey) ([]bq.VoteRecord, int, error)
 	ListVotes(ctx context.Context, pollID, afterPerson int64, limit int) ([]bq.VoteRecord, error)
 	ListVoteHistory(ctx context.Context, pollID, personID int64) ([]bq.VoteRecord, error)
 	GetTally(ctx context.Context, pollID int64) (*bq.Tally, error)
@@ -149,13 +149,13 @@ type PollFilter struct {
 // VoteRequest is one choice to record. Options name the chosen options by their text,
 // compared without regard to case; an empty list with Withdraw takes the vote back.
 type VoteRequest struct {
-	PollID    int64
-	PersonID  int64
-	Options   []string
-	Withdraw  bool
-	Source    bq.VoteSource
-	Note      string
-	RequestID string
+	PollID   int64
+	PersonID int64
+	Options  []string
+	Withdraw bool
+	Source   bq.VoteSource
+	Note     string
+	Key      bq.RequestKey
 }
 
 // ErrClosed is returned for a vote sent after Close.

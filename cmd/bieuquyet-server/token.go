@@ -69,7 +69,7 @@ func tokenCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if u, err := user.Current(); err == nil {
 		actor += ":" + u.Username
 	}
-	tok, err := st.CreateToken(ctx, bq.Audit{Actor: actor, RequestID: "offline"}, t)
+	tok, err := st.CreateToken(ctx, bq.Audit{Actor: actor, RequestID: "offline"}, t, bq.RequestKey{})
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func BenchmarkRecordVote(b *testing.B) {
 					i := n
 					mu.Unlock()
 					req := store.VoteRequest{PollID: p.ID, PersonID: f.Members[i%7], Options: []string{bq.VoteOptions[i%3]}, Source: bq.SourceZalo,
-						RequestID: fmt.Sprintf("%s-%d", mode, i)}
+						Key: bq.RequestKey{ID: fmt.Sprintf("%s-%d", mode, i), Fingerprint: "f"}}
 					var err error
 					if mode == "group-commit" {
 						_, err = s.RecordVote(ctx, storetest.Audit, req)

@@ -47,34 +47,21 @@ func getPoll(ctx context.Context, tx *sql.Tx, id int64) (*bq.Poll, error) {
 	return p, err
 }
 
-// CreatePoll opens a poll in a group and freezes its electorate: the active delegates who
-// are the group's leader or members at this moment (Điều 3.5: nobody added later votes).
-// A retry with the same request id returns the poll the first call created.
-func (s *Store) CreatePoll(ctx context.Context, a bq.Audit, p *bq.Poll, requestID string) (*bq.Poll, error) {
+// CreatePoll opens a poll in a group; the domain freezes its electorate (Poll.Open), and
+// the store keeps it with the names and phones of this moment. A retry with the same
+// request key returns the poll the first call opened.
+func (s *Store) CreatePoll(ctx context.Context, a bq.Audit, p *bq.Poll, key bq.RequestKey) (*bq.Poll, error) {
 	var out *bq.Poll
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if requestID != "" {
-			var id int64
-			err := tx.QueryRowContext(ctx, `SELECT id FROM polls WHERE request_id = ? AND request_id <> ''`, requestID).Scan(&id)
-			if err == nil {
-				if out, err = getPoll(ctx, tx, id); err != nil {
-					return err
-				}
-				// A retry is the same caller opening the same poll; anything else reusing
-				// the id must neither open a second poll nor see the first.
-				if out.OpenedBy != a.Actor || out.BodyID != p.BodyID || out.GroupID != p.GroupID || out.Title != p.Title {
-					out = nil
-					return bq.Errorf(bq.CodeAlreadyExists, "request_id %q was used for another poll", requestID)
-				}
-				return nil
+		if prior, found, err := earlier(ctx, tx, a, "CreatePoll", key); err != nil || found {
+			if found {
+				out, err = pollByName(ctx, tx, prior)
 			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
+			return err
 		}
 		body, err := getGroup(ctx, tx, p.BodyID)
 		if bq.ErrorCode(err) == bq.CodeNotFound {
-			return bq.Invalid("poll.body", "groups/%d does not exist", p.BodyID)
+			return bq.Invalid("poll.body", "%s does not exist", bq.GroupName(p.BodyID))
 		}
 		if err != nil {
 			return err
@@ -82,27 +69,16 @@ func (s *Store) CreatePoll(ctx context.Context, a bq.Audit, p *bq.Poll, requestI
 		group := body
 		if p.GroupID != p.BodyID {
 			if group, err = getGroup(ctx, tx, p.GroupID); bq.ErrorCode(err) == bq.CodeNotFound {
-				return bq.Invalid("poll.group", "groups/%d does not exist", p.GroupID)
+				return bq.Invalid("poll.group", "%s does not exist", bq.GroupName(p.GroupID))
 			} else if err != nil {
 				return err
 			}
 		}
-		if err := bq.CheckVenue(body, group); err != nil {
+		c := *p
+		voters, err := c.Open(body, group, a.Actor, s.now())
+		if err != nil {
 			return err
 		}
-		var voters []int64
-		for _, m := range group.Members {
-			if m.Role.Votes() {
-				voters = append(voters, m.PersonID)
-			}
-		}
-		if len(voters) == 0 {
-			return bq.Errorf(bq.CodeFailedPrecondition, "%q has no delegates to vote", group.DisplayName)
-		}
-		c := *p
-		now := s.now()
-		c.State, c.OpenedBy, c.CreateTime, c.UpdateTime = bq.StateOpen, a.Actor, now.UTC(), now.UTC()
-		c.ElectorateHash, c.Eligible = bq.ElectorateHash(voters), len(voters)
 		options, err := json.Marshal(c.Options)
 		if err != nil {
 			return err
@@ -117,17 +93,19 @@ func (s *Store) CreatePoll(ctx context.Context, a bq.Audit, p *bq.Poll, requestI
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.BodyID, c.GroupID, c.Kind, c.Title, c.Question, c.Description, string(options), c.MultipleChoice, c.ZaloRef,
 			nanos(c.Deadline), c.Rule, confirm, c.Classification, c.State, c.OpenedBy, c.ElectorateHash, c.Eligible,
-			requestID, nanos(now), nanos(now))
+			key.ID, nanos(c.CreateTime), nanos(c.UpdateTime))
 		if err != nil {
 			return err
 		}
 		if c.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO poll_electorate (poll_id, person_id, full_name, zalo_name, phone)
-			SELECT ?, p.id, p.full_name, p.zalo_name, p.phone FROM people p
-			JOIN group_members m ON m.person_id = p.id AND m.group_id = ? AND m.role IN ('leader', 'member')`, c.ID, c.GroupID); err != nil {
-			return err
+		// Exactly the voters the domain chose, with their names as they are now.
+		for _, id := range voters {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO poll_electorate (poll_id, person_id, full_name, zalo_name, phone)
+				SELECT ?, id, full_name, zalo_name, phone FROM people WHERE id = ?`, c.ID, id); err != nil {
+				return err
+			}
 		}
 		for i := range c.Options {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO poll_counts (poll_id, option, count) VALUES (?, ?, 0)`, c.ID, i); err != nil {
@@ -135,10 +113,22 @@ func (s *Store) CreatePoll(ctx context.Context, a bq.Audit, p *bq.Poll, requestI
 			}
 		}
 		out = &c
+		if err := s.remember(ctx, tx, a, "CreatePoll", key, bq.PollName(c.ID)); err != nil {
+			return err
+		}
 		return s.record(ctx, tx, a, "CreatePoll", bq.PollName(c.ID), "opened %s %q in %q: %d eligible, rule %s, deadline %s",
 			c.Kind, c.Title, group.DisplayName, c.Eligible, c.Rule, c.Deadline.Format(time.RFC3339))
 	})
 	return out, err
+}
+
+// pollByName reads the poll a request's result names.
+func pollByName(ctx context.Context, tx *sql.Tx, name string) (*bq.Poll, error) {
+	id, err := bq.ParseName("result", bq.Polls, name)
+	if err != nil {
+		return nil, fmt.Errorf("request result %q: %w", name, err)
+	}
+	return getPoll(ctx, tx, id)
 }
 
 // GetPoll returns a poll and its frozen electorate, in name order of the store.
@@ -159,8 +149,12 @@ func (s *Store) GetPoll(ctx context.Context, id int64) (*bq.Poll, []bq.Voter, er
 func electorate(ctx context.Context, tx *sql.Tx, pollID int64) ([]bq.Voter, error) {
 	return collect(ctx, tx, func(r scanner) (*bq.Voter, error) {
 		var v bq.Voter
-		return &v, r.Scan(&v.PersonID, &v.FullName, &v.ZaloName, &v.Phone)
-	}, `SELECT person_id, full_name, zalo_name, phone FROM poll_electorate WHERE poll_id = ? ORDER BY person_id`, pollID)
+		var active bool
+		err := r.Scan(&v.PersonID, &v.FullName, &v.ZaloName, &v.Phone, &active)
+		v.Deactivated = !active
+		return &v, err
+	}, `SELECT e.person_id, e.full_name, e.zalo_name, e.phone, p.active FROM poll_electorate e JOIN people p ON p.id = e.person_id
+		WHERE e.poll_id = ? ORDER BY e.person_id`, pollID)
 }
 
 // PollGroups returns the body and the group of a poll, for access checks.
@@ -208,35 +202,28 @@ func (s *Store) ListPolls(ctx context.Context, f store.PollFilter) ([]bq.Poll, e
 }
 
 // ClosePoll closes an open poll.
-func (s *Store) ClosePoll(ctx context.Context, a bq.Audit, id int64) (*bq.Poll, error) {
-	return s.transition(ctx, a, id, "ClosePoll", func(p *bq.Poll) error {
-		if p.State != bq.StateOpen {
-			return bq.Errorf(bq.CodeFailedPrecondition, "polls/%d is %s; only an open poll can be closed", id, p.State)
-		}
-		p.State, p.CloseTime = bq.StateClosed, s.now().UTC()
-		return nil
-	}, func(p *bq.Poll) string { return fmt.Sprintf("closed %q", p.Title) })
+func (s *Store) ClosePoll(ctx context.Context, a bq.Audit, id int64, key bq.RequestKey) (*bq.Poll, error) {
+	return s.transition(ctx, a, id, "ClosePoll", key, func(p *bq.Poll) error { return p.Close(s.now()) },
+		func(p *bq.Poll) string { return fmt.Sprintf("closed %q", p.Title) })
 }
 
 // CancelPoll cancels an open or closed poll.
-func (s *Store) CancelPoll(ctx context.Context, a bq.Audit, id int64, reason string) (*bq.Poll, error) {
-	return s.transition(ctx, a, id, "CancelPoll", func(p *bq.Poll) error {
-		if p.State != bq.StateOpen && p.State != bq.StateClosed {
-			return bq.Errorf(bq.CodeFailedPrecondition, "polls/%d is %s; only an open or closed poll can be cancelled", id, p.State)
-		}
-		if p.CloseTime.IsZero() {
-			p.CloseTime = s.now().UTC()
-		}
-		p.State, p.CancelReason = bq.StateCancelled, reason
-		return nil
-	}, func(p *bq.Poll) string { return fmt.Sprintf("cancelled %q: %s", p.Title, reason) })
+func (s *Store) CancelPoll(ctx context.Context, a bq.Audit, id int64, reason string, key bq.RequestKey) (*bq.Poll, error) {
+	return s.transition(ctx, a, id, "CancelPoll", key, func(p *bq.Poll) error { return p.Cancel(s.now(), reason) },
+		func(p *bq.Poll) string { return fmt.Sprintf("cancelled %q: %s", p.Title, reason) })
 }
 
-// transition changes a poll's state in one transaction, bumps its version and appends the
-// event.
-func (s *Store) transition(ctx context.Context, a bq.Audit, id int64, action string, change func(*bq.Poll) error, summary func(*bq.Poll) string) (*bq.Poll, error) {
+// transition loads a poll, lets the domain change its state, and saves it with its event,
+// in one transaction. A retry of the same request returns the poll as it is now.
+func (s *Store) transition(ctx context.Context, a bq.Audit, id int64, action string, key bq.RequestKey, change func(*bq.Poll) error, summary func(*bq.Poll) string) (*bq.Poll, error) {
 	var out *bq.Poll
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if prior, found, err := earlier(ctx, tx, a, action, key); err != nil || found {
+			if found {
+				out, err = pollByName(ctx, tx, prior)
+			}
+			return err
+		}
 		p, err := getPoll(ctx, tx, id)
 		if err != nil {
 			return err
@@ -244,23 +231,30 @@ func (s *Store) transition(ctx context.Context, a bq.Audit, id int64, action str
 		if err := change(p); err != nil {
 			return err
 		}
-		if err := savePollState(ctx, tx, p, s.now()); err != nil {
+		if err := savePollState(ctx, tx, p); err != nil {
 			return err
 		}
 		out = p
+		if err := s.remember(ctx, tx, a, action, key, bq.PollName(id)); err != nil {
+			return err
+		}
 		return s.record(ctx, tx, a, action, bq.PollName(id), "%s", summary(p))
 	})
 	return out, err
 }
 
-func savePollState(ctx context.Context, tx *sql.Tx, p *bq.Poll, now time.Time) error {
-	p.UpdateTime = now.UTC()
-	var closed int64
+// savePollState writes what a transition decided.
+func savePollState(ctx context.Context, tx *sql.Tx, p *bq.Poll) error {
+	var closed, confirm int64
 	if !p.CloseTime.IsZero() {
 		closed = nanos(p.CloseTime)
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE polls SET state = ?, cancel_reason = ?, close_time = ?, update_time = ?, version = version + 1 WHERE id = ?`,
-		p.State, p.CancelReason, closed, nanos(p.UpdateTime), p.ID)
+	if !p.ConfirmationDeadline.IsZero() {
+		confirm = nanos(p.ConfirmationDeadline)
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE polls SET state = ?, cancel_reason = ?, close_time = ?, confirmation_deadline = ?,
+		update_time = ?, version = version + 1 WHERE id = ?`,
+		p.State, p.CancelReason, closed, confirm, nanos(p.UpdateTime), p.ID)
 	return err
 }
 
@@ -292,8 +286,10 @@ func (s *Store) CloseDuePolls(ctx context.Context, a bq.Audit) ([]int64, error) 
 			return err
 		}
 		for _, p := range due {
-			p.State, p.CloseTime = bq.StateClosed, p.Deadline
-			if err := savePollState(ctx, tx, p, now); err != nil {
+			if !p.CloseAtDeadline(now) {
+				continue
+			}
+			if err := savePollState(ctx, tx, p); err != nil {
 				return err
 			}
 			if err := s.record(ctx, tx, a, "ClosePoll", bq.PollName(p.ID), "closed %q at its deadline", p.Title); err != nil {

@@ -1,4 +1,4 @@
-// Package store keeps the service's state in SQLite. It is the only package with SQL.
+// Package sqlite keeps the service's state in SQLite. It is the only package with SQL.
 // Every exported method runs in one transaction, so a failed call leaves nothing behind.
 package sqlite
 
@@ -19,6 +19,8 @@ import (
 	// each write transaction (one writer, BEGIN IMMEDIATE), so that callers learn whom
 	// they collide with; no constraint error needs classifying.
 	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/bieuquyet/bieuquyet/store"
 )
 
 //go:embed migrations/*.sql
@@ -27,6 +29,9 @@ var migrationFiles embed.FS
 // busyTimeout is how long a connection waits for another process's lock (the offline
 // token command, a backup) before giving up.
 const busyTimeout = 10 * time.Second
+
+// Store is the SQLite back-end of the storage contract.
+var _ store.Store = (*Store)(nil)
 
 // Store is an open database. Writes go through one connection, so they never wait on each
 // other inside SQLite and a later group commit has one place to live; reads use a pool.

@@ -29,10 +29,17 @@ func scanToken(r scanner) (*bq.Token, error) {
 }
 
 // CreateToken stores a token (its hash) and returns it with its id. A person token needs
-// an active person.
-func (s *Store) CreateToken(ctx context.Context, a bq.Audit, t *bq.Token) (*bq.Token, error) {
+// an active person. A retry of the same request makes no second token: the first one gets
+// the new hash, since its secret never reached the caller, who would otherwise hold none.
+func (s *Store) CreateToken(ctx context.Context, a bq.Audit, t *bq.Token, key bq.RequestKey) (*bq.Token, error) {
 	var out *bq.Token
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if prior, found, err := earlier(ctx, tx, a, "CreateToken", key); err != nil || found {
+			if found {
+				out, err = s.reissue(ctx, tx, a, prior, t.Hash)
+			}
+			return err
+		}
 		c := *t
 		var personID any
 		if c.Role == bq.TokenPerson {
@@ -62,10 +69,34 @@ func (s *Store) CreateToken(ctx context.Context, a bq.Audit, t *bq.Token) (*bq.T
 			whom = fmt.Sprintf("person people/%d", c.PersonID)
 		}
 		out = &c
+		if err := s.remember(ctx, tx, a, "CreateToken", key, bq.TokenName(c.ID)); err != nil {
+			return err
+		}
 		return s.record(ctx, tx, a, "CreateToken", bq.TokenName(c.ID), "created %s token %q, expires %s",
 			whom, c.Name, c.ExpireTime.Format("2006-01-02 15:04 MST"))
 	})
 	return out, err
+}
+
+// reissue gives the token a retried CreateToken made a new hash, unless it was revoked
+// since.
+func (s *Store) reissue(ctx context.Context, tx *sql.Tx, a bq.Audit, name string, hash [32]byte) (*bq.Token, error) {
+	id, err := bq.ParseName("result", bq.Tokens, name)
+	if err != nil {
+		return nil, fmt.Errorf("request result %q: %w", name, err)
+	}
+	t, err := scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE id = ?`, id))
+	if err != nil {
+		return nil, err
+	}
+	if !t.RevokeTime.IsZero() {
+		return nil, bq.Errorf(bq.CodeFailedPrecondition, "%s, which this request created, was revoked since", name)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE tokens SET hash = ? WHERE id = ?`, hash[:], id); err != nil {
+		return nil, err
+	}
+	t.Hash = hash
+	return t, s.record(ctx, tx, a, "CreateToken", name, "issued a new secret for %s token %q: the request was sent again, so the first secret never arrived", t.Role, t.Name)
 }
 
 // ListTokens returns tokens in id order. Secrets are never stored, so never listed.

@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
-	"time"
 
 	bq "github.com/bieuquyet/bieuquyet"
 	"github.com/bieuquyet/bieuquyet/store"
@@ -107,32 +107,34 @@ func (s *Store) commitVotes(batch []*voteJob) {
 	}
 }
 
-// applyVote records one choice inside tx, as the named action: the record, the delegate's current ballot, the
-// poll's counts and version, and the audit event. indices, when not nil, gives the
-// options by index (imports); otherwise req.Options names them.
+// applyVote records one choice inside tx, as the named action: the record, the delegate's
+// current ballot, the poll's counts and version, and the audit event. indices, when not
+// nil, gives the options by index (imports); otherwise req.Options names them. Whether
+// the vote is taken at all is the domain's call (Poll.AcceptVote).
 func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, action string, req store.VoteRequest, indices []int) (*bq.VoteRecord, error) {
-	if req.RequestID != "" {
-		rec, err := voteByRequest(ctx, tx, req.RequestID)
-		if err != nil || rec != nil {
-			if rec != nil && (rec.PollID != req.PollID || rec.PersonID != req.PersonID) {
-				return nil, bq.Errorf(bq.CodeAlreadyExists, "request_id %q was used for another vote", req.RequestID)
-			}
-			return rec, err
+	if prior, found, err := earlier(ctx, tx, a, action, req.Key); err != nil || found {
+		if found {
+			return voteByID(ctx, tx, prior)
 		}
+		return nil, err
 	}
 	now := s.now()
-	p, err := openPoll(ctx, tx, req.PollID, now)
+	p, err := getPoll(ctx, tx, req.PollID)
 	if err != nil {
 		return nil, err
 	}
-	var name string
-	err = tx.QueryRowContext(ctx, `SELECT full_name FROM poll_electorate WHERE poll_id = ? AND person_id = ?`, p.ID, req.PersonID).Scan(&name)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, bq.Errorf(bq.CodeFailedPrecondition, "people/%d is not in the electorate of polls/%d, frozen when it opened", req.PersonID, p.ID)
-	}
+	person, err := getPerson(ctx, tx, req.PersonID)
 	if err != nil {
 		return nil, err
 	}
+	voter, err := electorateEntry(ctx, tx, p.ID, req.PersonID)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.AcceptVote(now, person, voter); err != nil {
+		return nil, err
+	}
+	name := voter.FullName
 	if indices == nil && !req.Withdraw {
 		if indices, err = optionIndices(p, req.Options); err != nil {
 			return nil, err
@@ -150,12 +152,12 @@ func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, action st
 		return nil, err
 	}
 	if req.Withdraw && !current.Valid {
-		return nil, bq.Errorf(bq.CodeFailedPrecondition, "%s has no vote in polls/%d to withdraw", name, p.ID)
+		return nil, bq.Errorf(bq.CodeFailedPrecondition, "%s (%s) has no vote in %s to withdraw", name, bq.PersonName(req.PersonID), bq.PollName(p.ID))
 	}
 	sort.Ints(indices)
 	enc, _ := json.Marshal(indices)
 	rec := &bq.VoteRecord{PollID: p.ID, PersonID: req.PersonID, FullName: name, Options: indices, Choice: optionTexts(p.Options, indices),
-		Source: req.Source, Note: req.Note, RecordedBy: a.Actor, RequestID: req.RequestID, RecordTime: now.UTC()}
+		Source: req.Source, Note: req.Note, RecordedBy: a.Actor, RequestID: req.Key.ID, RecordTime: now.UTC()}
 	res, err := tx.ExecContext(ctx, `INSERT INTO votes (poll_id, person_id, options, source, note, recorded_by, request_id, record_time)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, req.PersonID, string(enc), rec.Source, rec.Note, rec.RecordedBy, rec.RequestID, nanos(now))
 	if err != nil {
@@ -190,41 +192,33 @@ func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, action st
 	if _, err := tx.ExecContext(ctx, `UPDATE polls SET version = version + 1, update_time = ? WHERE id = ?`, nanos(now), p.ID); err != nil {
 		return nil, err
 	}
+	if err := s.remember(ctx, tx, a, action, req.Key, strconv.FormatInt(rec.ID, 10)); err != nil {
+		return nil, err
+	}
 	what := "withdrew the vote"
 	if !req.Withdraw {
 		what = "chose " + strings.Join(rec.Choice, " + ")
 	}
-	if err := s.record(ctx, tx, a, action, bq.PollName(p.ID), "%s (people/%d) %s, from %s%s",
-		name, req.PersonID, what, rec.Source, noteSuffix(rec.Note)); err != nil {
+	if err := s.record(ctx, tx, a, action, bq.PollName(p.ID), "%s (%s) %s, from %s%s",
+		name, bq.PersonName(req.PersonID), what, rec.Source, noteSuffix(rec.Note)); err != nil {
 		return nil, err
 	}
 	return rec, nil
 }
 
-// openPoll reads what recording a vote needs of a poll, and refuses a poll that does not
-// take votes now: closed, cancelled, or past its deadline before the scheduler closed it.
-func openPoll(ctx context.Context, tx *sql.Tx, id int64, now time.Time) (*bq.Poll, error) {
-	p := &bq.Poll{ID: id}
-	var options string
-	var deadline int64
-	err := tx.QueryRowContext(ctx, `SELECT state, options, multiple_choice, deadline FROM polls WHERE id = ?`, id).
-		Scan(&p.State, &options, &p.MultipleChoice, &deadline)
+// electorateEntry returns a person's entry in a poll's frozen electorate, nil when they
+// have none.
+func electorateEntry(ctx context.Context, tx *sql.Tx, pollID, personID int64) (*bq.Voter, error) {
+	v := bq.Voter{PersonID: personID}
+	err := tx.QueryRowContext(ctx, `SELECT full_name, zalo_name, phone FROM poll_electorate WHERE poll_id = ? AND person_id = ?`, pollID, personID).
+		Scan(&v.FullName, &v.ZaloName, &v.Phone)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, bq.Errorf(bq.CodeNotFound, "polls/%d does not exist", id)
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(options), &p.Options); err != nil {
-		return nil, err
-	}
-	switch {
-	case p.State != bq.StateOpen:
-		return nil, bq.Errorf(bq.CodeFailedPrecondition, "polls/%d is %s: votes are recorded only while a poll is open", id, p.State)
-	case nanos(now) >= deadline:
-		return nil, bq.Errorf(bq.CodeFailedPrecondition, "polls/%d passed its deadline at %s", id, fromNanos(deadline).Format("2006-01-02 15:04:05 MST"))
-	}
-	return p, nil
+	return &v, nil
 }
 
 func noteSuffix(note string) string {
@@ -307,26 +301,41 @@ func scanVote(r scanner) (*bq.VoteRecord, error) {
 	return &v, nil
 }
 
-func voteByRequest(ctx context.Context, tx *sql.Tx, requestID string) (*bq.VoteRecord, error) {
-	v, err := scanVote(tx.QueryRowContext(ctx, voteSelect+`WHERE v.request_id = ? AND v.request_id <> ''`, requestID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	return v, err
+// voteByID reads one vote record; id is as a request's result keeps it.
+func voteByID(ctx context.Context, tx *sql.Tx, id string) (*bq.VoteRecord, error) {
+	return scanVote(tx.QueryRowContext(ctx, voteSelect+`WHERE v.id = ?`, id))
+}
+
+// importResult is what an import keeps for its retries.
+type importResult struct {
+	Votes     []int64 `json:"votes"`
+	Unchanged int     `json:"unchanged"`
 }
 
 // ImportVotes records many choices in one transaction, all or nothing. Entries whose
 // choice is already the delegate's current one are counted as unchanged and not recorded
-// again. A dry run checks and counts the same, and rolls back.
-func (s *Store) ImportVotes(ctx context.Context, a bq.Audit, pollID int64, entries []store.VoteEntry, source bq.VoteSource, dryRun bool) ([]bq.VoteRecord, int, error) {
+// again. A dry run checks and counts the same, and rolls back. A retry of the same import
+// returns the records the first call made.
+func (s *Store) ImportVotes(ctx context.Context, a bq.Audit, pollID int64, entries []store.VoteEntry, source bq.VoteSource, dryRun bool, key bq.RequestKey) ([]bq.VoteRecord, int, error) {
 	var recs []bq.VoteRecord
 	unchanged := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		// Checked here too, not only per recorded vote: a list that changes nothing must
-		// still be refused on a closed poll rather than reported as unchanged.
-		if _, err := openPoll(ctx, tx, pollID, s.now()); err != nil {
+		if prior, found, err := earlier(ctx, tx, a, "ImportVotes", key); err != nil || found {
+			if found {
+				recs, unchanged, err = importReplay(ctx, tx, prior)
+			}
 			return err
 		}
+		// Checked here too, not only per recorded vote: a list that changes nothing must
+		// still be refused on a closed poll rather than reported as unchanged.
+		p, err := getPoll(ctx, tx, pollID)
+		if err != nil {
+			return err
+		}
+		if err := p.AcceptsVotes(s.now()); err != nil {
+			return err
+		}
+		var made importResult
 		for _, e := range entries {
 			want := append([]int(nil), e.Options...)
 			sort.Ints(want)
@@ -345,11 +354,17 @@ func (s *Store) ImportVotes(ctx context.Context, a bq.Audit, pollID int64, entri
 				return err
 			}
 			recs = append(recs, *rec)
+			made.Votes = append(made.Votes, rec.ID)
 		}
 		if dryRun {
 			return errDryRun
 		}
-		return nil
+		made.Unchanged = unchanged
+		result, err := json.Marshal(made)
+		if err != nil {
+			return err
+		}
+		return s.remember(ctx, tx, a, "ImportVotes", key, string(result))
 	})
 	if errors.Is(err, errDryRun) {
 		err = nil
@@ -358,6 +373,23 @@ func (s *Store) ImportVotes(ctx context.Context, a bq.Audit, pollID int64, entri
 		return nil, 0, err
 	}
 	return recs, unchanged, nil
+}
+
+// importReplay reads back what an earlier import made.
+func importReplay(ctx context.Context, tx *sql.Tx, result string) ([]bq.VoteRecord, int, error) {
+	var made importResult
+	if err := json.Unmarshal([]byte(result), &made); err != nil {
+		return nil, 0, fmt.Errorf("import result %q: %w", result, err)
+	}
+	recs := make([]bq.VoteRecord, 0, len(made.Votes))
+	for _, id := range made.Votes {
+		v, err := voteByID(ctx, tx, strconv.FormatInt(id, 10))
+		if err != nil {
+			return nil, 0, err
+		}
+		recs = append(recs, *v)
+	}
+	return recs, made.Unchanged, nil
 }
 
 // ListVotes returns the current record of each delegate with a choice, in person order
@@ -421,8 +453,9 @@ func (s *Store) GetTally(ctx context.Context, pollID int64) (*bq.Tally, error) {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		rows, err = tx.QueryContext(ctx, `SELECT e.person_id, e.full_name, e.zalo_name, e.phone, b.options
-			FROM poll_electorate e LEFT JOIN ballots b ON b.poll_id = e.poll_id AND b.person_id = e.person_id
+		rows, err = tx.QueryContext(ctx, `SELECT e.person_id, e.full_name, e.zalo_name, e.phone, p.active, b.options
+			FROM poll_electorate e JOIN people p ON p.id = e.person_id
+			LEFT JOIN ballots b ON b.poll_id = e.poll_id AND b.person_id = e.person_id
 			WHERE e.poll_id = ? ORDER BY e.person_id`, pollID)
 		if err != nil {
 			return err
@@ -430,10 +463,12 @@ func (s *Store) GetTally(ctx context.Context, pollID int64) (*bq.Tally, error) {
 		defer rows.Close()
 		for rows.Next() {
 			var v bq.Voter
+			var active bool
 			var options sql.NullString
-			if err := rows.Scan(&v.PersonID, &v.FullName, &v.ZaloName, &v.Phone, &options); err != nil {
+			if err := rows.Scan(&v.PersonID, &v.FullName, &v.ZaloName, &v.Phone, &active, &options); err != nil {
 				return err
 			}
+			v.Deactivated = !active
 			if !options.Valid {
 				t.Missing = append(t.Missing, v)
 				continue

@@ -55,7 +55,7 @@ func (f *PollFixture) Open(t testing.TB, rule bq.DecisionRule) *bq.Poll {
 	p := &bq.Poll{BodyID: f.Ban.ID, GroupID: f.Ban.ID, Kind: bq.KindVote, Title: "Thông qua báo cáo thẩm tra", Question: "Đồng ý?",
 		Rule: rule, Deadline: f.Clock.Now().Add(time.Hour)}
 	p.Normalize()
-	out, err := f.Store.CreatePoll(context.Background(), Audit, p, "")
+	out, err := f.Store.CreatePoll(context.Background(), Audit, p, bq.RequestKey{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,17 +101,18 @@ func testCreatePollRetryReturnsTheSamePollOnlyToItsOpener(t *testing.T, open Fac
 	ctx := context.Background()
 	p := &bq.Poll{BodyID: f.Ban.ID, GroupID: f.Ban.ID, Kind: bq.KindVote, Title: "Thông qua", Question: "Đồng ý?", Rule: bq.RuleMajorityOfAll, Deadline: f.Clock.Now().Add(time.Hour)}
 	p.Normalize()
-	first, err := f.Store.CreatePoll(ctx, Audit, p, "poll-1")
+	key := bq.RequestKey{ID: "poll-1", Fingerprint: "f"}
+	first, err := f.Store.CreatePoll(ctx, Audit, p, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := f.Store.CreatePoll(ctx, Audit, p, "poll-1")
+	again, err := f.Store.CreatePoll(ctx, Audit, p, key)
 	if err != nil || again.ID != first.ID {
 		t.Fatalf("retry: %+v, %v", again, err)
 	}
 	other := Audit
 	other.Actor = "people/5"
-	out, err := f.Store.CreatePoll(ctx, other, p, "poll-1")
+	out, err := f.Store.CreatePoll(ctx, other, p, key)
 	wantCode(t, err, bq.CodeAlreadyExists)
 	if out != nil {
 		t.Fatal("another caller saw the poll")
@@ -135,7 +136,7 @@ func testVenueFollowsArticle7(t *testing.T, open Factory) {
 	try := func(body, group int64) error {
 		p := &bq.Poll{BodyID: body, GroupID: group, Kind: bq.KindVote, Title: "x", Question: "y", Rule: bq.RuleMajorityOfAll, Deadline: f.Clock.Now().Add(time.Hour)}
 		p.Normalize()
-		_, err := f.Store.CreatePoll(ctx, Audit, p, "")
+		_, err := f.Store.CreatePoll(ctx, Audit, p, bq.RequestKey{})
 		return err
 	}
 	wantCode(t, try(all.ID, all.ID), bq.CodeFailedPrecondition)   // all delegates is not a body
@@ -193,21 +194,21 @@ func testStateChangesOnlyByTheRules(t *testing.T, open Factory) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := f.Store.ClosePoll(ctx, Audit, p.ID); err != nil {
+	if _, err := f.Store.ClosePoll(ctx, Audit, p.ID, bq.RequestKey{}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := f.Store.ClosePoll(ctx, Audit, p.ID)
+	_, err := f.Store.ClosePoll(ctx, Audit, p.ID, bq.RequestKey{})
 	wantCode(t, err, bq.CodeFailedPrecondition)
 	wantCode(t, f.Vote(t, p, f.Members[5], "Tán thành"), bq.CodeFailedPrecondition)
 	tl, _ := f.Store.GetTally(ctx, p.ID)
 	if tl.Outcome != bq.OutcomePassed || tl.Required != 4 {
 		t.Fatalf("4 of 7 in favour: %s (need %d)", tl.Outcome, tl.Required)
 	}
-	c, err := f.Store.CancelPoll(ctx, Audit, p.ID, "nhập nhầm")
+	c, err := f.Store.CancelPoll(ctx, Audit, p.ID, "nhập nhầm", bq.RequestKey{})
 	if err != nil || c.State != bq.StateCancelled || c.CancelReason != "nhập nhầm" {
 		t.Fatalf("cancel a closed poll: %+v, %v", c, err)
 	}
-	_, err = f.Store.CancelPoll(ctx, Audit, p.ID, "again")
+	_, err = f.Store.CancelPoll(ctx, Audit, p.ID, "again", bq.RequestKey{})
 	wantCode(t, err, bq.CodeFailedPrecondition)
 	if tl, _ := f.Store.GetTally(ctx, p.ID); tl.Outcome != bq.OutcomeNotApplicable {
 		t.Fatalf("cancelled outcome %s", tl.Outcome)
@@ -250,7 +251,7 @@ func testConcurrentVotesAreAllCountedOnce(t *testing.T, open Factory) {
 			go func() {
 				defer wg.Done()
 				_, err := f.Store.RecordVote(ctx, Audit, store.VoteRequest{PollID: p.ID, PersonID: d, Options: []string{options[(round+i)%3]},
-					Source: bq.SourceZalo, RequestID: fmt.Sprintf("r%d-%d", round, d)})
+					Source: bq.SourceZalo, Key: bq.RequestKey{ID: fmt.Sprintf("r%d-%d", round, d), Fingerprint: "f"}})
 				errs <- err
 			}()
 		}
@@ -285,7 +286,7 @@ func testConcurrentVotesAreAllCountedOnce(t *testing.T, open Factory) {
 	}
 	// A retry with a request id already used records nothing new.
 	before, _ := f.Store.ListVoteHistory(ctx, p.ID, f.Members[0])
-	rec, err := f.Store.RecordVote(ctx, Audit, store.VoteRequest{PollID: p.ID, PersonID: f.Members[0], Options: []string{"Tán thành"}, Source: bq.SourceZalo, RequestID: "r0-1"})
+	rec, err := f.Store.RecordVote(ctx, Audit, store.VoteRequest{PollID: p.ID, PersonID: f.Members[0], Options: []string{"Tán thành"}, Source: bq.SourceZalo, Key: bq.RequestKey{ID: "r0-1", Fingerprint: "f"}})
 	after, _ := f.Store.ListVoteHistory(ctx, p.ID, f.Members[0])
 	var first int64
 	for _, r := range before {
@@ -306,29 +307,29 @@ func testImportVotesIsAllOrNothing(t *testing.T, open Factory) {
 		t.Fatal(err)
 	}
 	bad := []store.VoteEntry{{PersonID: f.Members[1], Options: []int{0}}, {PersonID: f.Staff, Options: []int{1}}}
-	_, _, err := f.Store.ImportVotes(ctx, Audit, p.ID, bad, bq.SourceZalo, false)
+	_, _, err := f.Store.ImportVotes(ctx, Audit, p.ID, bad, bq.SourceZalo, false, bq.RequestKey{})
 	wantCode(t, err, bq.CodeFailedPrecondition)
 	if tl, _ := f.Store.GetTally(ctx, p.ID); tl.Voted != 1 {
 		t.Fatalf("a refused import recorded votes: %+v", tl)
 	}
 	good := []store.VoteEntry{{PersonID: f.Members[0], Options: []int{0}}, {PersonID: f.Members[1], Options: []int{1}}, {PersonID: f.Members[2], Options: []int{2}}}
-	recs, unchanged, err := f.Store.ImportVotes(ctx, Audit, p.ID, good, bq.SourceZalo, true)
+	recs, unchanged, err := f.Store.ImportVotes(ctx, Audit, p.ID, good, bq.SourceZalo, true, bq.RequestKey{})
 	if err != nil || len(recs) != 2 || unchanged != 1 {
 		t.Fatalf("dry run: %d records, %d unchanged, %v", len(recs), unchanged, err)
 	}
 	if tl, _ := f.Store.GetTally(ctx, p.ID); tl.Voted != 1 {
 		t.Fatal("a dry run recorded votes")
 	}
-	if _, _, err := f.Store.ImportVotes(ctx, Audit, p.ID, good, bq.SourceZalo, false); err != nil {
+	if _, _, err := f.Store.ImportVotes(ctx, Audit, p.ID, good, bq.SourceZalo, false, bq.RequestKey{}); err != nil {
 		t.Fatal(err)
 	}
 	if tl, _ := f.Store.GetTally(ctx, p.ID); tl.Voted != 3 || tl.Counts[0] != 1 || tl.Counts[1] != 1 || tl.Counts[2] != 1 {
 		t.Fatalf("after import: %+v", tl)
 	}
 	// Once closed, even a list that would change nothing is refused, not "unchanged".
-	if _, err := f.Store.ClosePoll(ctx, Audit, p.ID); err != nil {
+	if _, err := f.Store.ClosePoll(ctx, Audit, p.ID, bq.RequestKey{}); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = f.Store.ImportVotes(ctx, Audit, p.ID, good, bq.SourceZalo, false)
+	_, _, err = f.Store.ImportVotes(ctx, Audit, p.ID, good, bq.SourceZalo, false, bq.RequestKey{})
 	wantCode(t, err, bq.CodeFailedPrecondition)
 }

@@ -58,6 +58,9 @@ var tests = []struct {
 	{"DeadlineClosesThePoll", testDeadlineClosesThePoll},
 	{"ConcurrentVotesAreAllCountedOnce", testConcurrentVotesAreAllCountedOnce},
 	{"ImportVotesIsAllOrNothing", testImportVotesIsAllOrNothing},
+	{"RequestIDsAreRetriesOfOneRequestOnly", testRequestIDsAreRetriesOfOneRequestOnly},
+	{"DeactivatedDelegateKeepsTheirVoteButCastsNoNewOne", testDeactivatedDelegateKeepsTheirVoteButCastsNoNewOne},
+	{"StaffNeverVote", testStaffNeverVote},
 	// The audit trail and access.
 	{"EveryChangeAppendsOneChainedEvent", testEveryChangeAppendsOneChainedEvent},
 	{"RefusedChangeLeavesNoEvent", testRefusedChangeLeavesNoEvent},
@@ -133,7 +136,7 @@ func MustToken(t testing.TB, s store.Store, role bq.TokenRole, person int64, exp
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := s.CreateToken(context.Background(), Audit, &bq.Token{Name: "t", Role: role, PersonID: person, Hash: hash, ExpireTime: expire})
+	tok, err := s.CreateToken(context.Background(), Audit, &bq.Token{Name: "t", Role: role, PersonID: person, Hash: hash, ExpireTime: expire}, bq.RequestKey{})
 	if err != nil {
 		t.Fatal(err)
 	}

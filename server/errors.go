@@ -3,14 +3,18 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	bq "github.com/bieuquyet/bieuquyet"
+	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
 	"github.com/bieuquyet/bieuquyet/store"
 )
 
@@ -35,9 +39,14 @@ var grpcCodes = map[bq.Code]codes.Code{
 	bq.CodeFailedPrecondition: codes.FailedPrecondition,
 }
 
-// maxViolations bounds the field violations sent back, so a file with thousands of bad
-// rows cannot make a status larger than a client accepts in its trailers.
-const maxViolations = 200
+// gRPC clients built on C-core (Python, C#, Ruby…) refuse response metadata over 8 KiB,
+// and a status travels in trailers: its message (percent-encoded, so a Vietnamese letter
+// can cost nine bytes) and its details (base64, a third more). These bounds keep both
+// well under that whatever the input, so such clients see INVALID_ARGUMENT, not INTERNAL.
+const (
+	maxDetailsSize = 4 << 10 // the encoded google.rpc.Status with its details
+	maxMessageLen  = 300     // bytes of the status message
+)
 
 // toStatus turns an error from the domain or the store into a gRPC status. Domain errors
 // carry messages written for the caller; anything else is logged in full and reaches the
@@ -54,9 +63,9 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 		if c, ok := grpcCodes[e.Code]; ok {
 			if c != codes.InvalidArgument {
 				// Field violations describe bad input; other codes say it in the message.
-				return status.Error(c, e.Message)
+				return status.Error(c, shorten(e.Message))
 			}
-			return withViolations(status.New(c, e.Message), e.Violations)
+			return withViolations(status.New(c, shorten(e.Message)), e.Violations)
 		}
 	}
 	switch {
@@ -75,18 +84,44 @@ func withViolations(st *status.Status, vs []bq.Violation) error {
 	if len(vs) == 0 {
 		return st.Err()
 	}
+	// The first problems that fit, and a count of the rest; a dry run lists them all.
 	br := &errdetails.BadRequest{}
 	for i, v := range vs {
-		if i == maxViolations {
-			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
-				Field: "", Description: "and more problems not listed"})
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description})
+		if proto.Size(br)+len(st.Message())+64 > maxDetailsSize {
+			br.FieldViolations = append(br.FieldViolations[:i], &errdetails.BadRequest_FieldViolation{
+				Description: fmt.Sprintf("and %d more problems: a dry run lists them all", len(vs)-i)})
 			break
 		}
-		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description})
 	}
 	withDetails, err := st.WithDetails(br)
 	if err != nil {
 		return st.Err()
 	}
 	return withDetails.Err()
+}
+
+// shorten cuts a status message to maxMessageLen bytes, on a character boundary.
+func shorten(msg string) string {
+	if len(msg) <= maxMessageLen {
+		return msg
+	}
+	cut := maxMessageLen - len("…")
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "…"
+}
+
+// problems turns bad input into the problems a dry run reports in its reply, every one
+// of them; ok is false for any other error.
+func problems(err error) (out []*pb.Problem, ok bool) {
+	var e *bq.Error
+	if !errors.As(err, &e) || e.Code != bq.CodeInvalid || len(e.Violations) == 0 {
+		return nil, false
+	}
+	for _, v := range e.Violations {
+		out = append(out, &pb.Problem{Field: v.Field, Description: v.Description})
+	}
+	return out, true
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
@@ -254,10 +256,20 @@ func TestImportBadFilesChangeNothing(t *testing.T) {
 				content = []byte(strings.Join(lines, "\n") + "\n")
 			}
 			for _, dry := range []bool{true, false} {
-				_, err := h.roster.ImportRoster(context.Background(), &pb.ImportRosterRequest{Content: content, DryRun: dry})
-				if field == "" {
+				resp, err := h.roster.ImportRoster(context.Background(), &pb.ImportRosterRequest{Content: content, DryRun: dry})
+				switch {
+				case field == "":
 					wantStatus(t, err, tc.code)
-				} else {
+				case dry:
+					// A dry run answers with the problems in its reply.
+					var got []string
+					for _, p := range resp.GetProblems() {
+						got = append(got, p.GetField())
+					}
+					if err != nil || !contains(got, field) || len(resp.GetChanges()) != 0 {
+						t.Errorf("dry run: %v, problems %v do not name %s", err, got, field)
+					}
+				default:
 					st := wantStatus(t, err, tc.code)
 					if got := violationFields(st); !contains(got, field) {
 						t.Errorf("violations %v do not name %s (%s)", got, field, st.Message())
@@ -321,5 +333,42 @@ func TestImportChangesMembershipToMatchTheFile(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "HĐND - Ban Pháp chế") {
 		t.Errorf("change detail does not name the group: %s", buf.String())
+	}
+}
+
+// gRPC clients built on C-core (Python, C#, Ruby) refuse response metadata over 8 KiB and
+// then report INTERNAL. A file with a thousand bad rows must still reach such a client as
+// INVALID_ARGUMENT, with the first problems and a count; its dry run lists them all.
+func TestErrorDetailsFitClientsThatLimitMetadata(t *testing.T) {
+	h := startStore(t, grpc.WithMaxHeaderListSize(8<<10)) // what C-core accepts by default
+	lines := sampleLines(t)
+	var bad int
+	for i, l := range lines {
+		if strings.HasPrefix(l, "person,") {
+			c := cells(l)
+			c[8] = "có lẽ là đại biểu Hội đồng nhân dân tỉnh" // delegate: not a yes or no
+			lines[i] = strings.Join(c, ",")
+			bad++
+		}
+	}
+	for len(lines) < 900 { // more rows of the same kind, each with its own problem (under the readers' cap of 1,000)
+		lines = append(lines, fmt.Sprintf("person,,Người thứ %d,,không rõ,09%08d,,,,", len(lines), len(lines)))
+		bad++
+	}
+	content := []byte(strings.Join(lines, "\n"))
+	_, err := h.roster.ImportRoster(context.Background(), &pb.ImportRosterRequest{Content: content})
+	st := wantStatus(t, err, codes.InvalidArgument)
+	size := proto.Size(st.Proto())
+	if size > 6<<10 {
+		t.Errorf("status with details is %d bytes", size)
+	}
+	fields := violationFields(st)
+	last := st.Details()[0].(*errdetails.BadRequest).GetFieldViolations()
+	if len(fields) < 10 || !strings.Contains(last[len(last)-1].GetDescription(), "more problems: a dry run lists them all") {
+		t.Errorf("%d violations, last %q: want the first problems and a count of the rest", len(fields), last[len(last)-1].GetDescription())
+	}
+	resp, err := h.roster.ImportRoster(context.Background(), &pb.ImportRosterRequest{Content: content, DryRun: true})
+	if err != nil || len(resp.GetProblems()) < bad {
+		t.Fatalf("dry run: %v, %d problems; want all %d", err, len(resp.GetProblems()), bad)
 	}
 }

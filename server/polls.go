@@ -298,6 +298,9 @@ func (s *pollServer) ImportVotes(ctx context.Context, req *pb.ImportVotesRequest
 		return nil, s.fail(ctx, err)
 	}
 	entries, err := voteimport.Parse(req.GetContent(), format, p.Options, p.MultipleChoice, voters)
+	if ps, ok := problems(err); ok && req.GetDryRun() {
+		return &pb.ImportVotesResponse{DryRun: true, Problems: ps}, nil // every problem, in the reply
+	}
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

@@ -393,11 +393,16 @@ func (r *rosterServer) ImportRoster(ctx context.Context, req *pb.ImportRosterReq
 		return nil, r.fail(ctx, bq.Invalid("format", "%d is not a roster format", req.GetFormat()))
 	}
 	f, err := rosterfile.Parse(req.GetContent(), format)
-	if err != nil {
-		return nil, r.fail(ctx, err)
+	var changes []bq.Change
+	if err == nil {
+		changes, err = r.store.ApplyRoster(ctx, auditFrom(ctx), f, req.GetDryRun())
 	}
-	changes, err := r.store.ApplyRoster(ctx, auditFrom(ctx), f, req.GetDryRun())
 	if err != nil {
+		// A dry run answers with every problem; a refused import's error carries only
+		// the first ones (see withViolations).
+		if ps, ok := problems(err); ok && req.GetDryRun() {
+			return &pb.ImportRosterResponse{DryRun: true, Problems: ps}, nil
+		}
 		return nil, r.fail(ctx, err)
 	}
 	if !req.GetDryRun() && len(changes) > 0 {

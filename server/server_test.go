@@ -75,8 +75,8 @@ func start(t *testing.T, st store.Store, admin string) *harness {
 	return startWith(t, Config{Store: st}, admin)
 }
 
-// startWith serves with cfg, adding a logger the test can read.
-func startWith(t *testing.T, cfg Config, admin string) *harness {
+// startWith serves with cfg, adding a logger the test can read; opts tune the client.
+func startWith(t *testing.T, cfg Config, admin string, dialOpts ...grpc.DialOption) *harness {
 	t.Helper()
 	logs := &syncBuffer{}
 	cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
@@ -96,10 +96,10 @@ func startWith(t *testing.T, cfg Config, admin string) *harness {
 	addAdminStream := func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 		return streamer(withAdmin(ctx), desc, cc, method, opts...)
 	}
-	conn, err := grpc.NewClient("passthrough:///bufnet",
+	conn, err := grpc.NewClient("passthrough:///bufnet", append([]grpc.DialOption{
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithUnaryInterceptor(addAdmin), grpc.WithStreamInterceptor(addAdminStream))
+		grpc.WithUnaryInterceptor(addAdmin), grpc.WithStreamInterceptor(addAdminStream)}, dialOpts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func startWith(t *testing.T, cfg Config, admin string) *harness {
 }
 
 // startStore opens a fresh SQLite file with an admin token and serves it.
-func startStore(t *testing.T) *harness {
+func startStore(t *testing.T, opts ...grpc.DialOption) *harness {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), sqlite.Options{})
 	if err != nil {
@@ -120,7 +120,7 @@ func startStore(t *testing.T) *harness {
 	}
 	t.Cleanup(func() { st.Close() })
 	admin := mustToken(t, st, bq.TokenAdmin, 0, time.Hour)
-	h := start(t, st, admin)
+	h := startWith(t, Config{Store: st}, admin, opts...)
 	h.st = st
 	return h
 }

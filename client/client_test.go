@@ -591,7 +591,11 @@ func TestRosterImportBadFile(t *testing.T) {
 			args = append(args, "--dry-run")
 		}
 		r := run(t, addr, args...)
-		want := "bieuquyet: invalid argument: the roster file has 4 problems\n" +
+		want := "bieuquyet: invalid argument: the roster file has 4 problems\n"
+		if dryRun {
+			want = "bieuquyet: dry run: the roster file has 4 problems\n"
+		}
+		want +=
 			"  rows[4].phone: +84912000001 is already used by row 3\n" +
 			"  rows[5].phone: must have 10 digits (or 11 for a landline) counting the leading 0\n" +
 			"  rows[8].group: \"HĐND - Ban Không Có\" is not defined by a group row in this file\n" +

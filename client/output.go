@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -37,6 +38,10 @@ func (a *app) printJSON(m proto.Message) error {
 // describe turns an error into what follows "bieuquyet: ": one line, then for a bad
 // request one indented line per field violation.
 func (a *app) describe(err error) string {
+	var lines linesError
+	if errors.As(err, &lines) {
+		return string(lines)
+	}
 	st, ok := status.FromError(err)
 	if !ok {
 		return oneLine(err.Error())
@@ -189,3 +194,29 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
+
+// dryRunProblems reports the problems a dry run found, all of them, as the run's failure:
+// scripts see exit 1, and people see every line to fix.
+func dryRunProblems(what string, ps []*pb.Problem) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "dry run: the %s has %d problem", what, len(ps))
+	if len(ps) != 1 {
+		b.WriteString("s")
+	}
+	for _, p := range ps {
+		line := oneLine(p.GetDescription())
+		if p.GetField() != "" {
+			line = p.GetField() + ": " + line
+		}
+		b.WriteString("\n  " + line)
+	}
+	return linesError(b.String())
+}
+
+// linesError is a failure already laid out in lines, each made safe by oneLine.
+type linesError string
+
+func (e linesError) Error() string { return string(e) }

@@ -276,6 +276,9 @@ var voteCommands = []*command{
 				if err != nil {
 					return err
 				}
+				if err := dryRunProblems("vote list", resp.GetProblems()); err != nil {
+					return err
+				}
 				return a.show(resp, func(w io.Writer) error { return voteImportReport(w, resp) })
 			}
 		},

@@ -151,7 +151,11 @@ func TestPollVoteLifecycle(t *testing.T) {
 			args = append(args, "--dry-run")
 		}
 		r := runStdin(t, addr, strings.NewReader(bad), args...)
-		want := "bieuquyet: invalid argument: the vote list has 1 problem\n" +
+		want := "bieuquyet: invalid argument: the vote list has 1 problem\n"
+		if dryRun {
+			want = "bieuquyet: dry run: the vote list has 1 problem\n"
+		}
+		want +=
 			"  lines[3]: \"Nguyễn Văn Ân\" is not in the poll's electorate: a non-member, or a misspelt name\n"
 		if r.code != 1 || r.stdout != "" || r.stderr != want {
 			t.Errorf("bieuquyet %s with a non-member:\n%s\nwant stderr:\n%s", strings.Join(args, " "), r, want)

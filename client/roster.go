@@ -33,6 +33,9 @@ var rosterCommands = []*command{
 				if err != nil {
 					return err
 				}
+				if err := dryRunProblems("roster file", resp.GetProblems()); err != nil {
+					return err
+				}
 				return a.show(resp, func(w io.Writer) error { return importReport(w, file, resp) })
 			}
 		},

@@ -597,9 +597,9 @@ func TestRosterImportBadFile(t *testing.T) {
 		}
 		want +=
 			"  rows[4].phone: +84912000001 is already used by row 3\n" +
-			"  rows[5].phone: must have 10 digits (or 11 for a landline) counting the leading 0\n" +
-			"  rows[8].group: \"HĐND - Ban Không Có\" is not defined by a group row in this file\n" +
-			"  rows[8].phone: +84912000009 is not the phone of any person row in this file\n"
+				"  rows[5].phone: must have 10 digits (or 11 for a landline) counting the leading 0\n" +
+				"  rows[8].group: \"HĐND - Ban Không Có\" is not defined by a group row in this file\n" +
+				"  rows[8].phone: +84912000009 is not the phone of any person row in this file\n"
 		if r.code != 1 || r.stdout != "" || r.stderr != want {
 			t.Errorf("bieuquyet %s:\n%s\nwant stderr:\n%s", strings.Join(args, " "), r, want)
 		}

@@ -1,6 +1,7 @@
-// Package bieuquyet is the domain of the service: the council's roster, and later its
-// polls, votes and written confirmations. It imports only the standard library; storage,
-// transport and documents live in their own packages and speak in these types.
+// Package bieuquyet is the domain of the service: the council's roster, its polls and
+// votes, and the rules of their life (Điều 7.2 of the council's regulation); the written
+// confirmations come next. It imports only the standard library; storage, transport and
+// documents live in their own packages and speak in these types.
 package bieuquyet
 
 import (

@@ -86,3 +86,12 @@ func parseID(s string) (int64, bool) {
 	id, err := strconv.ParseInt(s, 10, 64)
 	return id, err == nil
 }
+
+// PersonLabel names a person for people to read, with the resource name beside the name:
+// "Nguyễn Văn A (people/12)".
+func PersonLabel(fullName string, id int64) string { return fullName + " (" + PersonName(id) + ")" }
+
+// GroupLabel names a group the same way: "HĐND - Ban Pháp chế (groups/3)".
+func GroupLabel(displayName string, id int64) string {
+	return displayName + " (" + GroupName(id) + ")"
+}

@@ -1,9 +1,6 @@
 package bieuquyet
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
 // A poll's life is decided here and only here; the store loads a poll, calls one of these
 // methods and saves what it decided, in one transaction. A transition that the poll's
@@ -65,7 +62,7 @@ func (p *Poll) AcceptVote(now time.Time, person *Person, voter *Voter) error {
 	if err := p.AcceptsVotes(now); err != nil {
 		return err
 	}
-	who := fmt.Sprintf("%s (%s)", person.FullName, PersonName(person.ID))
+	who := PersonLabel(person.FullName, person.ID)
 	switch {
 	case !person.Delegate && voter == nil:
 		return Errorf(CodeFailedPrecondition, "%s is staff, not a delegate: staff never vote", who)

@@ -84,13 +84,23 @@ func printable(s string) bool {
 	return true
 }
 
+// beginCall gives a call its request id before anything else runs, so that its log line
+// and its audit event carry the same one.
+func beginCall(ctx context.Context) (context.Context, *call) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	c := &call{requestID: requestID(md)}
+	grpc.SetHeader(ctx, metadata.Pairs("x-request-id", c.requestID))
+	return context.WithValue(ctx, callKey{}, c), c
+}
+
 // authenticate finds the caller behind the bearer token. Missing and bad tokens are
 // UNAUTHENTICATED with a message that tells which, and never repeats the token.
 func (s *Server) authenticate(ctx context.Context, method string) (context.Context, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
-	c := &call{requestID: requestID(md)}
-	ctx = context.WithValue(ctx, callKey{}, c)
-	grpc.SetHeader(ctx, metadata.Pairs("x-request-id", c.requestID))
+	c, ok := ctx.Value(callKey{}).(*call)
+	if !ok {
+		ctx, c = beginCall(ctx)
+	}
 	if isOpen(method) {
 		return ctx, nil
 	}

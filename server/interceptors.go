@@ -46,27 +46,39 @@ func (s *Server) authStream(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 
 func (s *Server) logUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	start := time.Now()
+	ctx, c := beginCall(ctx)
 	resp, err := handler(ctx, req)
-	s.logCall(ctx, info.FullMethod, start, err)
+	s.logCall(ctx, info.FullMethod, c, start, err)
 	return resp, err
 }
 
 func (s *Server) logStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	start := time.Now()
-	err := handler(srv, ss)
-	s.logCall(ss.Context(), info.FullMethod, start, err)
+	ctx, c := beginCall(ss.Context())
+	err := handler(srv, &callStream{ServerStream: ss, ctx: ctx})
+	s.logCall(ctx, info.FullMethod, c, start, err)
 	return err
 }
 
-// logCall writes the one line per call: method, code and duration. Requests are not
-// logged: they may carry credentials or personal data.
-func (s *Server) logCall(ctx context.Context, method string, start time.Time, err error) {
+// callStream carries the call's context, with its request id, to the interceptors within.
+type callStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (c *callStream) Context() context.Context { return c.ctx }
+
+// logCall writes the one line per call: method, code, duration, and the request id that
+// the call's audit event carries too. Requests are not logged: they may carry
+// credentials or personal data.
+func (s *Server) logCall(ctx context.Context, method string, c *call, start time.Time, err error) {
 	code := status.Code(err)
 	level := slog.LevelInfo
 	if code == codes.Internal || code == codes.Unknown {
 		level = slog.LevelError
 	}
-	s.log.Log(ctx, level, "rpc", "method", method, "code", code.String(), "duration_ms", float64(time.Since(start).Microseconds())/1000)
+	s.log.Log(ctx, level, "rpc", "method", method, "code", code.String(), "duration_ms", float64(time.Since(start).Microseconds())/1000,
+		"request_id", c.requestID)
 }
 
 func (s *Server) recoverUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {

@@ -201,7 +201,7 @@ func pollLeader(poll func(any) string) rule {
 			return err
 		}
 		if !p.Leads(body) {
-			return deny(name, "only the leader of groups/%d, or the Office, may close or cancel %s", body, name)
+			return deny(name, "only the leader of %s, or the Office, may close or cancel %s", bq.GroupName(body), name)
 		}
 		return nil
 	}

@@ -205,7 +205,7 @@ func TestEveryCallIsLoggedWithMethodCodeAndDuration(t *testing.T) {
 	_, err := h.roster.GetCouncil(context.Background(), &pb.GetCouncilRequest{})
 	wantStatus(t, err, codes.NotFound)
 	logs := h.logs.String()
-	for _, want := range []string{`"msg":"rpc"`, `"method":"/bieuquyet.v1.RosterService/GetCouncil"`, `"code":"NotFound"`, `"duration_ms":`} {
+	for _, want := range []string{`"msg":"rpc"`, `"method":"/bieuquyet.v1.RosterService/GetCouncil"`, `"code":"NotFound"`, `"duration_ms":`, `"request_id":"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %s:\n%s", want, logs)
 		}

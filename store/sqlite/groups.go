@@ -267,7 +267,7 @@ func (s *Store) UpdateGroup(ctx context.Context, a bq.Audit, id int64, fn func(*
 		diff = diffText(diff, "display_name", before.DisplayName, out.DisplayName)
 		diff = diffText(diff, "zalo_link", before.ZaloLink, out.ZaloLink)
 		if out.LeaderID != leader {
-			diff = append(diff, fmt.Sprintf("leader people/%d → people/%d", leader, out.LeaderID))
+			diff = append(diff, fmt.Sprintf("leader %s → %s", bq.PersonLabel(memberName(&before, leader), leader), bq.PersonLabel(memberName(out, out.LeaderID), out.LeaderID)))
 		}
 		if len(diff) == 0 {
 			diff = []string{"no change"}
@@ -335,7 +335,11 @@ func (s *Store) RemoveGroupMember(ctx context.Context, a bq.Audit, groupID, pers
 		}
 		switch {
 		case found == nil:
-			return bq.Errorf(bq.CodeNotFound, "people/%d is not a member of %q", personID, g.DisplayName)
+			who := bq.PersonName(personID)
+			if p, err := getPerson(ctx, tx, personID); err == nil {
+				who = bq.PersonLabel(p.FullName, personID)
+			}
+			return bq.Errorf(bq.CodeNotFound, "%s is not a member of %q", who, g.DisplayName)
 		case found.Role == bq.RoleLeader:
 			return bq.Errorf(bq.CodeFailedPrecondition, "%s leads %q: give the group another leader first", found.FullName, g.DisplayName)
 		case g.Kind == bq.KindAllDelegates && found.Role == bq.RoleMember:
@@ -365,4 +369,14 @@ func (s *Store) membershipChanged(ctx context.Context, tx *sql.Tx, a bq.Audit, a
 func touchGroup(ctx context.Context, tx *sql.Tx, id int64, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE groups SET update_time = ? WHERE id = ?`, nanos(now), id)
 	return err
+}
+
+// memberName is the name of a member of g, or "" when they are none.
+func memberName(g *bq.Group, id int64) string {
+	for _, m := range g.Members {
+		if m.PersonID == id {
+			return m.FullName
+		}
+	}
+	return ""
 }

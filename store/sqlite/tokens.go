@@ -42,6 +42,7 @@ func (s *Store) CreateToken(ctx context.Context, a bq.Audit, t *bq.Token, key bq
 		}
 		c := *t
 		var personID any
+		whom := string(c.Role)
 		if c.Role == bq.TokenPerson {
 			p, err := getPerson(ctx, tx, c.PersonID)
 			if bq.ErrorCode(err) == bq.CodeNotFound {
@@ -54,6 +55,7 @@ func (s *Store) CreateToken(ctx context.Context, a bq.Audit, t *bq.Token, key bq
 				return bq.Errorf(bq.CodeFailedPrecondition, "%s is deactivated", p.FullName)
 			}
 			personID = c.PersonID
+			whom = "person " + bq.PersonLabel(p.FullName, p.ID)
 		}
 		c.CreatedBy, c.CreateTime = a.Actor, s.now().UTC()
 		res, err := tx.ExecContext(ctx, `INSERT INTO tokens (name, role, person_id, hash, created_by, create_time, expire_time)
@@ -63,10 +65,6 @@ func (s *Store) CreateToken(ctx context.Context, a bq.Audit, t *bq.Token, key bq
 		}
 		if c.ID, err = res.LastInsertId(); err != nil {
 			return err
-		}
-		whom := string(c.Role)
-		if c.Role == bq.TokenPerson {
-			whom = fmt.Sprintf("person people/%d", c.PersonID)
 		}
 		out = &c
 		if err := s.remember(ctx, tx, a, "CreateToken", key, bq.TokenName(c.ID)); err != nil {

@@ -252,7 +252,7 @@ func optionIndices(p *bq.Poll, texts []string) ([]int, error) {
 			}
 		}
 		if found < 0 {
-			return nil, bq.Invalid("options", "%q is not an option of polls/%d; the options are %s", t, p.ID, quoteAll(p.Options))
+			return nil, bq.Invalid("options", "%q is not an option of %s; the options are %s", t, bq.PollName(p.ID), quoteAll(p.Options))
 		}
 		out = append(out, found)
 	}

@@ -146,6 +146,11 @@ func (a *app) run(ctx context.Context, args []string) error {
 	if rest[0] == "help" {
 		return a.help(rest[1:])
 	}
+	if len(rest) > 1 && isHelp(rest[1]) && hasSubcommands(rest[0]) {
+		// "bieuquyet poll --help" lists the poll commands, as "bieuquyet help poll" does.
+		printUsage(a.stdout, rest[0])
+		return errHelpShown
+	}
 	c, err := findCommand(rest)
 	if err != nil {
 		return err

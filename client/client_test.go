@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"net"
 	"os"
@@ -214,7 +215,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 		{"council", "get"},
 		{"groups", "list"},
 		{"groups", "get", "HĐND - Ban Pháp chế"},
-		{"people", "list", "--group", "HĐND - Tổ ĐB Dĩ An", "--delegate", "true"},
+		{"people", "list", "--group", "HĐND - Tổ ĐB Dĩ An", "--delegate"},
 		{"people", "get", "0900000101"},
 		{"--output", "json", "groups", "get", "3"},
 		{"people", "create", "--full-name", "Nguyễn Thị Mới", "--phone", "0900 000 999", "--delegate", "--title", "Đại biểu HĐND tỉnh"},
@@ -378,12 +379,17 @@ func TestPeopleLifecycle(t *testing.T) {
 		t.Errorf("deactivating twice:\n%s", r)
 	}
 
-	list := mustRun(t, addr, "people", "list", "--active", "false")
+	list := mustRun(t, addr, "people", "list", "--active=false")
 	if rs := rows(t, list); len(rs) != 1 || !strings.HasPrefix(rs[0], "people/1  Nguyễn Thị Hồng") {
-		t.Errorf("people list --active false:\n%s", list)
+		t.Errorf("people list --active=false:\n%s", list)
 	}
-	if got := mustRun(t, addr, "people", "list", "--active=true"); got != "no people\n" {
-		t.Errorf("people list --active=true = %q", got)
+	for _, active := range []string{"--active", "--active=true"} {
+		if got := mustRun(t, addr, "people", "list", active); got != "no people\n" {
+			t.Errorf("people list %s = %q", active, got)
+		}
+	}
+	if got := mustRun(t, addr, "people", "list"); len(rows(t, got)) != 1 {
+		t.Errorf("people list without --active does not show the deactivated person:\n%s", got)
 	}
 }
 
@@ -412,7 +418,7 @@ func TestPeopleListPages(t *testing.T) {
 	assertAligned(t, all.stdout, regexp.MustCompile(`(DELEGATE +PHONE|(yes|no) +\+84)`))
 
 	// Filters, with the group given by name.
-	staff := mustRun(t, addr, "people", "list", "--delegate", "false", "--group", "HĐND - Ban Pháp chế")
+	staff := mustRun(t, addr, "people", "list", "--delegate=false", "--group", "HĐND - Ban Pháp chế")
 	if rs := rows(t, staff); len(rs) != 1 || !strings.Contains(rs[0], "Chuyên viên Ban Pháp chế") {
 		t.Errorf("staff of Ban Pháp chế:\n%s", staff)
 	}
@@ -493,8 +499,8 @@ func TestErrors(t *testing.T) {
 			[]string{`^bieuquyet: people list: flag provided but not defined: -bogus \(run 'bieuquyet help people list'\)$`}},
 		{"global flag after the command", []string{"people", "list", "--output", "json"}, 2,
 			[]string{`^bieuquyet: people list: flag provided but not defined: -output: --output is a global flag and goes before the command `}},
-		{"bad flag value", []string{"people", "list", "--delegate", "maybe"}, 2,
-			[]string{`^bieuquyet: people list: invalid value "maybe" for flag -delegate: must be true or false \(run 'bieuquyet help people list'\)$`}},
+		{"bad flag value", []string{"people", "list", "--delegate=maybe"}, 2,
+			[]string{`^bieuquyet: people list: invalid boolean value "maybe" for -delegate: must be true or false \(run 'bieuquyet help people list'\)$`}},
 		{"bad kind", []string{"groups", "list", "--kind", "ban"}, 2,
 			[]string{`^bieuquyet: groups list: invalid value "ban" for flag -kind: must be all_delegates, standing_committee, committee or delegate_group `}},
 		{"bad output", []string{"--output", "xml", "council", "get"}, 2,
@@ -513,6 +519,10 @@ func TestErrors(t *testing.T) {
 		{"bad person", []string{"people", "get", "Nguyễn"}, 2, []string{`^bieuquyet: people get: "Nguyễn" is not a person: use people/ID, ID or a phone number `}},
 		{"bool flag without =", []string{"people", "update", "--delegate", "false", "1"}, 2,
 			[]string{`^bieuquyet: people update: unexpected argument "false": give a yes-or-no flag its value with =, as in --delegate=false `}},
+		{"filter flag without =", []string{"people", "list", "--active", "false"}, 2,
+			[]string{`^bieuquyet: people list: unexpected argument "false": give a yes-or-no flag its value with =, as in --active=false `}},
+		{"filter flag with true after a space", []string{"people", "list", "--delegate", "true"}, 2,
+			[]string{`^bieuquyet: people list: unexpected argument "true": give a yes-or-no flag its value with =, as in --delegate=true `}},
 		{"bad timeout", []string{"--timeout", "0s", "council", "get"}, 2, []string{`^bieuquyet: --timeout must be positive`}},
 		{"one-word command with an argument", []string{"whoami", "me"}, 2, []string{`^bieuquyet: whoami: unexpected argument "me" \(run 'bieuquyet help whoami'\)$`}},
 		{"token flag after the command", []string{"whoami", "--token", "x"}, 2,
@@ -830,5 +840,87 @@ func TestParseInterspersed(t *testing.T) {
 		if strings.Join(pos, "|") != strings.Join(tt.pos, "|") || *role != tt.role || *verbose != tt.verbose {
 			t.Errorf("%q: got %q, role %q, -v %v", tt.args, pos, *role, *verbose)
 		}
+	}
+}
+
+// TestHelpEverywhere checks that every command and every group of commands answers
+// --help, -h and -help with its usage on stdout and exit 0, and never reaches a server:
+// there is none.
+func TestHelpEverywhere(t *testing.T) {
+	t.Parallel()
+	dead := deadAddr(t)
+	type check struct {
+		args []string
+		want string // what stdout must start with
+	}
+	var checks []check
+	for _, c := range commands {
+		words := strings.Fields(c.path)
+		for _, h := range []string{"--help", "-h", "-help"} {
+			checks = append(checks, check{append(append([]string{}, words...), h), "Usage: " + usageLine(c) + "\n"})
+		}
+		checks = append(checks, check{append([]string{"help"}, words...), "Usage: " + usageLine(c) + "\n"})
+		// Help wins over missing arguments and flags given before it.
+		if len(c.args) > 0 {
+			checks = append(checks, check{append(append([]string{}, words...), "x", "--help"), "Usage: " + usageLine(c) + "\n"})
+		}
+	}
+	for _, topic := range topics() {
+		if !hasSubcommands(topic) {
+			continue
+		}
+		for _, h := range []string{"--help", "-h", "-help", "help"} {
+			checks = append(checks, check{[]string{topic, h}, "bieuquyet is the command-line client"})
+		}
+		checks = append(checks, check{[]string{"help", topic}, "bieuquyet is the command-line client"})
+	}
+	for _, tt := range checks {
+		r := run(t, "", append([]string{"--addr", dead}, tt.args...)...)
+		if r.code != 0 || r.stderr != "" || !strings.HasPrefix(r.stdout, tt.want) {
+			t.Errorf("bieuquyet %s:\n%s\nwant stdout starting %q", strings.Join(tt.args, " "), r, tt.want)
+			continue
+		}
+		if !strings.HasPrefix(tt.want, "bieuquyet") {
+			continue
+		}
+		// A group's help lists its commands and no others.
+		topic := tt.args[0]
+		if topic == "help" {
+			topic = tt.args[1]
+		}
+		for _, c := range commands {
+			mine := strings.HasPrefix(c.path, topic+" ")
+			if listed := strings.Contains(r.stdout, "\n  "+c.path); listed != mine {
+				t.Errorf("bieuquyet %s: lists %q: %v, want %v", strings.Join(tt.args, " "), c.path, listed, mine)
+			}
+		}
+	}
+}
+
+// TestBoolFlags checks that every yes-or-no flag of every command takes one form:
+// --x for yes, --x=false for no, and never a value after a space.
+func TestBoolFlags(t *testing.T) {
+	t.Parallel()
+	n := 0
+	for _, c := range commands {
+		fs := newFlagSet(c.path)
+		c.setup(fs)
+		fs.VisitAll(func(f *flag.Flag) {
+			_, opt := f.Value.(*optBool)
+			if !opt && f.DefValue != "false" && f.DefValue != "true" {
+				return
+			}
+			n++
+			b, ok := f.Value.(interface{ IsBoolFlag() bool })
+			if !ok || !b.IsBoolFlag() {
+				t.Errorf("%s --%s takes a value: want a yes-or-no flag", c.path, f.Name)
+			}
+		})
+		if strings.Contains(c.synopsis, "true|false") || strings.Contains(c.synopsis, "=true") {
+			t.Errorf("%s: the synopsis spells a yes-or-no flag with a value: %s", c.path, c.synopsis)
+		}
+	}
+	if n < 8 {
+		t.Errorf("found %d yes-or-no flags; the walk is broken", n)
 	}
 }

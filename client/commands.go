@@ -51,6 +51,26 @@ func topics() []string {
 	return out
 }
 
+// hasSubcommands reports whether topic is the first word of commands of two words, such
+// as "poll"; "whoami" is a command of its own.
+func hasSubcommands(topic string) bool {
+	for _, c := range commands {
+		if t, name, _ := strings.Cut(c.path, " "); t == topic && name != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// isHelp reports whether arg asks for help where a subcommand would be.
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "help":
+		return true
+	}
+	return false
+}
+
 // findCommand finds the command named by the first words of args.
 func findCommand(args []string) (*command, error) {
 	topic := args[0]
@@ -110,14 +130,35 @@ func (a *app) runCommand(ctx context.Context, c *command, args []string) error {
 		return usageErrorf(c.path, "missing %s", strings.Join(c.args[len(pos):least], " and "))
 	}
 	if len(pos) > most {
-		for _, p := range pos {
-			if p == "true" || p == "false" {
-				return usageErrorf(c.path, "unexpected argument %q: give a yes-or-no flag its value with =, as in --delegate=%s", p, p)
-			}
+		if flag, value, ok := boolWithSpace(fs, args); ok {
+			return usageErrorf(c.path, "unexpected argument %q: give a yes-or-no flag its value with =, as in --%s=%s", value, flag, value)
 		}
 		return usageErrorf(c.path, "unexpected argument %q", pos[len(c.args)])
 	}
 	return act(ctx, a, pos)
+}
+
+// boolWithSpace finds a yes-or-no flag given its value after a space, as in
+// "--delegate false", which the flag package reads as the flag and an argument.
+func boolWithSpace(fs *flag.FlagSet, args []string) (name, value string, ok bool) {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "--" {
+			break
+		}
+		v := args[i+1]
+		if (v != "true" && v != "false") || !strings.HasPrefix(args[i], "-") {
+			continue
+		}
+		n := strings.TrimLeft(args[i], "-")
+		f := fs.Lookup(n)
+		if f == nil {
+			continue
+		}
+		if b, isBool := f.Value.(interface{ IsBoolFlag() bool }); isBool && b.IsBoolFlag() {
+			return n, v, true
+		}
+	}
+	return "", "", false
 }
 
 // parseInterspersed parses flags wherever they are among the positional arguments, so
@@ -277,8 +318,9 @@ func (f *enumFlag) Set(s string) error {
 	return fmt.Errorf("must be %s", orList(f.allowed))
 }
 
-// optBool is a flag that is true, false or not given; unlike a bool flag it takes its
-// value as the next argument too ("--delegate false").
+// optBool is a yes-or-no flag that may also be left out: unset, --delegate (true) or
+// --delegate=false, like every other yes-or-no flag. IsBoolFlag makes the flag package
+// take it without a value, so "--delegate false" is refused instead of half-read.
 type optBool struct {
 	set   bool
 	value bool
@@ -299,6 +341,8 @@ func (f *optBool) Set(s string) error {
 	f.set, f.value = true, v
 	return nil
 }
+
+func (f *optBool) IsBoolFlag() bool { return true }
 
 func (f *optBool) ptr() *bool {
 	if !f.set {

@@ -37,13 +37,13 @@ func personVars(fs *flag.FlagSet, p *pb.Person, delegateUsage string) {
 var peopleCommands = []*command{
 	{
 		path:     "people list",
-		synopsis: "[--group GROUP] [--delegate true|false] [--active true|false] [--phone P] [--page-size N] [--page-token T] [--all]",
+		synopsis: "[--group GROUP] [--delegate|--delegate=false] [--active|--active=false] [--phone P] [--page-size N] [--page-token T] [--all]",
 		summary:  "list people in id order, a page at a time (--all: every page)",
 		setup: func(fs *flag.FlagSet) action {
 			var delegate, active optBool
 			group := fs.String("group", "", "only members of this group")
-			fs.Var(&delegate, "delegate", "only delegates (true) or only non-delegates (false)")
-			fs.Var(&active, "active", "only active (true) or only deactivated (false) people")
+			fs.Var(&delegate, "delegate", "only delegates (--delegate) or only non-delegates (--delegate=false)")
+			fs.Var(&active, "active", "only active (--active) or only deactivated (--active=false) people")
 			phone := fs.String("phone", "", "only the person with this phone number")
 			pages := pageVars(fs, "people")
 			return func(ctx context.Context, a *app, _ []string) error {
@@ -109,11 +109,11 @@ var peopleCommands = []*command{
 	{
 		path:     "people update",
 		args:     []string{"PERSON"},
-		synopsis: "[--full-name S] [--title S] [--delegate=true|false] [--phone P] [--zalo-name S] [--email S] [--signing-identity S]",
+		synopsis: "[--full-name S] [--title S] [--delegate|--delegate=false] [--phone P] [--zalo-name S] [--email S] [--signing-identity S]",
 		summary:  "change a person's fields: exactly those given (an empty value clears a field)",
 		setup: func(fs *flag.FlagSet) action {
 			p := &pb.Person{}
-			personVars(fs, p, "whether the person is a delegate: --delegate=true or --delegate=false")
+			personVars(fs, p, "whether the person is a delegate: --delegate or --delegate=false")
 			return func(ctx context.Context, a *app, args []string) error {
 				paths := maskPaths(fs, personFlags...)
 				if len(paths) == 0 {

@@ -381,3 +381,39 @@ func TestTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestPlaintextBeyondLoopback checks that the client refuses to send a token in clear to
+// an address other than loopback, before anything crosses the network, unless told with
+// --insecure that something else encrypts the traffic.
+func TestPlaintextBeyondLoopback(t *testing.T) {
+	t.Parallel()
+	for _, addr := range []string{"hdnd.example.vn:50051", "192.0.2.1:50051", "[2001:db8::1]:50051", "0.0.0.0:50051",
+		"dns:///hdnd.example.vn:50051", "hdnd.example.vn", "ipv4:127.0.0.1:1,192.0.2.1:1", "localhost.example.vn:1"} {
+		r := run(t, "", "--addr", addr, "--token", "x", "whoami")
+		want := "bieuquyet: refusing to send the token in clear to " + addr + ", which is not a loopback address: " +
+			"give --tls-ca FILE to use TLS, or --insecure if something else encrypts the traffic (run 'bieuquyet help')\n"
+		if r.code != 2 || r.stdout != "" || r.stderr != want {
+			t.Errorf("plaintext to %s:\n%s\nwant stderr %q", addr, r, want)
+		}
+	}
+	// With --insecure the call goes out: to a TEST-NET address nobody answers.
+	r := run(t, "", "--addr", "192.0.2.1:50051", "--insecure", "--timeout", "100ms", "--token", "x", "whoami")
+	if r.code != 1 || !strings.HasPrefix(r.stderr, "bieuquyet: deadline exceeded: ") && !strings.HasPrefix(r.stderr, "bieuquyet: cannot reach") {
+		t.Errorf("plaintext to 192.0.2.1 with --insecure:\n%s", r)
+	}
+	// Help never connects, so it needs neither.
+	if r := run(t, "", "--addr", "hdnd.example.vn:50051", "whoami", "--help"); r.code != 0 {
+		t.Errorf("help with a remote address:\n%s", r)
+	}
+	// Loopback, in every spelling, needs no TLS: the server is down, so the call fails
+	// as unreachable, not as a usage error.
+	for _, addr := range []string{"127.0.0.1:1", "127.1.2.3:1", "localhost:1", "LOCALHOST:1", "[::1]:1", "dns:///localhost:1",
+		"passthrough:///127.0.0.1:1", "ipv4:127.0.0.1:1,127.0.0.2:1", "unix:///tmp/nothing-here.sock"} {
+		if !loopbackTarget(addr) {
+			t.Errorf("loopbackTarget(%q) = false", addr)
+		}
+		if r := run(t, "", "--addr", addr, "--timeout", "2s", "whoami"); r.code != 1 {
+			t.Errorf("plaintext to %s:\n%s", addr, r)
+		}
+	}
+}

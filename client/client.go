@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -124,6 +125,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 	fs.StringVar(&a.conf.tlsCA, "tls-ca", "", "PEM file of the CA that signed the server's certificate: turns TLS on")
 	fs.StringVar(&a.conf.tlsCert, "tls-cert", "", "PEM client certificate, for servers that ask for one (with --tls-key)")
 	fs.StringVar(&a.conf.tlsKey, "tls-key", "", "PEM key of --tls-cert")
+	fs.BoolVar(&a.conf.insecure, "insecure", false, "allow plaintext to an address other than loopback, when something else encrypts the traffic")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(a.stdout)
@@ -162,6 +164,55 @@ func (a *app) run(ctx context.Context, args []string) error {
 type connConfig struct {
 	token                  string
 	tlsCA, tlsCert, tlsKey string
+	insecure               bool // plaintext beyond loopback is allowed
+}
+
+// tls reports whether the connection uses TLS.
+func (c connConfig) tls() bool { return c.tlsCA != "" || c.tlsCert != "" }
+
+// checkPlaintext refuses plaintext to an address other than loopback, unless --insecure
+// says that something else encrypts the traffic: the bearer token would cross the
+// network in clear. The server refuses to listen that way for the same reason.
+func checkPlaintext(addr string, c connConfig) error {
+	if c.tls() || c.insecure || loopbackTarget(addr) {
+		return nil
+	}
+	return usageErrorf("", "refusing to send the token in clear to %s, which is not a loopback address: "+
+		"give --tls-ca FILE to use TLS, or --insecure if something else encrypts the traffic", addr)
+}
+
+// loopbackTarget reports whether a gRPC target reaches this machine only: a loopback IP
+// (127.0.0.0/8, ::1), localhost, or a Unix socket. It reads the forms grpc.NewClient
+// takes: HOST:PORT, HOST alone, dns:///HOST:PORT, passthrough:///HOST:PORT,
+// ipv4:IP:PORT,…, ipv6:[IP]:PORT,…, unix:PATH and unix-abstract:NAME.
+func loopbackTarget(target string) bool {
+	hosts := []string{target}
+	if scheme, rest, ok := strings.Cut(target, ":"); ok {
+		switch scheme {
+		case "unix", "unix-abstract":
+			return true
+		case "dns", "passthrough":
+			if r, ok := strings.CutPrefix(rest, "//"); ok {
+				_, rest, _ = strings.Cut(r, "/") // drop the authority: the DNS server to ask
+			}
+			hosts = []string{rest}
+		case "ipv4", "ipv6":
+			hosts = strings.Split(rest, ",")
+		}
+	}
+	for _, h := range hosts {
+		host, _, err := net.SplitHostPort(h)
+		if err != nil {
+			host = strings.Trim(h, "[]") // no port
+		}
+		if strings.EqualFold(host, "localhost") {
+			continue
+		}
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			return false
+		}
+	}
+	return len(hosts) > 0
 }
 
 // dial opens a connection to the server at addr. It does not connect yet: the first
@@ -169,7 +220,7 @@ type connConfig struct {
 // option lives here.
 func dial(addr string, c connConfig) (*grpc.ClientConn, error) {
 	creds := insecure.NewCredentials()
-	if c.tlsCA != "" || c.tlsCert != "" {
+	if c.tls() {
 		cfg, err := tlsConfig(c)
 		if err != nil {
 			return nil, err
@@ -213,8 +264,9 @@ func tlsConfig(c connConfig) (*tls.Config, error) {
 	return cfg, nil
 }
 
-// bearer sends the token with every call. It does not insist on TLS: on loopback the
-// server accepts plaintext, and elsewhere the server itself refuses it unless told not to.
+// bearer sends the token with every call. It does not insist on TLS itself: on loopback
+// the server accepts plaintext, and elsewhere checkPlaintext has refused it unless told
+// otherwise by --insecure.
 type bearer string
 
 func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
@@ -266,6 +318,9 @@ type serviceClients struct {
 func (a *app) services() (services, error) {
 	if a.svc != nil {
 		return a.svc, nil
+	}
+	if err := checkPlaintext(a.addr, a.conf); err != nil {
+		return nil, err
 	}
 	conn, err := dial(a.addr, a.conf)
 	if err != nil {

@@ -115,7 +115,7 @@ func (a *app) runCommand(ctx context.Context, c *command, args []string) error {
 		return errHelpShown
 	}
 	if err != nil {
-		for _, g := range []string{"addr", "output", "timeout", "token", "tls-ca", "tls-cert", "tls-key"} {
+		for _, g := range []string{"addr", "output", "timeout", "token", "tls-ca", "tls-cert", "tls-key", "insecure"} {
 			if strings.HasSuffix(err.Error(), "not defined: -"+g) {
 				return usageErrorf(c.path, "%v: --%s is a global flag and goes before the command", err, g)
 			}
@@ -265,6 +265,9 @@ Global flags, before the command:
   --tls-ca FILE        PEM certificate of the CA that signed the server's: turns TLS on
   --tls-cert FILE      PEM client certificate, for servers that ask for one (with --tls-key)
   --tls-key FILE       PEM key of --tls-cert
+  --insecure           allow plaintext to an address other than loopback, when
+                       something else encrypts the traffic (without it, such an
+                       address needs --tls-ca)
 
 Commands:
 `)

@@ -69,7 +69,7 @@ var accessCommands = []*command{
 				if err := tokenFields(a.stdout, resp.GetToken()); err != nil {
 					return err
 				}
-				_, err = fmt.Fprintln(a.stdout, resp.GetSecret())
+				_, err = fmt.Fprintln(a.stdout, printable(resp.GetSecret()))
 				return err
 			}
 		},

@@ -114,9 +114,9 @@ func verdict(w io.Writer, v *pb.VerifyAuditLogResponse) error {
 		line = fmt.Sprintf("audit trail intact: %s, head %d %x", plural(int(v.GetEventsChecked()), "event", "events"),
 			v.GetHead().GetSeq(), v.GetHead().GetHash())
 	case v.GetFirstBadSeq() > 0:
-		line = fmt.Sprintf("audit trail BROKEN at event %d: %s", v.GetFirstBadSeq(), oneLine(v.GetProblem()))
+		line = fmt.Sprintf("audit trail BROKEN at event %d: %s", v.GetFirstBadSeq(), printLine(v.GetProblem()))
 	default:
-		line = "audit trail BROKEN at its end: " + oneLine(v.GetProblem())
+		line = "audit trail BROKEN at its end: " + printLine(v.GetProblem())
 	}
 	_, err := fmt.Fprintln(w, line)
 	return err

@@ -100,7 +100,7 @@ func (a *app) exit(err error) int {
 		if ue.cmd != "" {
 			prefix, hint = ue.cmd+": ", "bieuquyet help "+ue.cmd
 		}
-		fmt.Fprintf(a.stderr, "bieuquyet: %s%s (run '%s')\n", prefix, oneLine(ue.msg), hint)
+		fmt.Fprintf(a.stderr, "bieuquyet: %s%s (run '%s')\n", prefix, printLine(ue.msg), hint)
 		return exitUsage
 	}
 	fmt.Fprintf(a.stderr, "bieuquyet: %s\n", a.describe(err))

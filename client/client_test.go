@@ -924,3 +924,39 @@ func TestBoolFlags(t *testing.T) {
 		t.Errorf("found %d yes-or-no flags; the walk is broken", n)
 	}
 }
+
+// TestInvisibleCharacters checks that names from the server with characters a terminal
+// does not show (a right-to-left override, a zero width space, a byte order mark, a line
+// separator) are printed escaped in tables and fields, and stay JSON in JSON, escaped.
+func TestInvisibleCharacters(t *testing.T) {
+	t.Parallel()
+	addr := startServer(t)
+	const fullName = "Nguyễn\u202eVăn\u200bÂn\ufeff"
+	const escaped = `Nguyễn\u202eVăn\u200bÂn\ufeff`
+	mustRun(t, addr, "people", "create", "--full-name", fullName, "--phone", "0912000001", "--delegate",
+		"--title", "Đại biểu\u2028HĐND\u061c")
+	for _, args := range [][]string{{"people", "list"}, {"people", "get", "1"}} {
+		out := mustRun(t, addr, args...)
+		for _, r := range out {
+			if r != '\n' && invisible(r) {
+				t.Errorf("bieuquyet %s prints %U raw:\n%s", strings.Join(args, " "), r, out)
+			}
+		}
+		if !strings.Contains(out, escaped) {
+			t.Errorf("bieuquyet %s does not show the name escaped, %s:\n%s", strings.Join(args, " "), escaped, out)
+		}
+	}
+	out := mustRun(t, addr, "--output", "json", "people", "get", "1")
+	if strings.ContainsAny(out, "\u202e\u200b\ufeff\u2028\u061c") || !strings.Contains(out, `\u202e`) {
+		t.Errorf("JSON output carries invisible characters raw:\n%s", out)
+	}
+	var doc struct{ Person struct{ FullName, Title string } }
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Person.FullName != fullName {
+		t.Errorf("JSON output reads back as %q, %v; want %q", doc.Person.FullName, err, fullName)
+	}
+	// A server message quoting the name is escaped too.
+	r := run(t, addr, "people", "create", "--full-name", "X", "--phone", "0912000001")
+	if r.code != 1 || strings.ContainsAny(r.stderr, "\u202e\u200b\ufeff") {
+		t.Errorf("an error naming the person:\n%s", r)
+	}
+}

@@ -74,7 +74,7 @@ func (a *app) showPage(resp interface {
 		return err
 	}
 	if token := resp.GetNextPageToken(); token != "" {
-		fmt.Fprintf(a.stderr, "more: --page-token %s (or --all for every page)\n", token)
+		fmt.Fprintf(a.stderr, "more: --page-token %s (or --all for every page)\n", printable(token))
 	}
 	return nil
 }

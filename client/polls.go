@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
@@ -371,9 +370,9 @@ func (a *app) watch(ctx context.Context, poll string) error {
 		}
 		t := resp.GetTally()
 		if a.json {
-			b, err := protojson.Marshal(t)
+			b, err := marshalJSON(t, false)
 			if err != nil {
-				return fmt.Errorf("encode Tally as JSON: %w", err)
+				return err
 			}
 			if _, err := fmt.Fprintf(a.stdout, "%s\n", b); err != nil {
 				return err
@@ -416,11 +415,11 @@ func tallyReport(w io.Writer, t *pb.Tally) error {
 	var b strings.Builder
 	width, digits := 0, 1
 	for _, o := range t.GetOptions() {
-		width = max(width, cellWidth.StringWidth(oneLine(o.GetOption())))
+		width = max(width, cellWidth.StringWidth(printLine(o.GetOption())))
 		digits = max(digits, len(strconv.Itoa(int(o.GetCount()))))
 	}
 	for _, o := range t.GetOptions() {
-		text := oneLine(o.GetOption())
+		text := printLine(o.GetOption())
 		line := text + strings.Repeat(" ", width-cellWidth.StringWidth(text)) + fmt.Sprintf("  %*d", digits, o.GetCount())
 		if bar := tallyBar(o.GetCount(), t.GetEligible()); bar != "" {
 			line += "  " + bar
@@ -431,7 +430,7 @@ func tallyReport(w io.Writer, t *pb.Tally) error {
 	if missing := t.GetMissing(); len(missing) > 0 {
 		names := make([]string, len(missing))
 		for i, v := range missing {
-			names[i] = oneLine(v.GetFullName())
+			names[i] = printLine(v.GetFullName())
 		}
 		fmt.Fprintf(&b, "Chưa bỏ phiếu (%d): %s\n", len(missing), strings.Join(names, ", "))
 	}
@@ -560,7 +559,7 @@ func fieldBlock(w io.Writer, pairs ...string) error {
 		}
 		name := pairs[i] + ":"
 		for _, line := range strings.Split(pairs[i+1], "\n") {
-			fmt.Fprintf(&b, "%-*s %s\n", width+1, name, oneLine(line))
+			fmt.Fprintf(&b, "%-*s %s\n", width+1, name, printLine(line))
 			name = ""
 		}
 	}

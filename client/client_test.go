@@ -950,7 +950,9 @@ func TestInvisibleCharacters(t *testing.T) {
 	if strings.ContainsAny(out, "\u202e\u200b\ufeff\u2028\u061c") || !strings.Contains(out, `\u202e`) {
 		t.Errorf("JSON output carries invisible characters raw:\n%s", out)
 	}
-	var doc struct{ Person struct{ FullName, Title string } }
+	var doc struct {
+		Person struct{ FullName, Title string }
+	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Person.FullName != fullName {
 		t.Errorf("JSON output reads back as %q, %v; want %q", doc.Person.FullName, err, fullName)
 	}

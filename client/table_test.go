@@ -68,15 +68,15 @@ func TestTableCellsStayOnOneLine(t *testing.T) {
 
 func TestPrintable(t *testing.T) {
 	for in, want := range map[string]string{
-		"Nguyễn Văn Ân":           "Nguyễn Văn Ân",
-		norm.NFD.String("Ân"):     norm.NFD.String("Ân"), // combining marks are letters' accents
-		"abc\u202edef":            `abc\u202edef`,
-		"zero\u200bwidth\ufeff":   `zero\u200bwidth\ufeff`,
-		"\x1b[2Jclear":            `\x1b[2Jclear`,
-		"del\x7f c1\u0085":        `del\x7f c1\u0085`,
-		"line\u2028para\u2029":    `line\u2028para\u2029`,
-		"tag\U000e0041":           `tag\U000e0041`,
-		"bad\xffbyte":             `bad\xffbyte`,
+		"Nguyễn Văn Ân":          "Nguyễn Văn Ân",
+		norm.NFD.String("Ân"):    norm.NFD.String("Ân"), // combining marks are letters' accents
+		"abc\u202edef":           `abc\u202edef`,
+		"zero\u200bwidth\ufeff":  `zero\u200bwidth\ufeff`,
+		"\x1b[2Jclear":           `\x1b[2Jclear`,
+		"del\x7f c1\u0085":       `del\x7f c1\u0085`,
+		"line\u2028para\u2029":   `line\u2028para\u2029`,
+		"tag\U000e0041":          `tag\U000e0041`,
+		"bad\xffbyte":            `bad\xffbyte`,
 		"nbsp\u00a0and emoji 🗳️": "nbsp\u00a0and emoji 🗳️",
 	} {
 		if got := printable(in); got != want {

@@ -66,7 +66,8 @@ var accessCommands = []*command{
 				if a.json {
 					return a.printJSON(resp)
 				}
-				if err := tokenFields(a.stdout, resp.GetToken()); err != nil {
+				a.lookupNames(ctx, resp.GetToken().GetPerson(), resp.GetToken().GetCreatedBy())
+				if err := a.tokenFields(a.stdout, resp.GetToken()); err != nil {
 					return err
 				}
 				_, err = fmt.Fprintln(a.stdout, printable(resp.GetSecret()))
@@ -99,7 +100,12 @@ var accessCommands = []*command{
 					return err
 				}
 				resp := &pb.ListTokensResponse{Tokens: tokens, NextPageToken: next}
-				return a.showPage(resp, func(w io.Writer) error { return tokensTable(w, tokens) })
+				var refs []string
+				for _, t := range tokens {
+					refs = append(refs, t.GetPerson(), t.GetCreatedBy())
+				}
+				a.lookupNames(ctx, refs...)
+				return a.showPage(resp, func(w io.Writer) error { return a.tokensTable(w, tokens) })
 			}
 		},
 	},
@@ -117,7 +123,8 @@ var accessCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return tokenFields(w, resp.GetToken()) })
+				a.lookupNames(ctx, resp.GetToken().GetPerson(), resp.GetToken().GetCreatedBy())
+				return a.show(resp, func(w io.Writer) error { return a.tokenFields(w, resp.GetToken()) })
 			}
 		},
 	},
@@ -159,20 +166,20 @@ func whoamiReport(w io.Writer, r *pb.WhoAmIResponse) error {
 	return tb.write(w)
 }
 
-func tokenFields(w io.Writer, t *pb.Token) error {
+func (a *app) tokenFields(w io.Writer, t *pb.Token) error {
 	return fields(w,
 		"name", t.GetName(),
 		"display_name", t.GetDisplayName(),
 		"role", enumWord(tokenRoleWords, t.GetRole()),
-		"person", t.GetPerson(),
-		"created_by", t.GetCreatedBy(),
-		"created", when(t.GetCreateTime()),
-		"expires", when(t.GetExpireTime()),
-		"revoked", when(t.GetRevokeTime()),
+		"person", a.label(t.GetPerson()),
+		"created_by", a.label(t.GetCreatedBy()),
+		"created", a.when(t.GetCreateTime()),
+		"expires", a.when(t.GetExpireTime()),
+		"revoked", a.when(t.GetRevokeTime()),
 	)
 }
 
-func tokensTable(w io.Writer, tokens []*pb.Token) error {
+func (a *app) tokensTable(w io.Writer, tokens []*pb.Token) error {
 	if len(tokens) == 0 {
 		_, err := fmt.Fprintln(w, "no tokens")
 		return err
@@ -181,13 +188,13 @@ func tokensTable(w io.Writer, tokens []*pb.Token) error {
 	for _, tok := range tokens {
 		person, revoked := "-", "no"
 		if tok.GetPerson() != "" {
-			person = tok.GetPerson()
+			person = a.label(tok.GetPerson())
 		}
 		if tok.GetRevokeTime() != nil {
-			revoked = when(tok.GetRevokeTime())
+			revoked = a.when(tok.GetRevokeTime())
 		}
-		t.add(tok.GetName(), tok.GetDisplayName(), enumWord(tokenRoleWords, tok.GetRole()), person, tok.GetCreatedBy(),
-			when(tok.GetExpireTime()), revoked)
+		t.add(tok.GetName(), tok.GetDisplayName(), enumWord(tokenRoleWords, tok.GetRole()), person, a.label(tok.GetCreatedBy()),
+			a.when(tok.GetExpireTime()), revoked)
 	}
 	return t.write(w)
 }

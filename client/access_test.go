@@ -116,8 +116,8 @@ func TestPersonToken(t *testing.T) {
 	importFixture(t, addr)
 
 	out, secret := createToken(t, addr, "--role", "person", "--name", "Điện thoại của Chủ tịch", "--person", "0912 000 001")
-	if got := field(t, out, "person"); got != "people/1" {
-		t.Errorf("created a token for %q, want people/1", got)
+	if got := field(t, out, "person"); got != "Nguyễn Văn Ân (people/1)" {
+		t.Errorf("created a token for %q, want Nguyễn Văn Ân (people/1)", got)
 	}
 	token := field(t, out, "name")
 
@@ -148,11 +148,11 @@ func TestPersonToken(t *testing.T) {
 	if !strings.HasPrefix(list, "NAME ") {
 		t.Errorf("token list has no header:\n%s", list)
 	}
-	assertAligned(t, list, regexp.MustCompile(`\b(ROLE|admin|person) +(PERSON|-|people/\d+) `))
+	assertAligned(t, list, regexp.MustCompile(`\b(ROLE|admin|person) +(PERSON|-|Nguyễn Văn Ân \(people/1\)) `))
 	for _, p := range []string{"people/1", "1", "+84912000001"} {
 		mine := mustRun(t, addr, "token", "list", "--person", p)
 		rs := rows(t, mine)
-		if len(rs) != 1 || !regexp.MustCompile(`^`+token+` +Điện thoại của Chủ tịch +person +people/1 +tokens/1 .* no$`).MatchString(rs[0]) {
+		if len(rs) != 1 || !regexp.MustCompile(`^`+token+` +Điện thoại của Chủ tịch +person +Nguyễn Văn Ân \(people/1\) +tokens/1 .* no$`).MatchString(rs[0]) {
 			t.Errorf("token list --person %s:\n%s", p, mine)
 		}
 	}
@@ -225,7 +225,7 @@ func TestAuditList(t *testing.T) {
 		t.Errorf("audit list --target groups/2:\n%s", group)
 	}
 	for _, e := range rs {
-		if !regexp.MustCompile(` ImportRoster +done +groups/2 +(create|add_member): `).MatchString(e) {
+		if !regexp.MustCompile(` ImportRoster +done +HĐND - Thường trực khóa X \(groups/2\) +(create|add_member): `).MatchString(e) {
 			t.Errorf("audit list --target groups/2 shows %q", e)
 		}
 	}

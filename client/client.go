@@ -51,8 +51,15 @@ type app struct {
 	stdin   io.Reader
 	stdout  io.Writer
 	stderr  io.Writer
+	loc     *time.Location // --tz: the zone times are shown and read in
 	conn    *grpc.ClientConn
 	svc     services
+
+	// names holds the display names of people and groups, by resource name, for label;
+	// "" for one that could not be found. See lookupNames.
+	names                      map[string]string
+	groupsListed, peopleListed bool
+	lookupsBroken              bool
 }
 
 // Run runs the command line args (without the program name) and returns the exit code:
@@ -117,6 +124,10 @@ func (a *app) run(ctx context.Context, args []string) error {
 	if v, ok := os.LookupEnv(envAddr); ok && v != "" {
 		addr = v
 	}
+	tz := defaultTZ
+	if v, ok := os.LookupEnv(envTZ); ok && v != "" {
+		tz = v
+	}
 	output := enumFlag{value: "table", allowed: []string{"table", "json"}}
 	fs.StringVar(&a.addr, "addr", addr, "server address HOST:PORT (env "+envAddr+")")
 	fs.Var(&output, "output", "output format: table or json")
@@ -125,6 +136,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 	fs.StringVar(&a.conf.tlsCA, "tls-ca", "", "PEM file of the CA that signed the server's certificate: turns TLS on")
 	fs.StringVar(&a.conf.tlsCert, "tls-cert", "", "PEM client certificate, for servers that ask for one (with --tls-key)")
 	fs.StringVar(&a.conf.tlsKey, "tls-key", "", "PEM key of --tls-cert")
+	fs.StringVar(&tz, "tz", tz, "time zone of the times shown, and of those given without an offset (env "+envTZ+")")
 	fs.BoolVar(&a.conf.insecure, "insecure", false, "allow plaintext to an address other than loopback, when something else encrypts the traffic")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -134,6 +146,10 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return usageErrorf("", "%v", err)
 	}
 	a.json = output.value == "json"
+	var err error
+	if a.loc, err = loadZone(tz); err != nil {
+		return usageErrorf("", "%v", err)
+	}
 	if a.timeout <= 0 {
 		return usageErrorf("", "--timeout must be positive, not %v", a.timeout)
 	}

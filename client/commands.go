@@ -115,7 +115,7 @@ func (a *app) runCommand(ctx context.Context, c *command, args []string) error {
 		return errHelpShown
 	}
 	if err != nil {
-		for _, g := range []string{"addr", "output", "timeout", "token", "tls-ca", "tls-cert", "tls-key", "insecure"} {
+		for _, g := range []string{"addr", "output", "timeout", "token", "tls-ca", "tls-cert", "tls-key", "insecure", "tz"} {
 			if strings.HasSuffix(err.Error(), "not defined: -"+g) {
 				return usageErrorf(c.path, "%v: --%s is a global flag and goes before the command", err, g)
 			}
@@ -261,6 +261,8 @@ Global flags, before the command:
   --addr HOST:PORT     the server (default $`+envAddr+`, else `+defaultAddr+`)
   --output table|json  how to print results (default table)
   --timeout DURATION   deadline of each call to the server (default `+defaultTimeout.String()+`)
+  --tz ZONE            time zone of the times shown, and of those given without an
+                       offset (default $`+envTZ+`, else `+defaultTZ+`)
   --token SECRET       bearer token (default $`+envToken+`)
   --tls-ca FILE        PEM certificate of the CA that signed the server's: turns TLS on
   --tls-cert FILE      PEM client certificate, for servers that ask for one (with --tls-key)
@@ -282,8 +284,8 @@ Commands:
 PERSON is people/ID, ID or a phone number (0912 345 678, +84912345678).
 GROUP is groups/ID, ID or the group's exact name ("HĐND - Ban Pháp chế").
 TOKEN is tokens/ID or ID. POLL is polls/ID or ID. TIME is RFC 3339
-(2026-03-01T08:00:00+07:00) or a date (2026-03-01), which means local midnight; a
-poll's --deadline and --confirm-by take RFC 3339 or a local "2026-03-01 17:00".
+(2026-03-01T08:00:00+07:00) or a date (2026-03-01), which means midnight in --tz; a
+poll's --deadline and --confirm-by take RFC 3339 or "2026-03-01 17:00" in --tz.
 OPTION is an option's text, as the poll words it ("Tán thành"; case does not matter).
 Flags may come before or after the arguments. Run 'bieuquyet help COMMAND' for a
 command's flags, for instance 'bieuquyet help people create'.

@@ -13,7 +13,6 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
 )
@@ -227,12 +226,6 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-func when(ts *timestamppb.Timestamp) string {
-	if ts == nil {
-		return ""
-	}
-	return ts.AsTime().Local().Format("2006-01-02 15:04:05 -07:00")
-}
 
 // The words for the enums, as the command line takes them and tables show them.
 var (

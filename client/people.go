@@ -83,7 +83,7 @@ var peopleCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return personFields(w, resp.GetPerson()) })
+				return a.show(resp, func(w io.Writer) error { return a.personFields(w, resp.GetPerson()) })
 			}
 		},
 	},
@@ -102,7 +102,7 @@ var peopleCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return personFields(w, resp.GetPerson()) })
+				return a.show(resp, func(w io.Writer) error { return a.personFields(w, resp.GetPerson()) })
 			}
 		},
 	},
@@ -129,7 +129,7 @@ var peopleCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return personFields(w, resp.GetPerson()) })
+				return a.show(resp, func(w io.Writer) error { return a.personFields(w, resp.GetPerson()) })
 			}
 		},
 	},
@@ -147,7 +147,7 @@ var peopleCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return personFields(w, resp.GetPerson()) })
+				return a.show(resp, func(w io.Writer) error { return a.personFields(w, resp.GetPerson()) })
 			}
 		},
 	},
@@ -165,7 +165,7 @@ func peopleTable(w io.Writer, people []*pb.Person) error {
 	return t.write(w)
 }
 
-func personFields(w io.Writer, p *pb.Person) error {
+func (a *app) personFields(w io.Writer, p *pb.Person) error {
 	return fields(w,
 		"name", p.GetName(),
 		"full_name", p.GetFullName(),
@@ -176,7 +176,7 @@ func personFields(w io.Writer, p *pb.Person) error {
 		"email", p.GetEmail(),
 		"signing_identity", p.GetSigningIdentity(),
 		"active", yesNo(p.GetActive()),
-		"created", when(p.GetCreateTime()),
-		"updated", when(p.GetUpdateTime()),
+		"created", a.when(p.GetCreateTime()),
+		"updated", a.when(p.GetUpdateTime()),
 	)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
@@ -38,7 +39,7 @@ var pollCommands = []*command{
 			fs.Var(&options, "option", "an option of an opinion poll, in order (repeat it: 2 to 20)")
 			multiple := fs.Bool("multiple", false, "an opinion poll in which a delegate may choose several options")
 			fs.Var(&rule, "rule", "how a vote is decided: "+orList(ruleList)+" (default majority_of_all for a vote, none for an opinion poll)")
-			fs.Var(&deadline, "deadline", "when the poll closes by itself: `TIME`, RFC 3339 or a local \"2026-03-01 17:00\"")
+			fs.Var(&deadline, "deadline", "when the poll closes by itself: `TIME`, RFC 3339 or \"2026-03-01 17:00\" in --tz")
 			length := fs.Duration("for", 0, "how long the poll stays open from now, e.g. 2h (instead of --deadline)")
 			fs.Var(&confirmBy, "confirm-by", "when the written confirmations are due: `TIME`, after the deadline")
 			zaloRef := fs.String("zalo-ref", "", "link or message id of the Zalo poll")
@@ -60,7 +61,7 @@ var pollCommands = []*command{
 					Kind: enumFromWord(pollKindWords, kind.value), Title: *title, Question: *question, Description: *description,
 					Options: options, MultipleChoice: *multiple, ZaloRef: *zaloRef,
 					DecisionRule: enumFromWord(ruleWords, rule.value), Classification: enumFromWord(classificationWords, class.value),
-					ConfirmationDeadline: confirmBy.timestamp(),
+					ConfirmationDeadline: confirmBy.timestamp(a.loc),
 				}
 				if !set["rule"] {
 					p.DecisionRule = pb.DecisionRule_DECISION_RULE_MAJORITY_OF_ALL
@@ -71,7 +72,7 @@ var pollCommands = []*command{
 				if set["for"] {
 					p.Deadline = timestamppb.New(time.Now().Add(*length))
 				} else {
-					p.Deadline = deadline.timestamp()
+					p.Deadline = deadline.timestamp(a.loc)
 				}
 				var err error
 				if p.Body, err = a.groupName(ctx, fs.Name(), *body); err != nil {
@@ -88,7 +89,7 @@ var pollCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return pollDetail(w, resp.GetPoll()) })
+				return a.showPoll(ctx, resp, resp.GetPoll())
 			}
 		},
 	},
@@ -119,7 +120,12 @@ var pollCommands = []*command{
 					return err
 				}
 				resp := &pb.ListPollsResponse{Polls: polls, NextPageToken: next}
-				return a.showPage(resp, func(w io.Writer) error { return pollsTable(w, polls) })
+				var refs []string
+				for _, p := range polls {
+					refs = append(refs, p.GetGroup())
+				}
+				a.lookupNames(ctx, refs...)
+				return a.showPage(resp, func(w io.Writer) error { return a.pollsTable(w, polls) })
 			}
 		},
 	},
@@ -137,7 +143,7 @@ var pollCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return pollDetail(w, resp.GetPoll()) })
+				return a.showPoll(ctx, resp, resp.GetPoll())
 			}
 		},
 	},
@@ -155,7 +161,7 @@ var pollCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return pollDetail(w, resp.GetPoll()) })
+				return a.showPoll(ctx, resp, resp.GetPoll())
 			}
 		},
 	},
@@ -178,7 +184,7 @@ var pollCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return pollDetail(w, resp.GetPoll()) })
+				return a.showPoll(ctx, resp, resp.GetPoll())
 			}
 		},
 	},
@@ -250,7 +256,8 @@ var voteCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return voteFields(w, resp.GetVote()) })
+				a.lookupNames(ctx, resp.GetVote().GetRecordedBy())
+				return a.show(resp, func(w io.Writer) error { return a.voteFields(w, resp.GetVote()) })
 			}
 		},
 	},
@@ -301,7 +308,8 @@ var voteCommands = []*command{
 					return err
 				}
 				resp := &pb.ListVotesResponse{Votes: votes, NextPageToken: next}
-				return a.showPage(resp, func(w io.Writer) error { return votesTable(w, votes) })
+				a.lookupNames(ctx, recorders(votes)...)
+				return a.showPage(resp, func(w io.Writer) error { return a.votesTable(w, votes) })
 			}
 		},
 	},
@@ -323,7 +331,8 @@ var voteCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return historyTable(w, resp.GetVotes()) })
+				a.lookupNames(ctx, recorders(resp.GetVotes())...)
+				return a.show(resp, func(w io.Writer) error { return a.historyTable(w, resp.GetVotes()) })
 			}
 		},
 	},
@@ -477,22 +486,38 @@ func outcomeWords(t *pb.Tally) string {
 	return "Kết quả chưa xác định: " + t.GetOutcome().String()
 }
 
-func pollsTable(w io.Writer, polls []*pb.Poll) error {
+func (a *app) pollsTable(w io.Writer, polls []*pb.Poll) error {
 	if len(polls) == 0 {
 		_, err := fmt.Fprintln(w, "no polls")
 		return err
 	}
 	t := newTable("POLL", "TITLE", "GROUP", "KIND", "STATE", "DEADLINE", "ELIGIBLE")
 	for _, p := range polls {
-		t.add(p.GetName(), p.GetTitle(), p.GetGroup(), enumWord(pollKindWords, p.GetKind()),
-			enumWord(pollStateWords, p.GetState()), when(p.GetDeadline()), strconv.Itoa(int(p.GetEligibleCount())))
+		t.add(p.GetName(), p.GetTitle(), a.label(p.GetGroup()), enumWord(pollKindWords, p.GetKind()),
+			enumWord(pollStateWords, p.GetState()), a.when(p.GetDeadline()), strconv.Itoa(int(p.GetEligibleCount())))
 	}
 	return t.write(w)
 }
 
+// showPoll shows a response that carries a poll, with the names of its groups and of
+// who opened it looked up for a table.
+func (a *app) showPoll(ctx context.Context, resp proto.Message, p *pb.Poll) error {
+	a.lookupNames(ctx, p.GetBody(), p.GetGroup(), p.GetOpenedBy())
+	return a.show(resp, func(w io.Writer) error { return a.pollDetail(w, p) })
+}
+
+// recorders returns who recorded each vote.
+func recorders(votes []*pb.Vote) []string {
+	refs := make([]string, len(votes))
+	for i, v := range votes {
+		refs[i] = v.GetRecordedBy()
+	}
+	return refs
+}
+
 // pollDetail prints a poll's fields, its options numbered from 1, then its electorate as
 // a table when the response carries it.
-func pollDetail(w io.Writer, p *pb.Poll) error {
+func (a *app) pollDetail(w io.Writer, p *pb.Poll) error {
 	options := make([]string, len(p.GetOptions()))
 	for i, o := range p.GetOptions() {
 		options[i] = fmt.Sprintf("%d. %s", i+1, oneLine(o))
@@ -510,24 +535,24 @@ func pollDetail(w io.Writer, p *pb.Poll) error {
 		"title", p.GetTitle(),
 		"question", oneLine(p.GetQuestion()),
 		"description", oneLine(p.GetDescription()),
-		"body", p.GetBody(),
-		"group", p.GetGroup(),
+		"body", a.label(p.GetBody()),
+		"group", a.label(p.GetGroup()),
 		"kind", enumWord(pollKindWords, p.GetKind()),
 		"options", strings.Join(options, "\n"),
 		"multiple_choice", multiple,
 		"rule", enumWord(ruleWords, p.GetDecisionRule()),
-		"deadline", when(p.GetDeadline()),
-		"confirm_by", when(p.GetConfirmationDeadline()),
+		"deadline", a.when(p.GetDeadline()),
+		"confirm_by", a.when(p.GetConfirmationDeadline()),
 		"classification", class,
 		"state", enumWord(pollStateWords, p.GetState()),
 		"eligible", strconv.Itoa(int(p.GetEligibleCount())),
 		"electorate_hash", p.GetElectorateHash(),
-		"opened_by", p.GetOpenedBy(),
+		"opened_by", a.label(p.GetOpenedBy()),
 		"zalo_ref", p.GetZaloRef(),
 		"cancel_reason", p.GetCancelReason(),
-		"created", when(p.GetCreateTime()),
-		"closed", when(p.GetCloseTime()),
-		"updated", when(p.GetUpdateTime()),
+		"created", a.when(p.GetCreateTime()),
+		"closed", a.when(p.GetCloseTime()),
+		"updated", a.when(p.GetUpdateTime()),
 	); err != nil {
 		return err
 	}
@@ -537,9 +562,23 @@ func pollDetail(w io.Writer, p *pb.Poll) error {
 	if _, err := fmt.Fprintln(w); err != nil {
 		return err
 	}
-	t := newTable("PERSON", "NAME", "ZALO NAME")
+	// Delegates deactivated since the poll opened stay in its frozen electorate; say so
+	// only when there are any.
+	deactivated := false
 	for _, v := range p.GetElectorate() {
-		t.add(v.GetPerson(), v.GetFullName(), v.GetZaloName())
+		deactivated = deactivated || v.GetDeactivated()
+	}
+	header := []string{"PERSON", "NAME", "ZALO NAME"}
+	if deactivated {
+		header = append(header, "DEACTIVATED")
+	}
+	t := newTable(header...)
+	for _, v := range p.GetElectorate() {
+		row := []string{v.GetPerson(), v.GetFullName(), v.GetZaloName()}
+		if deactivated {
+			row = append(row, yesNo(v.GetDeactivated()))
+		}
+		t.add(row...)
 	}
 	return t.write(w)
 }
@@ -575,7 +614,7 @@ func choiceWords(v *pb.Vote) string {
 	return strings.Join(v.GetOptions(), "; ")
 }
 
-func voteFields(w io.Writer, v *pb.Vote) error {
+func (a *app) voteFields(w io.Writer, v *pb.Vote) error {
 	return fields(w,
 		"poll", v.GetPoll(),
 		"person", v.GetPerson(),
@@ -583,8 +622,8 @@ func voteFields(w io.Writer, v *pb.Vote) error {
 		"choice", choiceWords(v),
 		"source", enumWord(voteSourceWords, v.GetSource()),
 		"note", v.GetNote(),
-		"recorded_by", v.GetRecordedBy(),
-		"recorded", when(v.GetRecordTime()),
+		"recorded_by", a.label(v.GetRecordedBy()),
+		"recorded", a.when(v.GetRecordTime()),
 		"request_id", v.GetRequestId(),
 	)
 }
@@ -610,7 +649,7 @@ func voteImportReport(w io.Writer, resp *pb.ImportVotesResponse) error {
 	return err
 }
 
-func votesTable(w io.Writer, votes []*pb.Vote) error {
+func (a *app) votesTable(w io.Writer, votes []*pb.Vote) error {
 	if len(votes) == 0 {
 		_, err := fmt.Fprintln(w, "no votes")
 		return err
@@ -618,12 +657,12 @@ func votesTable(w io.Writer, votes []*pb.Vote) error {
 	t := newTable("PERSON", "NAME", "CHOICE", "SOURCE", "RECORDED BY", "TIME")
 	for _, v := range votes {
 		t.add(v.GetPerson(), v.GetFullName(), choiceWords(v), enumWord(voteSourceWords, v.GetSource()),
-			v.GetRecordedBy(), when(v.GetRecordTime()))
+			a.label(v.GetRecordedBy()), a.when(v.GetRecordTime()))
 	}
 	return t.write(w)
 }
 
-func historyTable(w io.Writer, votes []*pb.Vote) error {
+func (a *app) historyTable(w io.Writer, votes []*pb.Vote) error {
 	if len(votes) == 0 {
 		_, err := fmt.Fprintln(w, "no votes")
 		return err
@@ -634,7 +673,7 @@ func historyTable(w io.Writer, votes []*pb.Vote) error {
 		if note == "" {
 			note = "-"
 		}
-		t.add(when(v.GetRecordTime()), choiceWords(v), enumWord(voteSourceWords, v.GetSource()), note, v.GetRecordedBy())
+		t.add(a.when(v.GetRecordTime()), choiceWords(v), enumWord(voteSourceWords, v.GetSource()), note, a.label(v.GetRecordedBy()))
 	}
 	return t.write(w)
 }
@@ -694,35 +733,46 @@ func (f *listFlag) Set(s string) error {
 	return nil
 }
 
-// momentFlag is a moment given to the minute: RFC 3339, or a local date and time.
+// momentFlag is a moment given to the minute: RFC 3339, or a date and time in --tz. The
+// zone is known only once the command runs, so Set checks the form and timestamp reads
+// the moment.
 type momentFlag struct {
 	set bool
-	t   time.Time
+	s   string
 }
 
 func (f *momentFlag) String() string {
 	if f == nil || !f.set {
 		return ""
 	}
-	return f.t.Format(time.RFC3339)
+	return f.s
 }
 
 func (f *momentFlag) Set(s string) error {
 	s = strings.TrimSpace(s)
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		t, err = time.ParseInLocation("2006-01-02 15:04", s, time.Local)
+	if _, err := parseMoment(s, time.UTC); err != nil {
+		return err
 	}
-	if err != nil {
-		return errors.New(`must be RFC 3339, as in 2026-03-01T17:00:00+07:00, or a local date and time, as in "2026-03-01 17:00"`)
-	}
-	f.set, f.t = true, t.UTC()
+	f.set, f.s = true, s
 	return nil
 }
 
-func (f *momentFlag) timestamp() *timestamppb.Timestamp {
+// timestamp is the moment, read in loc when it has no offset; nil when not given.
+func (f *momentFlag) timestamp(loc *time.Location) *timestamppb.Timestamp {
 	if !f.set {
 		return nil
 	}
-	return timestamppb.New(f.t)
+	t, _ := parseMoment(f.s, loc) // checked by Set
+	return timestamppb.New(t)
+}
+
+func parseMoment(s string, loc *time.Location) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t, err = time.ParseInLocation("2006-01-02 15:04", s, loc)
+	}
+	if err != nil {
+		return time.Time{}, errors.New(`must be RFC 3339, as in 2026-03-01T17:00:00+07:00, or a date and time in --tz, as in "2026-03-01 17:00"`)
+	}
+	return t, nil
 }

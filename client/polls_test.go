@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
+	"github.com/bieuquyet/bieuquyet/server"
 )
 
 // The poll tests hold their votes in Ban Pháp chế of the fixture roster: three delegates
@@ -81,7 +84,7 @@ func TestPollVoteLifecycle(t *testing.T) {
 	assertAligned(t, table, regexp.MustCompile(`(ZALO NAME|Võ Văn Khải|Hồ Thị Tâm|Đặng Hữu Kiên)$`))
 
 	list := mustRun(t, addr, "poll", "list", "--group", banPhapChe, "--state", "open")
-	if rs := rows(t, list); len(rs) != 1 || !regexp.MustCompile(`^polls/1 +Dự thảo Nghị quyết về phí +groups/5 +vote +open +\S+ \S+ \S+ +3$`).MatchString(rs[0]) {
+	if rs := rows(t, list); len(rs) != 1 || !regexp.MustCompile(`^polls/1 +Dự thảo Nghị quyết về phí +HĐND - Ban Pháp chế \(groups/5\) +vote +open +\S+ \S+ \+07:00 +3$`).MatchString(rs[0]) {
 		t.Errorf("poll list:\n%s", list)
 	}
 	if got := mustRun(t, addr, "poll", "list", "--state", "closed"); got != "no polls\n" {
@@ -241,7 +244,7 @@ func TestOpinionPoll(t *testing.T) {
 
 	opened := mustRun(t, addr, "poll", "open", "--body", banPhapChe, "--kind", "opinion", "--title", "Lịch giám sát",
 		"--question", "Chọn các tuần giám sát", "--option", "Tuần 1", "--option", "Tuần 2", "--option", "Tuần thứ ba",
-		"--multiple", "--deadline", time.Now().Add(2*time.Hour).Format("2006-01-02 15:04"))
+		"--multiple", "--deadline", time.Now().In(hcm(t)).Add(2*time.Hour).Format("2006-01-02 15:04"))
 	poll := field(t, opened, "name")
 	for name, want := range map[string]string{"kind": "opinion", "rule": "none", "multiple_choice": "yes"} {
 		if got := field(t, opened, name); got != want {
@@ -442,7 +445,7 @@ func TestPollErrors(t *testing.T) {
 			[]string{`^bieuquyet: poll open: give --deadline or --for, not both `}},
 		{"negative duration", append(open, "--for", "-1h"), 2, []string{`^bieuquyet: poll open: --for must be positive, not -1h0m0s `}},
 		{"bad deadline", append(open, "--deadline", "tomorrow"), 2,
-			[]string{`^bieuquyet: poll open: invalid value "tomorrow" for flag -deadline: must be RFC 3339, as in 2026-03-01T17:00:00\+07:00, or a local date and time, as in "2026-03-01 17:00" `}},
+			[]string{`^bieuquyet: poll open: invalid value "tomorrow" for flag -deadline: must be RFC 3339, as in 2026-03-01T17:00:00\+07:00, or a date and time in --tz, as in "2026-03-01 17:00" `}},
 		{"no question", []string{"poll", "open", "--body", banPhapChe, "--title", "T", "--for", "1h"}, 2,
 			[]string{`^bieuquyet: poll open: --question is required `}},
 		{"bad rule", append(open, "--for", "1h", "--rule", "unanimous"), 2,
@@ -604,5 +607,171 @@ func TestPollName(t *testing.T) {
 		if got != want || (err == nil) != (want != "") {
 			t.Errorf("pollName(%q) = %q, %v; want %q", arg, got, err, want)
 		}
+	}
+}
+
+// hcm is the council's zone, in which the client reads times without an offset.
+func hcm(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+// TestTimeZone checks that times are shown in the council's zone by default, in --tz or
+// BIEUQUYET_TZ when given, and that a deadline without an offset is read in that zone.
+// It sets the environment, so it does not run in parallel.
+func TestTimeZone(t *testing.T) {
+	addr := startServer(t)
+	importFixture(t, addr)
+	open := []string{"poll", "open", "--body", banPhapChe, "--title", "T", "--question", "Q"}
+	// A morning ten days from now, within the year a poll may last.
+	day := time.Now().In(hcm(t)).AddDate(0, 0, 10).Format(time.DateOnly)
+	morning := day + " 08:00"
+	show := func(t *testing.T, loc string, hhmm string) string {
+		t.Helper()
+		z, err := time.LoadLocation(loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at, err := time.ParseInLocation("2006-01-02 15:04", day+" "+hhmm, hcm(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at.In(z).Format("2006-01-02 15:04:05 -07:00")
+	}
+
+	opened := mustRun(t, addr, append(open, "--deadline", morning)...)
+	if got := field(t, opened, "deadline"); got != day+" 08:00:00 +07:00" {
+		t.Errorf("deadline %s in the default zone = %q", morning, got)
+	}
+	if got := field(t, opened, "created"); !strings.HasSuffix(got, " +07:00") {
+		t.Errorf("created = %q, want it in +07:00", got)
+	}
+	poll := field(t, opened, "name")
+	if got := field(t, mustRun(t, addr, "--tz", "UTC", "poll", "show", poll), "deadline"); got != show(t, "UTC", "08:00") {
+		t.Errorf("--tz UTC: deadline = %q, want %q", got, show(t, "UTC", "08:00"))
+	}
+	utc := field(t, mustRun(t, addr, append([]string{"--tz", "UTC"}, append(open, "--deadline", morning)...)...), "name")
+	if got := field(t, mustRun(t, addr, "poll", "show", utc), "deadline"); got != day+" 15:00:00 +07:00" {
+		t.Errorf("deadline %s given in UTC, shown in the default zone = %q", morning, got)
+	}
+	// An offset given wins over the zone.
+	offset := field(t, mustRun(t, addr, append(open, "--deadline", day+"T08:00:00Z")...), "name")
+	if got := field(t, mustRun(t, addr, "poll", "show", offset), "deadline"); got != day+" 15:00:00 +07:00" {
+		t.Errorf("deadline %sT08:00:00Z = %q", day, got)
+	}
+	list := mustRun(t, addr, "poll", "list")
+	if !strings.Contains(list, day+" 08:00:00 +07:00") || strings.Contains(list, "+00:00") {
+		t.Errorf("poll list is not in the default zone:\n%s", list)
+	}
+
+	t.Setenv(envTZ, "Europe/Paris")
+	if got, want := field(t, mustRun(t, addr, "poll", "show", poll), "deadline"), show(t, "Europe/Paris", "08:00"); got != want {
+		t.Errorf("%s=Europe/Paris: deadline = %q, want %q", envTZ, got, want)
+	}
+	if got := field(t, mustRun(t, addr, "--tz", "Asia/Ho_Chi_Minh", "poll", "show", poll), "deadline"); got != day+" 08:00:00 +07:00" {
+		t.Errorf("--tz over %s: deadline = %q", envTZ, got)
+	}
+	r := run(t, addr, "--tz", "Mars/Olympus", "poll", "show", poll)
+	if r.code != 2 || r.stdout != "" || !strings.HasPrefix(r.stderr, "bieuquyet: --tz: unknown time zone Mars/Olympus") {
+		t.Errorf("--tz Mars/Olympus:\n%s", r)
+	}
+
+	// A date alone, for audit list, is midnight in the zone.
+	var since timeFlag
+	if err := since.Set("2026-03-01"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := since.at(hcm(t)), time.Date(2026, 2, 28, 17, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("2026-03-01 in Asia/Ho_Chi_Minh = %v, want %v", got, want)
+	}
+}
+
+// callCounter counts the calls a test server receives, by method name ("GetPerson").
+type callCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *callCounter) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	c.mu.Lock()
+	c.n[info.FullMethod[strings.LastIndex(info.FullMethod, "/")+1:]]++
+	c.mu.Unlock()
+	return handler(ctx, req)
+}
+
+// take returns the counts so far and starts again from zero.
+func (c *callCounter) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.n
+	c.n = map[string]int{}
+	return n
+}
+
+// startCountingServer is startServer with every unary call counted.
+func startCountingServer(t *testing.T) (string, *callCounter) {
+	t.Helper()
+	c := &callCounter{n: map[string]int{}}
+	return startServerWith(t, server.Config{Options: []grpc.ServerOption{grpc.ChainUnaryInterceptor(c.intercept)}}), c
+}
+
+// TestNamesBesideReferences checks that tables name the people and groups they refer to,
+// "Võ Văn Khải (people/6)", and that the names cost one lookup per distinct reference at
+// most: a listing of all groups, and people one by one or, when many, one listing.
+func TestNamesBesideReferences(t *testing.T) {
+	t.Parallel()
+	addr, calls := startCountingServer(t)
+	importFixture(t, addr)
+	_, secret := createToken(t, addr, "--role", "person", "--name", "Điện thoại", "--person", khai)
+
+	// Khải, who leads Ban Pháp chế, opens a poll himself.
+	r := runAs(t, addr, secret, "poll", "open", "--body", banPhapChe, "--title", "T", "--question", "Q", "--for", "1h")
+	if r.code != 0 {
+		t.Fatalf("poll open as the leader:\n%s", r)
+	}
+	for name, want := range map[string]string{"body": "HĐND - Ban Pháp chế (groups/5)", "group": "HĐND - Ban Pháp chế (groups/5)",
+		"opened_by": "Võ Văn Khải (people/6)"} {
+		if got := field(t, r.stdout, name); got != want {
+			t.Errorf("poll open: %s = %q, want %q", name, got, want)
+		}
+	}
+	mustRun(t, addr, "vote", "record", "1", tam, "Tán thành")
+	calls.take()
+
+	show := mustRun(t, addr, "poll", "show", "1")
+	if got := field(t, show, "opened_by"); got != "Võ Văn Khải (people/6)" {
+		t.Errorf("poll show: opened_by = %q", got)
+	}
+	if n := calls.take(); n["GetPerson"] != 1 || n["ListGroups"] != 1 || len(n) != 3 {
+		t.Errorf("poll show made calls %v; want GetPoll, one ListGroups, one GetPerson", n)
+	}
+	list := mustRun(t, addr, "poll", "list")
+	if rs := rows(t, list); len(rs) != 1 || !strings.Contains(rs[0], " HĐND - Ban Pháp chế (groups/5) ") {
+		t.Errorf("poll list:\n%s", list)
+	}
+	tokens := mustRun(t, addr, "token", "list")
+	if !regexp.MustCompile(`(?m) person +Võ Văn Khải \(people/6\) +tokens/1 `).MatchString(tokens) {
+		t.Errorf("token list:\n%s", tokens)
+	}
+	calls.take()
+
+	// The audit trail refers to every person and group of the roster: names come from
+	// one listing of each, whatever the number of events.
+	audit := mustRun(t, addr, "audit", "list", "--all")
+	if !regexp.MustCompile(`(?m) Võ Văn Khải \(people/6\) +CreatePoll +done +polls/1 `).MatchString(audit) ||
+		!regexp.MustCompile(`(?m) tokens/1 +ImportRoster +done +Hồ Thị Tâm \(people/14\) `).MatchString(audit) {
+		t.Errorf("audit list does not name people:\n%s", audit)
+	}
+	if n := calls.take(); n["ListPeople"] != 1 || n["ListGroups"] != 1 || n["GetPerson"] != 0 {
+		t.Errorf("audit list made calls %v; want one ListPeople and one ListGroups", n)
+	}
+	// JSON shows the response as it is, and looks nothing up.
+	mustRun(t, addr, "--output", "json", "audit", "list", "--all")
+	if n := calls.take(); len(n) != 1 {
+		t.Errorf("audit list as JSON made calls %v", n)
 	}
 }

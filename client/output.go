@@ -226,7 +226,6 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-
 // The words for the enums, as the command line takes them and tables show them.
 var (
 	kindWords = map[pb.GroupKind]string{

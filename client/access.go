@@ -27,7 +27,7 @@ var accessCommands = []*command{
 	},
 	{
 		path:     "token create",
-		synopsis: "--role admin|secretariat|person --name S [--person PERSON] [--ttl DURATION]",
+		synopsis: "--role admin|secretariat|person --name S [--person PERSON] [--ttl DURATION] [--request-id ID]",
 		summary:  "make a token and print its secret last, on a line of its own: the only time it is shown",
 		setup: func(fs *flag.FlagSet) action {
 			role := enumFlag{allowed: tokenRoleList}
@@ -35,8 +35,13 @@ var accessCommands = []*command{
 			name := fs.String("name", "", `who or what the token is for, e.g. "Văn phòng - Nguyễn Thị Thư"`)
 			person := fs.String("person", "", "the person a person token stands for (PERSON)")
 			ttl := fs.Duration("ttl", 0, "how long the token lives, e.g. 720h (the server's default is 2160h, 90 days; at most two years)")
+			reqID := requestIDVar(fs)
 			return func(ctx context.Context, a *app, _ []string) error {
 				if err := requireFlags(fs, "role", "name"); err != nil {
+					return err
+				}
+				id, err := requestID(fs, reqID)
+				if err != nil {
 					return err
 				}
 				set := visited(fs)
@@ -48,9 +53,10 @@ var accessCommands = []*command{
 				case set["ttl"] && *ttl <= 0:
 					return usageErrorf(fs.Name(), "--ttl must be positive, not %v", *ttl)
 				}
-				req := &pb.CreateTokenRequest{Token: &pb.Token{DisplayName: *name, Role: enumFromWord(tokenRoleWords, role.value)}}
+				// A retry with the request id gives the same token a fresh secret instead of
+				// making a second token.
+				req := &pb.CreateTokenRequest{Token: &pb.Token{DisplayName: *name, Role: enumFromWord(tokenRoleWords, role.value)}, RequestId: id}
 				if set["person"] {
-					var err error
 					if req.Token.Person, err = a.personName(ctx, fs.Name(), *person); err != nil {
 						return err
 					}

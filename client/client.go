@@ -6,10 +6,8 @@ package client
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -110,6 +108,12 @@ func (a *app) exit(err error) int {
 		fmt.Fprintf(a.stderr, "bieuquyet: %s%s (run '%s')\n", prefix, printLine(ue.msg), hint)
 		return exitUsage
 	}
+	var unsure *unsureError
+	if errors.As(err, &unsure) {
+		fmt.Fprintf(a.stderr, "bieuquyet: %s\n", a.describe(unsure.err))
+		fmt.Fprintf(a.stderr, "bieuquyet: the server may have done it all the same; to be sure it is done once, run the same command again with --request-id %s\n", unsure.requestID)
+		return exitFail
+	}
 	fmt.Fprintf(a.stderr, "bieuquyet: %s\n", a.describe(err))
 	return exitFail
 }
@@ -131,7 +135,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 	output := enumFlag{value: "table", allowed: []string{"table", "json"}}
 	fs.StringVar(&a.addr, "addr", addr, "server address HOST:PORT (env "+envAddr+")")
 	fs.Var(&output, "output", "output format: table or json")
-	fs.DurationVar(&a.timeout, "timeout", defaultTimeout, "deadline of each call to the server")
+	fs.DurationVar(&a.timeout, "timeout", defaultTimeout, "deadline of each attempt of a call to the server")
 	fs.StringVar(&a.conf.token, "token", os.Getenv(envToken), "bearer token (env "+envToken+")")
 	fs.StringVar(&a.conf.tlsCA, "tls-ca", "", "PEM file of the CA that signed the server's certificate: turns TLS on")
 	fs.StringVar(&a.conf.tlsCert, "tls-cert", "", "PEM client certificate, for servers that ask for one (with --tls-key)")
@@ -291,9 +295,12 @@ func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]strin
 
 func (bearer) RequireTransportSecurity() bool { return false }
 
-// withRequestID tags each call with an id, which the server writes into the audit trail.
+// withRequestID tags each call with an id, which the server writes into the audit trail,
+// unless call has tagged it already, once for all its attempts.
 func withRequestID(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	ctx = metadata.AppendToOutgoingContext(ctx, "x-request-id", newRequestID())
+	if md, _ := metadata.FromOutgoingContext(ctx); len(md.Get("x-request-id")) == 0 {
+		ctx = metadata.AppendToOutgoingContext(ctx, "x-request-id", newRequestID())
+	}
 	return invoker(ctx, method, req, reply, cc, opts...)
 }
 
@@ -301,14 +308,6 @@ func withRequestID(ctx context.Context, method string, req, reply any, cc *grpc.
 func withStreamRequestID(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	ctx = metadata.AppendToOutgoingContext(ctx, "x-request-id", newRequestID())
 	return streamer(ctx, desc, cc, method, opts...)
-}
-
-// newRequestID returns a fresh random id: "cli-" and 24 hex digits. Besides tagging
-// calls, it makes a write that may be retried (CreatePoll, RecordVote) happen once.
-func newRequestID() string {
-	var b [12]byte
-	rand.Read(b[:])
-	return "cli-" + hex.EncodeToString(b[:])
 }
 
 // services is every service of the server as one client. No two services have an RPC
@@ -350,19 +349,6 @@ func (a *app) services() (services, error) {
 		PollServiceClient:   pb.NewPollServiceClient(conn),
 	}
 	return a.svc, nil
-}
-
-// call runs one RPC, named as a method of services (services.WhoAmI), under its own
-// deadline of --timeout. Streams, which last, do not go through call: see poll watch.
-func call[Req, Resp any](ctx context.Context, a *app, rpc func(services, context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
-	var zero Resp
-	svc, err := a.services()
-	if err != nil {
-		return zero, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
-	return rpc(svc, ctx, req)
 }
 
 // oneLine keeps a message on one line of the terminal.

@@ -260,7 +260,9 @@ Usage:
 Global flags, before the command:
   --addr HOST:PORT     the server (default $`+envAddr+`, else `+defaultAddr+`)
   --output table|json  how to print results (default table)
-  --timeout DURATION   deadline of each call to the server (default `+defaultTimeout.String()+`)
+  --timeout DURATION   deadline of each attempt of a call to the server (default `+defaultTimeout.String()+`);
+                       a read, or a change sent with a request id, is tried up to
+                       3 times while the server is unreachable or late
   --tz ZONE            time zone of the times shown, and of those given without an
                        offset (default $`+envTZ+`, else `+defaultTZ+`)
   --token SECRET       bearer token (default $`+envToken+`)
@@ -286,6 +288,10 @@ GROUP is groups/ID, ID or the group's exact name ("HĐND - Ban Pháp chế").
 TOKEN is tokens/ID or ID. POLL is polls/ID or ID. TIME is RFC 3339
 (2026-03-01T08:00:00+07:00) or a date (2026-03-01), which means midnight in --tz; a
 poll's --deadline and --confirm-by take RFC 3339 or "2026-03-01 17:00" in --tz.
+A change that takes --request-id (poll open, close and cancel, vote record and
+import, token create) is sent with a new random id unless given one; the server
+carries out one id once. When such a change fails unanswered, the id is printed:
+run the same command again with --request-id ID to be sure it happens once.
 OPTION is an option's text, as the poll words it ("Tán thành"; case does not matter).
 Flags may come before or after the arguments. Run 'bieuquyet help COMMAND' for a
 command's flags, for instance 'bieuquyet help people create'.

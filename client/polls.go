@@ -44,8 +44,13 @@ var pollCommands = []*command{
 			fs.Var(&confirmBy, "confirm-by", "when the written confirmations are due: `TIME`, after the deadline")
 			zaloRef := fs.String("zalo-ref", "", "link or message id of the Zalo poll")
 			fs.Var(&class, "classification", "the matter's security marking: "+orList(classificationList)+"; only none may be polled")
+			reqID := requestIDVar(fs)
 			return func(ctx context.Context, a *app, _ []string) error {
 				if err := requireFlags(fs, "body", "title", "question"); err != nil {
+					return err
+				}
+				id, err := requestID(fs, reqID)
+				if err != nil {
 					return err
 				}
 				set := visited(fs)
@@ -74,7 +79,6 @@ var pollCommands = []*command{
 				} else {
 					p.Deadline = deadline.timestamp(a.loc)
 				}
-				var err error
 				if p.Body, err = a.groupName(ctx, fs.Name(), *body); err != nil {
 					return err
 				}
@@ -85,7 +89,7 @@ var pollCommands = []*command{
 				}
 				// The request id makes a retry of this call return the poll the first one
 				// opened, instead of opening a second.
-				resp, err := call(ctx, a, services.CreatePoll, &pb.CreatePollRequest{Poll: p, RequestId: newRequestID()})
+				resp, err := call(ctx, a, services.CreatePoll, &pb.CreatePollRequest{Poll: p, RequestId: id})
 				if err != nil {
 					return err
 				}
@@ -148,16 +152,22 @@ var pollCommands = []*command{
 		},
 	},
 	{
-		path:    "poll close",
-		args:    []string{"POLL"},
-		summary: "close an open poll before its deadline: no more votes",
+		path:     "poll close",
+		args:     []string{"POLL"},
+		synopsis: "[--request-id ID]",
+		summary:  "close an open poll before its deadline: no more votes",
 		setup: func(fs *flag.FlagSet) action {
+			reqID := requestIDVar(fs)
 			return func(ctx context.Context, a *app, args []string) error {
 				name, err := pollName(fs.Name(), args[0])
 				if err != nil {
 					return err
 				}
-				resp, err := call(ctx, a, services.ClosePoll, &pb.ClosePollRequest{Name: name})
+				id, err := requestID(fs, reqID)
+				if err != nil {
+					return err
+				}
+				resp, err := call(ctx, a, services.ClosePoll, &pb.ClosePollRequest{Name: name, RequestId: id})
 				if err != nil {
 					return err
 				}
@@ -168,10 +178,11 @@ var pollCommands = []*command{
 	{
 		path:     "poll cancel",
 		args:     []string{"POLL"},
-		synopsis: "--reason TEXT",
+		synopsis: "--reason TEXT [--request-id ID]",
 		summary:  "cancel an open or closed poll, with the reason, which is recorded",
 		setup: func(fs *flag.FlagSet) action {
 			reason := fs.String("reason", "", "why the poll is cancelled")
+			reqID := requestIDVar(fs)
 			return func(ctx context.Context, a *app, args []string) error {
 				if err := requireFlags(fs, "reason"); err != nil {
 					return err
@@ -180,7 +191,11 @@ var pollCommands = []*command{
 				if err != nil {
 					return err
 				}
-				resp, err := call(ctx, a, services.CancelPoll, &pb.CancelPollRequest{Name: name, Reason: *reason})
+				id, err := requestID(fs, reqID)
+				if err != nil {
+					return err
+				}
+				resp, err := call(ctx, a, services.CancelPoll, &pb.CancelPollRequest{Name: name, Reason: *reason, RequestId: id})
 				if err != nil {
 					return err
 				}
@@ -226,13 +241,14 @@ var voteCommands = []*command{
 	{
 		path:     "vote record",
 		args:     []string{"POLL", "PERSON", "OPTION..."},
-		synopsis: "[--source zalo|other] [--note TEXT] [--withdraw]",
+		synopsis: "[--source zalo|other] [--note TEXT] [--withdraw] [--request-id ID]",
 		summary:  "record a delegate's choice (several OPTIONs in a multiple-choice poll), or take it back with --withdraw; the latest record counts",
 		setup: func(fs *flag.FlagSet) action {
 			source := enumFlag{allowed: voteSourceList}
 			fs.Var(&source, "source", "how the choice reached you: zalo (the Zalo poll, the default) or other (a phone call when the app failed; needs --note)")
 			note := fs.String("note", "", "how the choice was received, or anything the record should say")
 			withdraw := fs.Bool("withdraw", false, "take the delegate's vote back (no OPTION)")
+			reqID := requestIDVar(fs)
 			return func(ctx context.Context, a *app, args []string) error {
 				options := args[2:]
 				switch {
@@ -249,10 +265,14 @@ var voteCommands = []*command{
 				if err != nil {
 					return err
 				}
+				id, err := requestID(fs, reqID)
+				if err != nil {
+					return err
+				}
 				// The request id makes a retry of this call record nothing new.
 				resp, err := call(ctx, a, services.RecordVote, &pb.RecordVoteRequest{Poll: poll, Person: person,
 					Options: options, Withdraw: *withdraw, Source: enumFromWord(voteSourceWords, source.value),
-					Note: *note, RequestId: newRequestID()})
+					Note: *note, RequestId: id})
 				if err != nil {
 					return err
 				}
@@ -264,12 +284,17 @@ var voteCommands = []*command{
 	{
 		path:     "vote import",
 		args:     []string{"POLL", "FILE"},
-		synopsis: "[--dry-run]",
+		synopsis: "[--dry-run] [--request-id ID]",
 		summary:  "record the choices of a list (text pasted from the Zalo poll's voters, CSV or XLSX; - reads standard input), all or nothing",
 		setup: func(fs *flag.FlagSet) action {
 			dryRun := fs.Bool("dry-run", false, "say what would be recorded, record nothing")
+			reqID := requestIDVar(fs)
 			return func(ctx context.Context, a *app, args []string) error {
 				poll, err := pollName(fs.Name(), args[0])
+				if err != nil {
+					return err
+				}
+				id, err := requestID(fs, reqID)
 				if err != nil {
 					return err
 				}
@@ -278,7 +303,7 @@ var voteCommands = []*command{
 					return err
 				}
 				resp, err := call(ctx, a, services.ImportVotes, &pb.ImportVotesRequest{Poll: poll, Content: content,
-					Format: pb.VoteListFormat_VOTE_LIST_FORMAT_UNSPECIFIED, DryRun: *dryRun})
+					Format: pb.VoteListFormat_VOTE_LIST_FORMAT_UNSPECIFIED, DryRun: *dryRun, RequestId: id})
 				if err != nil {
 					return err
 				}

@@ -2,10 +2,10 @@ package client
 
 import (
 	"context"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
-	"os"
 	"testing"
 
 	"google.golang.org/grpc"

@@ -409,11 +409,11 @@ func TestPlaintextBeyondLoopback(t *testing.T) {
 	// as unreachable, not as a usage error.
 	for _, addr := range []string{"127.0.0.1:1", "127.1.2.3:1", "localhost:1", "LOCALHOST:1", "[::1]:1", "dns:///localhost:1",
 		"passthrough:///127.0.0.1:1", "ipv4:127.0.0.1:1,127.0.0.2:1", "unix:///tmp/nothing-here.sock"} {
-		if !loopbackTarget(addr) {
-			t.Errorf("loopbackTarget(%q) = false", addr)
+		if err := checkPlaintext(addr, connConfig{}); err != nil || !loopbackTarget(addr) {
+			t.Errorf("plaintext to %s: %v", addr, err)
 		}
-		if r := run(t, "", "--addr", addr, "--timeout", "2s", "whoami"); r.code != 1 {
-			t.Errorf("plaintext to %s:\n%s", addr, r)
-		}
+	}
+	if r := run(t, "", "--addr", "localhost:"+strings.Split(deadAddr(t), ":")[1], "whoami"); r.code != 1 || !strings.HasPrefix(r.stderr, "bieuquyet: cannot reach") {
+		t.Errorf("plaintext to localhost:\n%s", r)
 	}
 }

@@ -292,7 +292,9 @@ A change that takes --request-id (poll open, close and cancel, vote record and
 import, token create) is sent with a new random id unless given one; the server
 carries out one id once. When such a change fails unanswered, the id is printed:
 run the same command again with --request-id ID to be sure it happens once.
-OPTION is an option's text, as the poll words it ("Tán thành"; case does not matter).
+OPTION is an option's number, as poll show lists them from 1, or its text: as the
+poll words it ("Tán thành"), or without diacritics or case ("tan thanh") when that
+names one option only.
 Flags may come before or after the arguments. Run 'bieuquyet help COMMAND' for a
 command's flags, for instance 'bieuquyet help people create'.
 `)

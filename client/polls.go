@@ -269,6 +269,11 @@ var voteCommands = []*command{
 				if err != nil {
 					return err
 				}
+				if len(options) > 0 {
+					if options, err = a.resolveOptions(ctx, poll, options); err != nil {
+						return err
+					}
+				}
 				// The request id makes a retry of this call record nothing new.
 				resp, err := call(ctx, a, services.RecordVote, &pb.RecordVoteRequest{Poll: poll, Person: person,
 					Options: options, Withdraw: *withdraw, Source: enumFromWord(voteSourceWords, source.value),

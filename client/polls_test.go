@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
 	"google.golang.org/grpc"
 
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
@@ -773,5 +774,55 @@ func TestNamesBesideReferences(t *testing.T) {
 	mustRun(t, addr, "--output", "json", "audit", "list", "--all")
 	if n := calls.take(); len(n) != 1 {
 		t.Errorf("audit list as JSON made calls %v", n)
+	}
+}
+
+// TestOptionSpellings checks that vote record takes an option by its number, as poll
+// show lists it, or by its text without diacritics or case, and names the options with
+// their numbers when it cannot tell which is meant.
+func TestOptionSpellings(t *testing.T) {
+	t.Parallel()
+	addr := startServer(t)
+	importFixture(t, addr)
+	poll := openVote(t, addr)
+	if !strings.Contains(mustRun(t, addr, "poll", "show", poll), " 3. Không biểu quyết\n") {
+		t.Fatal("poll show does not number the options from 1")
+	}
+	for arg, want := range map[string]string{
+		"1": "Tán thành", "2": "Không tán thành", " 3 ": "Không biểu quyết",
+		"tan thanh": "Tán thành", "khong tan thanh": "Không tán thành", "KHONG  BIEU QUYET": "Không biểu quyết",
+		"Tán Thành": "Tán thành", norm.NFD.String("không tán thành"): "Không tán thành",
+	} {
+		if got := field(t, mustRun(t, addr, "vote", "record", poll, khai, arg), "choice"); got != want {
+			t.Errorf("vote record %q: choice %q, want %q", arg, got, want)
+		}
+	}
+	for _, arg := range []string{"4", "0", "tan", "thanh", "dong y"} {
+		r := run(t, addr, "vote", "record", poll, khai, arg)
+		want := `bieuquyet: invalid argument: options: "` + strings.TrimSpace(arg) + `" is not an option of ` + poll +
+			`; the options are 1 "Tán thành", 2 "Không tán thành", 3 "Không biểu quyết" (give the number or the text)` + "\n"
+		if r.code != 1 || r.stdout != "" || r.stderr != want {
+			t.Errorf("vote record %q:\n%s\nwant stderr %q", arg, r, want)
+		}
+	}
+}
+
+func TestMatchOption(t *testing.T) {
+	t.Parallel()
+	p := &pb.Poll{Name: "polls/4", Options: []string{"Đường Đông", "Duong dong", "Phương án 1", "1"}}
+	for arg, want := range map[string]string{
+		"Duong dong":  "Duong dong", // the exact text first
+		"đường đông":  "Đường Đông",
+		"1":           "1", // an option's text before a number
+		"2":           "Duong dong",
+		"phuong an 1": "Phương án 1",
+	} {
+		if got, err := matchOption(p, arg); got != want || err != nil {
+			t.Errorf("matchOption(%q) = %q, %v; want %q", arg, got, err, want)
+		}
+	}
+	_, err := matchOption(p, "đuong đong")
+	if want := `invalid argument: options: "đuong đong" may be any of 1 "Đường Đông", 2 "Duong dong" of polls/4: give its number or its exact text`; err == nil || err.Error() != want {
+		t.Errorf("an ambiguous option: %v, want %s", err, want)
 	}
 }

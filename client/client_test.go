@@ -17,8 +17,13 @@ import (
 	"time"
 
 	"golang.org/x/text/unicode/norm"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	bq "github.com/bieuquyet/bieuquyet"
+	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
 	"github.com/bieuquyet/bieuquyet/server"
 	"github.com/bieuquyet/bieuquyet/store/sqlite"
 )
@@ -233,26 +238,41 @@ func TestReadmeWalkthrough(t *testing.T) {
 func checkImport(t *testing.T, addr, file string, groups int) {
 	t.Helper()
 
+	// By default, a few lines: the changes counted by kind, then the total.
 	dry := mustRun(t, addr, "roster", "import", "--dry-run", file)
-	if !strings.HasPrefix(dry, "ACTION") {
-		t.Errorf("dry run output does not start with the change table:\n%s", dry)
-	}
-	m := regexp.MustCompile(`(?m)^dry run: would make (\d+) changes; nothing was changed$`).FindStringSubmatch(dry)
+	summary := regexp.MustCompile(`^create +the council, (\d+) people, ` + strconv.Itoa(groups) + ` groups\n` +
+		`add_member +(\d+) memberships in ` + strconv.Itoa(groups) + ` groups\n` +
+		`dry run: would make (\d+) changes; nothing was changed\n$`)
+	m := summary.FindStringSubmatch(dry)
 	if m == nil {
-		t.Fatalf("no dry run summary in:\n%s", dry)
+		t.Fatalf("the dry run does not count the changes by kind:\n%s", dry)
 	}
-	dryChanges, _ := strconv.Atoi(m[1])
-	if got := len(rows(t, dry)) - 1; got != dryChanges {
-		t.Errorf("the dry run lists %d changes and says %d", got, dryChanges)
+	people, _ := strconv.Atoi(m[1])
+	memberships, _ := strconv.Atoi(m[2])
+	dryChanges, _ := strconv.Atoi(m[3])
+	if 1+people+groups+memberships != dryChanges {
+		t.Errorf("the dry run counts 1+%d+%d+%d changes and says %d in all", people, groups, memberships, dryChanges)
 	}
+	// --verbose lists each change before.
+	verbose := mustRun(t, addr, "roster", "import", "--dry-run", "--verbose", file)
+	if !strings.HasPrefix(verbose, "ACTION") || !strings.HasSuffix(verbose, "\n"+dry) {
+		t.Errorf("the verbose dry run is not the change table and the summary:\n%s", verbose)
+	}
+	if got := len(rows(t, verbose)) - 3; got != dryChanges {
+		t.Errorf("the verbose dry run lists %d changes and says %d", got, dryChanges)
+	}
+	assertAligned(t, strings.SplitN(verbose, "\ncreate ", 2)[0], regexp.MustCompile(`(TARGET|council|people/\d+|groups/\d+)`))
 	if out := mustRun(t, addr, "groups", "list"); out != "no groups\n" {
 		t.Errorf("after a dry run, groups list = %q, want no groups", out)
 	}
 
 	// The import makes the changes the dry run announced, and says what the file holds.
 	out := mustRun(t, addr, "roster", "import", file)
-	summary := regexp.MustCompile(`(?m)^imported: (\d+) groups, (\d+) people, (\d+) memberships; (\d+) changes$`)
-	m = summary.FindStringSubmatch(out)
+	if !strings.HasPrefix(out, strings.SplitN(dry, "\ndry run:", 2)[0]+"\n") {
+		t.Errorf("the import counts other changes than its dry run:\n%s\ndry run:\n%s", out, dry)
+	}
+	imported := regexp.MustCompile(`(?m)^imported: (\d+) groups, (\d+) people, (\d+) memberships; (\d+) changes$`)
+	m = imported.FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no import summary in:\n%s", out)
 	}
@@ -270,7 +290,6 @@ func checkImport(t *testing.T, addr, file string, groups int) {
 	if m[4] != strconv.Itoa(dryChanges) {
 		t.Errorf("the import made %s changes; the dry run said %d", m[4], dryChanges)
 	}
-	assertAligned(t, strings.SplitN(out, "\nimported:", 2)[0], regexp.MustCompile(`(TARGET|council|people/\d+|groups/\d+)`))
 
 	for _, dryRun := range []bool{true, false} {
 		a := []string{"roster", "import", file}
@@ -591,28 +610,74 @@ func TestErrors(t *testing.T) {
 }
 
 // TestRosterImportBadFile checks that a bad file changes nothing and that every problem
-// is listed with its row and column.
+// is listed with its row and column, and that a dry run exits 1 for them.
 func TestRosterImportBadFile(t *testing.T) {
 	t.Parallel()
-	addr := startServer(t)
-	for _, dryRun := range []bool{true, false} {
-		args := []string{"roster", "import", "testdata/bad-roster.csv"}
-		if dryRun {
-			args = append(args, "--dry-run")
-		}
-		r := run(t, addr, args...)
-		want := "bieuquyet: invalid argument: the roster file has 4 problems\n" +
-			"  rows[4].phone: +84912000001 is already used by row 3\n" +
-			"  rows[5].phone: must have 10 digits (or 11 for a landline) counting the leading 0\n" +
-			"  rows[8].group: \"HĐND - Ban Không Có\" is not defined by a group row in this file\n" +
-			"  rows[8].phone: +84912000009 is not the phone of any person row in this file\n"
-		if r.code != 1 || r.stdout != "" || r.stderr != want {
-			t.Errorf("bieuquyet %s:\n%s\nwant stderr:\n%s", strings.Join(args, " "), r, want)
-		}
+	for _, server := range []struct {
+		name  string
+		start func(t *testing.T) string
+	}{{"refusing", startServer}, {"listing problems", startProblemServer}} {
+		t.Run(server.name, func(t *testing.T) {
+			addr := server.start(t)
+			problems := "  rows[4].phone: +84912000001 is already used by row 3\n" +
+				"  rows[5].phone: must have 10 digits (or 11 for a landline) counting the leading 0\n" +
+				"  rows[8].group: \"HĐND - Ban Không Có\" is not defined by a group row in this file\n" +
+				"  rows[8].phone: +84912000009 is not the phone of any person row in this file\n"
+			refused := result{1, "", "bieuquyet: invalid argument: the roster file has 4 problems\n" + problems}
+			listed := result{1, "dry run: nothing would change while the file has 4 problems\n",
+				"bieuquyet: the roster file has 4 problems; nothing would change\n" + problems}
+			for _, dryRun := range []bool{true, false} {
+				args := []string{"roster", "import", "testdata/bad-roster.csv"}
+				if dryRun {
+					args = append(args, "--dry-run")
+				}
+				// A server lists a dry run's problems in its answer; a real import it refuses.
+				r := run(t, addr, args...)
+				if server.name == "listing problems" && dryRun && r != listed {
+					t.Errorf("bieuquyet %s:\n%s\nwant\n%s", strings.Join(args, " "), r, listed)
+				} else if r != refused && (!dryRun || r != listed) {
+					t.Errorf("bieuquyet %s:\n%s\nwant\n%s", strings.Join(args, " "), r, refused)
+				}
+			}
+			if got := mustRun(t, addr, "people", "list"); got != "no people\n" {
+				t.Errorf("a bad file changed the roster: people list = %q", got)
+			}
+		})
 	}
-	if got := mustRun(t, addr, "people", "list"); got != "no people\n" {
-		t.Errorf("a bad file changed the roster: people list = %q", got)
+}
+
+// startProblemServer is startServer as the server answers a dry run with problems: with
+// the problems in the response instead of an error. It turns the refusal of a dry run
+// into such a response.
+func startProblemServer(t *testing.T) string {
+	t.Helper()
+	listProblems := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		st, _ := status.FromError(err)
+		if st.Code() != codes.InvalidArgument {
+			return resp, err
+		}
+		var problems []*pb.Problem
+		for _, d := range st.Details() {
+			if br, ok := d.(*errdetails.BadRequest); ok {
+				for _, v := range br.GetFieldViolations() {
+					problems = append(problems, &pb.Problem{Field: v.GetField(), Description: v.GetDescription()})
+				}
+			}
+		}
+		switch r := req.(type) {
+		case *pb.ImportRosterRequest:
+			if r.GetDryRun() {
+				return &pb.ImportRosterResponse{DryRun: true, Problems: problems}, nil
+			}
+		case *pb.ImportVotesRequest:
+			if r.GetDryRun() {
+				return &pb.ImportVotesResponse{DryRun: true, Problems: problems}, nil
+			}
+		}
+		return resp, err
 	}
+	return startServerWith(t, server.Config{Options: []grpc.ServerOption{grpc.ChainUnaryInterceptor(listProblems)}})
 }
 
 // TestRosterImportSizeLimit checks that a file over 8 MiB is refused before it is sent:

@@ -289,10 +289,11 @@ var voteCommands = []*command{
 	{
 		path:     "vote import",
 		args:     []string{"POLL", "FILE"},
-		synopsis: "[--dry-run] [--request-id ID]",
-		summary:  "record the choices of a list (text pasted from the Zalo poll's voters, CSV or XLSX; - reads standard input), all or nothing",
+		synopsis: "[--dry-run] [--verbose] [--request-id ID]",
+		summary:  "record the choices of a list (text pasted from the Zalo poll's voters, CSV or XLSX; - reads standard input), all or nothing, and count them by choice (--verbose: list each)",
 		setup: func(fs *flag.FlagSet) action {
-			dryRun := fs.Bool("dry-run", false, "say what would be recorded, record nothing")
+			dryRun := fs.Bool("dry-run", false, "say what would be recorded, record nothing; exit 1 when the list has problems, listing every one")
+			verbose := fs.Bool("verbose", false, "list every vote recorded (or that would be), with the person it was matched to")
 			reqID := requestIDVar(fs)
 			return func(ctx context.Context, a *app, args []string) error {
 				poll, err := pollName(fs.Name(), args[0])
@@ -312,7 +313,10 @@ var voteCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return voteImportReport(w, resp) })
+				if err := a.show(resp, func(w io.Writer) error { return voteImportReport(w, resp, *verbose) }); err != nil {
+					return err
+				}
+				return a.reportProblems("the vote list", "nothing would be recorded", resp.GetProblems())
 			}
 		},
 	},
@@ -658,22 +662,46 @@ func (a *app) voteFields(w io.Writer, v *pb.Vote) error {
 	)
 }
 
-// voteImportReport prints the votes an import records (or would), then one summary line.
-func voteImportReport(w io.Writer, resp *pb.ImportVotesResponse) error {
-	if len(resp.GetVotes()) > 0 {
+// voteImportReport prints how many votes an import records (or would) for each choice,
+// with verbose every vote first, then one summary line.
+func voteImportReport(w io.Writer, resp *pb.ImportVotesResponse, verbose bool) error {
+	votes := resp.GetVotes()
+	if verbose && len(votes) > 0 {
 		t := newTable("PERSON", "NAME", "CHOICE")
-		for _, v := range resp.GetVotes() {
+		for _, v := range votes {
 			t.add(v.GetPerson(), v.GetFullName(), choiceWords(v))
 		}
 		if err := t.write(w); err != nil {
 			return err
 		}
 	}
-	n := plural(len(resp.GetVotes()), "vote", "votes")
+	var choices []string
+	count := map[string]int{}
+	for _, v := range votes {
+		c := choiceWords(v)
+		if count[c] == 0 {
+			choices = append(choices, c)
+		}
+		count[c]++
+	}
+	t := &table{}
+	for _, c := range choices {
+		t.add(c, strconv.Itoa(count[c]))
+	}
+	if err := t.write(w); err != nil {
+		return err
+	}
+	n := plural(len(votes), "vote", "votes")
 	var err error
-	if resp.GetDryRun() {
+	switch problems := plural(len(resp.GetProblems()), "problem", "problems"); {
+	case len(resp.GetProblems()) > 0 && len(votes) == 0:
+		_, err = fmt.Fprintf(w, "dry run: nothing would be recorded while the list has %s\n", problems)
+	case len(resp.GetProblems()) > 0:
+		_, err = fmt.Fprintf(w, "dry run: would record %s, %d unchanged, but nothing will be recorded while the list has %s\n",
+			n, resp.GetUnchanged(), problems)
+	case resp.GetDryRun():
 		_, err = fmt.Fprintf(w, "dry run: would record %s, %d unchanged\n", n, resp.GetUnchanged())
-	} else {
+	default:
 		_, err = fmt.Fprintf(w, "recorded: %s, %d unchanged\n", n, resp.GetUnchanged())
 	}
 	return err

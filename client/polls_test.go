@@ -171,18 +171,21 @@ func TestPollVoteLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	dry := mustRun(t, addr, "vote", "import", "--dry-run", poll, file)
-	wantTable := regexp.MustCompile(`^PERSON +NAME +CHOICE\npeople/14 +Hồ Thị Tâm +Tán thành\npeople/24 +Đặng Hữu Kiên +Tán thành\n`)
-	if !wantTable.MatchString(dry) || !strings.HasSuffix(dry, "\ndry run: would record 2 votes, 0 unchanged\n") {
+	if dry != "Tán thành  2\ndry run: would record 2 votes, 0 unchanged\n" {
 		t.Errorf("vote import --dry-run:\n%s", dry)
+	}
+	wantTable := regexp.MustCompile(`^PERSON +NAME +CHOICE\npeople/14 +Hồ Thị Tâm +Tán thành\npeople/24 +Đặng Hữu Kiên +Tán thành\n`)
+	if got := mustRun(t, addr, "vote", "import", "--dry-run", "--verbose", poll, file); !wantTable.MatchString(got) || !strings.HasSuffix(got, "\n"+dry) {
+		t.Errorf("vote import --dry-run --verbose:\n%s", got)
 	}
 	if got := mustRun(t, addr, "vote", "list", poll); len(rows(t, got)) != 1 {
 		t.Errorf("a dry run recorded votes:\n%s", got)
 	}
-	imported := mustRun(t, addr, "vote", "import", poll, file)
+	imported := mustRun(t, addr, "vote", "import", "--verbose", poll, file)
 	if !wantTable.MatchString(imported) || !strings.HasSuffix(imported, "\nrecorded: 2 votes, 0 unchanged\n") {
 		t.Errorf("vote import:\n%s", imported)
 	}
-	assertAligned(t, strings.SplitN(imported, "\nrecorded:", 2)[0], regexp.MustCompile(`(CHOICE|Tán thành)$`))
+	assertAligned(t, strings.SplitN(imported, "\nTán thành  2\n", 2)[0], regexp.MustCompile(`(CHOICE|Tán thành)$`))
 	if got := mustRun(t, addr, "vote", "import", poll, file); got != "recorded: 0 votes, 2 unchanged\n" {
 		t.Errorf("the same list again = %q", got)
 	}
@@ -824,5 +827,34 @@ func TestMatchOption(t *testing.T) {
 	_, err := matchOption(p, "đuong đong")
 	if want := `invalid argument: options: "đuong đong" may be any of 1 "Đường Đông", 2 "Duong dong" of polls/4: give its number or its exact text`; err == nil || err.Error() != want {
 		t.Errorf("an ambiguous option: %v, want %s", err, want)
+	}
+}
+
+// TestVoteImportProblems checks that a dry run of a vote list lists every problem the
+// server finds, and exits 1; as does the import, refused.
+func TestVoteImportProblems(t *testing.T) {
+	t.Parallel()
+	addr := startProblemServer(t)
+	importFixture(t, addr)
+	poll := openVote(t, addr)
+	bad := "Không tán thành (3)\nVõ Văn Khải\nNguyễn Văn Ân\nAi Đó\n"
+	problems := "  lines[3]: \"Nguyễn Văn Ân\" is not in the poll's electorate: a non-member, or a misspelt name\n" +
+		"  lines[4]: \"Ai Đó\" is not in the poll's electorate: a non-member, or a misspelt name\n"
+	r := runStdin(t, addr, strings.NewReader(bad), "vote", "import", poll, "-", "--dry-run")
+	want := result{1, "dry run: nothing would be recorded while the list has 2 problems\n",
+		"bieuquyet: the vote list has 2 problems; nothing would be recorded\n" + problems}
+	if r != want {
+		t.Errorf("vote import --dry-run of a bad list:\n%s\nwant\n%s", r, want)
+	}
+	r = runStdin(t, addr, strings.NewReader(bad), "vote", "import", poll, "-")
+	want = result{1, "", "bieuquyet: invalid argument: the vote list has 2 problems\n" + problems}
+	if r != want {
+		t.Errorf("vote import of a bad list:\n%s\nwant\n%s", r, want)
+	}
+	// As JSON, the answer with its problems on stdout; still exit 1.
+	r = runStdin(t, addr, strings.NewReader(bad), "--output", "json", "vote", "import", poll, "-", "--dry-run")
+	var doc struct{ Problems []map[string]string }
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || r.code != 1 || len(doc.Problems) != 2 || doc.Problems[1]["field"] != "lines[4]" {
+		t.Errorf("vote import --dry-run as JSON: %v\n%s", err, r)
 	}
 }

@@ -84,7 +84,7 @@ var accessCommands = []*command{
 	{
 		path:     "token list",
 		synopsis: "[--person PERSON] [--revoked] [--page-size N] [--page-token T] [--all]",
-		summary:  "list tokens in id order, never their secrets, a page at a time (--all: every page)",
+		summary:  "list tokens in id order, never their secrets: all of them, or a page at a time with --page-size",
 		setup: func(fs *flag.FlagSet) action {
 			person := fs.String("person", "", "only the tokens of this person (PERSON)")
 			revoked := fs.Bool("revoked", false, "include revoked tokens")
@@ -100,7 +100,7 @@ var accessCommands = []*command{
 						return err
 					}
 				}
-				tokens, next, err := listPages(ctx, a, services.ListTokens, req, &req.PageToken, pages.all,
+				tokens, next, err := listPages(ctx, a, services.ListTokens, req, &req.PageToken, pages.follow(),
 					(*pb.ListTokensResponse).GetTokens)
 				if err != nil {
 					return err

@@ -21,7 +21,7 @@ var auditCommands = []*command{
 	{
 		path:     "audit list",
 		synopsis: "[--target T] [--actor A] [--since TIME] [--until TIME] [--page-size N] [--page-token T] [--all]",
-		summary:  "list the audit trail's events in the order they happened, a page at a time (--all: every page)",
+		summary:  "list the audit trail's events in the order they happened: all of them, or a page at a time with --page-size",
 		setup: func(fs *flag.FlagSet) action {
 			var since, until timeFlag
 			target := fs.String("target", "", "only events about this resource: people/ID, groups/ID, tokens/ID or council")
@@ -39,7 +39,7 @@ var auditCommands = []*command{
 				req := &pb.ListAuditEventsRequest{PageSize: pages.pageSize(), PageToken: pages.token,
 					Target: strings.TrimSpace(*target), Actor: strings.TrimSpace(*actor),
 					StartTime: since.timestamp(a.loc), EndTime: until.timestamp(a.loc)}
-				events, next, err := listPages(ctx, a, services.ListAuditEvents, req, &req.PageToken, pages.all,
+				events, next, err := listPages(ctx, a, services.ListAuditEvents, req, &req.PageToken, pages.follow(),
 					(*pb.ListAuditEventsResponse).GetEvents)
 				if err != nil {
 					return err

@@ -1027,3 +1027,40 @@ func TestInvisibleCharacters(t *testing.T) {
 		t.Errorf("an error naming the person:\n%s", r)
 	}
 }
+
+// TestListsShowEverything checks that a list shows every item by default, past the
+// server's page of 50, in few calls; and one page when asked with --page-size.
+func TestListsShowEverything(t *testing.T) {
+	t.Parallel()
+	addr, calls := startCountingServer(t)
+	out := mustRun(t, addr, "roster", "import", sampleRoster)
+	people, _ := strconv.Atoi(regexp.MustCompile(`(?m)^imported: \d+ groups, (\d+) people`).FindStringSubmatch(out)[1])
+	if people <= 50 {
+		t.Fatalf("the sample has %d people: it proves nothing", people)
+	}
+	calls.take()
+	for _, tt := range []struct {
+		args  []string
+		items int
+	}{
+		{[]string{"people", "list"}, people},
+		{[]string{"people", "list", "--active"}, people},
+		{[]string{"audit", "list", "--actor", "local:test"}, 1},
+	} {
+		r := run(t, addr, tt.args...)
+		if r.code != 0 || r.stderr != "" || len(rows(t, r.stdout)) != tt.items {
+			t.Errorf("bieuquyet %s: %d rows, want %d\n%s", strings.Join(tt.args, " "), len(rows(t, r.stdout)), tt.items, r)
+		}
+	}
+	if n := calls.take(); n["ListPeople"] != 2 {
+		t.Errorf("two people lists took %d calls, want 2", n["ListPeople"])
+	}
+	r := run(t, addr, "audit", "list")
+	if events := len(rows(t, r.stdout)); r.code != 0 || r.stderr != "" || events < people+12 {
+		t.Errorf("audit list shows %d events:\n%s", events, r.stderr)
+	}
+	r = run(t, addr, "people", "list", "--page-size", "50")
+	if r.code != 0 || len(rows(t, r.stdout)) != 50 || !strings.HasPrefix(r.stderr, "more: --page-token ") {
+		t.Errorf("people list --page-size 50:\n%s", r)
+	}
+}

@@ -23,7 +23,7 @@ var groupsCommands = []*command{
 	{
 		path:     "groups list",
 		synopsis: "[--kind " + kindSynopsis + "] [--page-size N] [--page-token T] [--all]",
-		summary:  "list groups with their leaders and member counts, a page at a time (--all: every page)",
+		summary:  "list groups with their leaders and member counts: all of them, or a page at a time with --page-size",
 		setup: func(fs *flag.FlagSet) action {
 			kind := enumFlag{allowed: kindList}
 			fs.Var(&kind, "kind", "only groups of this kind: "+orList(kindList))
@@ -33,7 +33,7 @@ var groupsCommands = []*command{
 					return err
 				}
 				groups, next, err := a.listGroups(ctx, &pb.ListGroupsRequest{
-					Kind: enumFromWord(kindWords, kind.value), PageToken: pages.token, PageSize: pages.pageSize()}, pages.all)
+					Kind: enumFromWord(kindWords, kind.value), PageToken: pages.token, PageSize: pages.pageSize()}, pages.follow())
 				if err != nil {
 					return err
 				}
@@ -185,7 +185,7 @@ func (a *app) membership(ctx context.Context, cmd string, args []string) (group,
 // all every page from req's page token on, as listPages does.
 func (a *app) listGroups(ctx context.Context, req *pb.ListGroupsRequest, all bool) ([]*pb.Group, string, error) {
 	if all && req.PageSize == 0 {
-		req.PageSize = 500 // the most the server gives at once: fewer calls
+		req.PageSize = maxPageSize // fewer calls
 	}
 	return listPages(ctx, a, services.ListGroups, req, &req.PageToken, all, (*pb.ListGroupsResponse).GetGroups)
 }

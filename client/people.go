@@ -38,7 +38,7 @@ var peopleCommands = []*command{
 	{
 		path:     "people list",
 		synopsis: "[--group GROUP] [--delegate|--delegate=false] [--active|--active=false] [--phone P] [--page-size N] [--page-token T] [--all]",
-		summary:  "list people in id order, a page at a time (--all: every page)",
+		summary:  "list people in id order: all of them, or a page at a time with --page-size",
 		setup: func(fs *flag.FlagSet) action {
 			var delegate, active optBool
 			group := fs.String("group", "", "only members of this group")
@@ -59,7 +59,7 @@ var peopleCommands = []*command{
 					}
 					req.Group = name
 				}
-				people, next, err := listPages(ctx, a, services.ListPeople, req, &req.PageToken, pages.all,
+				people, next, err := listPages(ctx, a, services.ListPeople, req, &req.PageToken, pages.follow(),
 					(*pb.ListPeopleResponse).GetPeople)
 				if err != nil {
 					return err

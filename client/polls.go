@@ -100,7 +100,7 @@ var pollCommands = []*command{
 	{
 		path:     "poll list",
 		synopsis: "[--group GROUP] [--state " + strings.Join(pollStateList, "|") + "] [--page-size N] [--page-token T] [--all]",
-		summary:  "list polls, newest first, a page at a time (--all: every page)",
+		summary:  "list polls, newest first: all of them, or a page at a time with --page-size",
 		setup: func(fs *flag.FlagSet) action {
 			state := enumFlag{allowed: pollStateList}
 			group := fs.String("group", "", "only the polls held in this group (GROUP)")
@@ -118,7 +118,7 @@ var pollCommands = []*command{
 						return err
 					}
 				}
-				polls, next, err := listPages(ctx, a, services.ListPolls, req, &req.PageToken, pages.all,
+				polls, next, err := listPages(ctx, a, services.ListPolls, req, &req.PageToken, pages.follow(),
 					(*pb.ListPollsResponse).GetPolls)
 				if err != nil {
 					return err
@@ -324,7 +324,7 @@ var voteCommands = []*command{
 		path:     "vote list",
 		args:     []string{"POLL"},
 		synopsis: "[--page-size N] [--page-token T] [--all]",
-		summary:  "list the current choice of each delegate who has one, a page at a time (--all: every page)",
+		summary:  "list the current choice of each delegate who has one: all of them, or a page at a time with --page-size",
 		setup: func(fs *flag.FlagSet) action {
 			pages := pageVars(fs, "votes")
 			return func(ctx context.Context, a *app, args []string) error {
@@ -336,7 +336,7 @@ var voteCommands = []*command{
 					return err
 				}
 				req := &pb.ListVotesRequest{Poll: poll, PageSize: pages.pageSize(), PageToken: pages.token}
-				votes, next, err := listPages(ctx, a, services.ListVotes, req, &req.PageToken, pages.all,
+				votes, next, err := listPages(ctx, a, services.ListVotes, req, &req.PageToken, pages.follow(),
 					(*pb.ListVotesResponse).GetVotes)
 				if err != nil {
 					return err

@@ -113,7 +113,7 @@ func (a *app) lookupNames(ctx context.Context, refs ...string) {
 	}
 	if len(people) > bulkPeople && !a.peopleListed {
 		a.peopleListed = true
-		req := &pb.ListPeopleRequest{PageSize: 500}
+		req := &pb.ListPeopleRequest{PageSize: maxPageSize}
 		all, _, err := listPages(ctx, a, services.ListPeople, req, &req.PageToken, true, (*pb.ListPeopleResponse).GetPeople)
 		if !a.lookupOK(err) {
 			return

@@ -222,16 +222,18 @@ var pollCommands = []*command{
 		},
 	},
 	{
-		path:    "poll watch",
-		args:    []string{"POLL"},
-		summary: "follow a poll's tally as votes come in, until Ctrl-C or the poll is finalized or cancelled",
+		path:     "poll watch",
+		args:     []string{"POLL"},
+		synopsis: "[--follow]",
+		summary:  "show a poll's tally as votes come in, until the poll closes or is cancelled (--follow: on through the written confirmations, until it is finalized), or Ctrl-C",
 		setup: func(fs *flag.FlagSet) action {
+			follow := fs.Bool("follow", false, "go on watching after the poll closes, through its confirmations, until it is finalized or cancelled")
 			return func(ctx context.Context, a *app, args []string) error {
 				name, err := pollName(fs.Name(), args[0])
 				if err != nil {
 					return err
 				}
-				return a.watch(ctx, name)
+				return a.watch(ctx, name, *follow)
 			}
 		},
 	},
@@ -385,14 +387,18 @@ func pollName(cmd, arg string) (string, error) {
 	return "", usageErrorf(cmd, "%q is not a poll: use polls/ID or ID", arg)
 }
 
-// watch prints the tally of a poll each time it changes. The stream has no deadline of
-// its own: it lasts until ctx ends (Ctrl-C), which is a normal end, or until the server
-// ends it, when the poll can no longer change.
-func (a *app) watch(ctx context.Context, poll string) error {
+// watch prints the tally of a poll each time it changes, until the poll stops taking
+// votes or, with follow, until it can no longer change at all. The stream has no
+// deadline of its own: it lasts until then, until ctx ends (Ctrl-C), which is a normal
+// end too, or until the server ends it.
+func (a *app) watch(ctx context.Context, poll string, follow bool) error {
 	svc, err := a.services()
 	if err != nil {
 		return err
 	}
+	// Ending the stream's context ends the stream when watch stops first.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	stream, err := svc.WatchPoll(ctx, &pb.WatchPollRequest{Poll: poll})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -412,31 +418,45 @@ func (a *app) watch(ctx context.Context, poll string) error {
 			return err
 		}
 		t := resp.GetTally()
-		if a.json {
-			b, err := marshalJSON(t, false)
-			if err != nil {
-				return err
-			}
-			if _, err := fmt.Fprintf(a.stdout, "%s\n", b); err != nil {
-				return err
-			}
-			continue
-		}
-		var b strings.Builder
-		switch {
-		case redraw:
-			b.WriteString("\x1b[H\x1b[2J") // home, then clear the screen
-		case n > 0:
-			b.WriteString("\n")
-		}
-		fmt.Fprintf(&b, "phiên bản %d\n", t.GetVersion())
-		if err := tallyReport(&b, t); err != nil {
+		if err := a.printWatched(t, redraw, n); err != nil {
 			return err
 		}
-		if _, err := io.WriteString(a.stdout, b.String()); err != nil {
-			return err
+		switch t.GetState() {
+		case pb.PollState_POLL_STATE_FINALIZED, pb.PollState_POLL_STATE_CANCELLED:
+			return nil
+		case pb.PollState_POLL_STATE_OPEN:
+		default:
+			if !follow {
+				return nil // closed: the votes are in
+			}
 		}
 	}
+}
+
+// printWatched prints the nth tally of a watch: a JSON line, or the report under its
+// version, on a cleared screen when redraw.
+func (a *app) printWatched(t *pb.Tally, redraw bool, n int) error {
+	if a.json {
+		b, err := marshalJSON(t, false)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(a.stdout, "%s\n", b)
+		return err
+	}
+	var b strings.Builder
+	switch {
+	case redraw:
+		b.WriteString("\x1b[H\x1b[2J") // home, then clear the screen
+	case n > 0:
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "phiên bản %d\n", t.GetVersion())
+	if err := tallyReport(&b, t); err != nil {
+		return err
+	}
+	_, err := io.WriteString(a.stdout, b.String())
+	return err
 }
 
 // isTerminal reports whether w is a terminal, which poll watch redraws in place.

@@ -858,3 +858,71 @@ func TestVoteImportProblems(t *testing.T) {
 		t.Errorf("vote import --dry-run as JSON: %v\n%s", err, r)
 	}
 }
+
+// startWatch runs poll watch with args in the background until it has printed a tally,
+// and returns its output and a channel that gives its exit code.
+func startWatch(t *testing.T, addr string, args ...string) (*syncBuffer, *syncBuffer, <-chan int) {
+	t.Helper()
+	secret, _ := adminTokens.Load(addr)
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(t.Context(), append([]string{"--addr", addr, "--token", secret.(string)}, args...),
+			strings.NewReader(""), &stdout, &stderr)
+	}()
+	for start := time.Now(); !strings.Contains(stdout.String(), "phiên bản"); time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("no tally in 10s:\n%s%s", stdout.String(), stderr.String())
+		}
+	}
+	return &stdout, &stderr, done
+}
+
+// TestPollWatchEndsWhenClosed checks that a watch ends, exit 0, once the poll closes,
+// with the result; and that with --follow it goes on until the poll is finalized or
+// cancelled.
+func TestPollWatchEndsWhenClosed(t *testing.T) {
+	t.Parallel()
+	addr := startServer(t)
+	importFixture(t, addr)
+	poll := openVote(t, addr)
+	mustRun(t, addr, "vote", "record", poll, khai, "1")
+
+	stdout, stderr, done := startWatch(t, addr, "poll", "watch", poll)
+	followOut, followErr, following := startWatch(t, addr, "poll", "watch", poll, "--follow")
+	mustRun(t, addr, "poll", "close", poll)
+	select {
+	case code := <-done:
+		if code != 0 || stderr.String() != "" || !strings.HasSuffix(stdout.String(), "\nKhông thông qua: 1/3 tán thành, cần 2\n") {
+			t.Errorf("poll watch of a closed poll: exit %d\n%s%s", code, stdout.String(), stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("poll watch did not end when the poll closed:\n%s", stdout.String())
+	}
+
+	// --follow: still watching once closed, and until the poll is cancelled.
+	for start := time.Now(); !strings.Contains(followOut.String(), "Không thông qua"); time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("poll watch --follow did not show the closed poll:\n%s%s", followOut.String(), followErr.String())
+		}
+	}
+	select {
+	case code := <-following:
+		t.Fatalf("poll watch --follow ended when the poll closed: exit %d\n%s%s", code, followOut.String(), followErr.String())
+	case <-time.After(300 * time.Millisecond):
+	}
+	mustRun(t, addr, "poll", "cancel", poll, "--reason", "thử")
+	select {
+	case code := <-following:
+		if code != 0 || followErr.String() != "" || !strings.HasSuffix(followOut.String(), "\nĐã hủy\n") {
+			t.Errorf("poll watch --follow of a cancelled poll: exit %d\n%s%s", code, followOut.String(), followErr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("poll watch --follow did not end when the poll was cancelled:\n%s", followOut.String())
+	}
+
+	// A watch of a closed poll shows its tally once and ends.
+	if got := mustRun(t, addr, "poll", "watch", poll); !strings.HasSuffix(got, "\nĐã hủy\n") || strings.Count(got, "phiên bản") != 1 {
+		t.Errorf("poll watch of a cancelled poll:\n%s", got)
+	}
+}

@@ -743,6 +743,11 @@ func TestNamesBesideReferences(t *testing.T) {
 			t.Errorf("poll open: %s = %q, want %q", name, got, want)
 		}
 	}
+	calls.take()
+	mustRun(t, addr, "poll", "open", "--body", banPhapChe, "--title", "T2", "--question", "Q", "--for", "1h")
+	if n := calls.take(); n["ListGroups"] != 1 || n["GetGroup"] != 0 {
+		t.Errorf("poll open by group name made calls %v; want one ListGroups for the name and the label", n)
+	}
 	mustRun(t, addr, "vote", "record", "1", tam, "Tán thành")
 	calls.take()
 
@@ -754,7 +759,7 @@ func TestNamesBesideReferences(t *testing.T) {
 		t.Errorf("poll show made calls %v; want GetPoll, one ListGroups, one GetPerson", n)
 	}
 	list := mustRun(t, addr, "poll", "list")
-	if rs := rows(t, list); len(rs) != 1 || !strings.Contains(rs[0], " HĐND - Ban Pháp chế (groups/5) ") {
+	if rs := rows(t, list); len(rs) != 2 || !strings.Contains(rs[0], " HĐND - Ban Pháp chế (groups/5) ") {
 		t.Errorf("poll list:\n%s", list)
 	}
 	tokens := mustRun(t, addr, "token", "list")

@@ -32,7 +32,9 @@ func (a *app) personName(ctx context.Context, cmd, arg string) (string, error) {
 		if len(resp.GetPeople()) == 0 {
 			return "", fmt.Errorf("not found: no person has the phone number %s", arg)
 		}
-		return resp.GetPeople()[0].GetName(), nil
+		p := resp.GetPeople()[0]
+		a.rememberName(p.GetName(), p.GetFullName())
+		return p.GetName(), nil
 	}
 	if isID(arg) {
 		return "people/" + arg, nil
@@ -101,6 +103,11 @@ func (a *app) groupName(ctx context.Context, cmd, arg string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Every group the caller sees is at hand: label needs no other listing.
+	for _, g := range groups {
+		a.rememberName(g.GetName(), g.GetDisplayName())
+	}
+	a.groupsListed = true
 	want := canonicalName(arg)
 	var near []string
 	for _, g := range groups {

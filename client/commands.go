@@ -223,7 +223,7 @@ func nothingToUpdate(fs *flag.FlagSet, fields ...string) error {
 }
 
 func (a *app) help(args []string) error {
-	if len(args) == 0 {
+	if len(args) == 0 || isHelp(args[0]) {
 		printUsage(a.stdout)
 		return errHelpShown
 	}
@@ -295,8 +295,9 @@ run the same command again with --request-id ID to be sure it happens once.
 OPTION is an option's number, as poll show lists them from 1, or its text: as the
 poll words it ("Tán thành"), or without diacritics or case ("tan thanh") when that
 names one option only.
-Flags may come before or after the arguments. Run 'bieuquyet help COMMAND' for a
-command's flags, for instance 'bieuquyet help people create'.
+Flags may come before or after the arguments. Run 'bieuquyet help COMMAND' or
+'bieuquyet COMMAND --help' for a command's flags, for instance 'bieuquyet help people
+create'; 'bieuquyet poll --help' lists the poll commands.
 `)
 }
 

@@ -931,3 +931,30 @@ func TestPollWatchEndsWhenClosed(t *testing.T) {
 		t.Errorf("poll watch of a cancelled poll:\n%s", got)
 	}
 }
+
+// TestElectorateDeactivated checks that poll show marks the delegates deactivated since
+// the poll opened, and adds no column when there are none.
+func TestElectorateDeactivated(t *testing.T) {
+	t.Parallel()
+	a := &app{loc: time.UTC}
+	p := &pb.Poll{Name: "polls/1", Electorate: []*pb.Voter{
+		{Person: "people/6", FullName: "Võ Văn Khải", ZaloName: "Khải"},
+		{Person: "people/14", FullName: "Hồ Thị Tâm", ZaloName: "Tâm", Deactivated: true},
+	}}
+	var b strings.Builder
+	if err := a.pollDetail(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	want := "\nPERSON     NAME         ZALO NAME  DEACTIVATED\npeople/6   Võ Văn Khải  Khải       no\npeople/14  Hồ Thị Tâm   Tâm        yes\n"
+	if !strings.HasSuffix(b.String(), want) {
+		t.Errorf("poll show with a deactivated delegate:\n%s\nwant it to end with:\n%s", b.String(), want)
+	}
+	p.Electorate[1].Deactivated = false
+	b.Reset()
+	if err := a.pollDetail(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "DEACTIVATED") {
+		t.Errorf("a DEACTIVATED column with nobody deactivated:\n%s", b.String())
+	}
+}

@@ -27,7 +27,7 @@ var accessCommands = []*command{
 	},
 	{
 		path:     "token create",
-		synopsis: "--role admin|secretariat|person --name S [--person PERSON] [--ttl DURATION]",
+		synopsis: "--role admin|secretariat|person --name S [--person PERSON] [--ttl DURATION] [--request-id ID]",
 		summary:  "make a token and print its secret last, on a line of its own: the only time it is shown",
 		setup: func(fs *flag.FlagSet) action {
 			role := enumFlag{allowed: tokenRoleList}
@@ -35,8 +35,13 @@ var accessCommands = []*command{
 			name := fs.String("name", "", `who or what the token is for, e.g. "Văn phòng - Nguyễn Thị Thư"`)
 			person := fs.String("person", "", "the person a person token stands for (PERSON)")
 			ttl := fs.Duration("ttl", 0, "how long the token lives, e.g. 720h (the server's default is 2160h, 90 days; at most two years)")
+			reqID := requestIDVar(fs)
 			return func(ctx context.Context, a *app, _ []string) error {
 				if err := requireFlags(fs, "role", "name"); err != nil {
+					return err
+				}
+				id, err := requestID(fs, reqID)
+				if err != nil {
 					return err
 				}
 				set := visited(fs)
@@ -48,9 +53,10 @@ var accessCommands = []*command{
 				case set["ttl"] && *ttl <= 0:
 					return usageErrorf(fs.Name(), "--ttl must be positive, not %v", *ttl)
 				}
-				req := &pb.CreateTokenRequest{Token: &pb.Token{DisplayName: *name, Role: enumFromWord(tokenRoleWords, role.value)}}
+				// A retry with the request id gives the same token a fresh secret instead of
+				// making a second token.
+				req := &pb.CreateTokenRequest{Token: &pb.Token{DisplayName: *name, Role: enumFromWord(tokenRoleWords, role.value)}, RequestId: id}
 				if set["person"] {
-					var err error
 					if req.Token.Person, err = a.personName(ctx, fs.Name(), *person); err != nil {
 						return err
 					}
@@ -66,10 +72,11 @@ var accessCommands = []*command{
 				if a.json {
 					return a.printJSON(resp)
 				}
-				if err := tokenFields(a.stdout, resp.GetToken()); err != nil {
+				a.lookupNames(ctx, resp.GetToken().GetPerson(), resp.GetToken().GetCreatedBy())
+				if err := a.tokenFields(a.stdout, resp.GetToken()); err != nil {
 					return err
 				}
-				_, err = fmt.Fprintln(a.stdout, resp.GetSecret())
+				_, err = fmt.Fprintln(a.stdout, printable(resp.GetSecret()))
 				return err
 			}
 		},
@@ -77,7 +84,7 @@ var accessCommands = []*command{
 	{
 		path:     "token list",
 		synopsis: "[--person PERSON] [--revoked] [--page-size N] [--page-token T] [--all]",
-		summary:  "list tokens in id order, never their secrets, a page at a time (--all: every page)",
+		summary:  "list tokens in id order, never their secrets: all of them, or a page at a time with --page-size",
 		setup: func(fs *flag.FlagSet) action {
 			person := fs.String("person", "", "only the tokens of this person (PERSON)")
 			revoked := fs.Bool("revoked", false, "include revoked tokens")
@@ -93,13 +100,18 @@ var accessCommands = []*command{
 						return err
 					}
 				}
-				tokens, next, err := listPages(ctx, a, services.ListTokens, req, &req.PageToken, pages.all,
+				tokens, next, err := listPages(ctx, a, services.ListTokens, req, &req.PageToken, pages.follow(),
 					(*pb.ListTokensResponse).GetTokens)
 				if err != nil {
 					return err
 				}
 				resp := &pb.ListTokensResponse{Tokens: tokens, NextPageToken: next}
-				return a.showPage(resp, func(w io.Writer) error { return tokensTable(w, tokens) })
+				var refs []string
+				for _, t := range tokens {
+					refs = append(refs, t.GetPerson(), t.GetCreatedBy())
+				}
+				a.lookupNames(ctx, refs...)
+				return a.showPage(resp, func(w io.Writer) error { return a.tokensTable(w, tokens) })
 			}
 		},
 	},
@@ -117,7 +129,8 @@ var accessCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return tokenFields(w, resp.GetToken()) })
+				a.lookupNames(ctx, resp.GetToken().GetPerson(), resp.GetToken().GetCreatedBy())
+				return a.show(resp, func(w io.Writer) error { return a.tokenFields(w, resp.GetToken()) })
 			}
 		},
 	},
@@ -159,20 +172,20 @@ func whoamiReport(w io.Writer, r *pb.WhoAmIResponse) error {
 	return tb.write(w)
 }
 
-func tokenFields(w io.Writer, t *pb.Token) error {
+func (a *app) tokenFields(w io.Writer, t *pb.Token) error {
 	return fields(w,
 		"name", t.GetName(),
 		"display_name", t.GetDisplayName(),
 		"role", enumWord(tokenRoleWords, t.GetRole()),
-		"person", t.GetPerson(),
-		"created_by", t.GetCreatedBy(),
-		"created", when(t.GetCreateTime()),
-		"expires", when(t.GetExpireTime()),
-		"revoked", when(t.GetRevokeTime()),
+		"person", a.label(t.GetPerson()),
+		"created_by", a.label(t.GetCreatedBy()),
+		"created", a.when(t.GetCreateTime()),
+		"expires", a.when(t.GetExpireTime()),
+		"revoked", a.when(t.GetRevokeTime()),
 	)
 }
 
-func tokensTable(w io.Writer, tokens []*pb.Token) error {
+func (a *app) tokensTable(w io.Writer, tokens []*pb.Token) error {
 	if len(tokens) == 0 {
 		_, err := fmt.Fprintln(w, "no tokens")
 		return err
@@ -181,13 +194,13 @@ func tokensTable(w io.Writer, tokens []*pb.Token) error {
 	for _, tok := range tokens {
 		person, revoked := "-", "no"
 		if tok.GetPerson() != "" {
-			person = tok.GetPerson()
+			person = a.label(tok.GetPerson())
 		}
 		if tok.GetRevokeTime() != nil {
-			revoked = when(tok.GetRevokeTime())
+			revoked = a.when(tok.GetRevokeTime())
 		}
-		t.add(tok.GetName(), tok.GetDisplayName(), enumWord(tokenRoleWords, tok.GetRole()), person, tok.GetCreatedBy(),
-			when(tok.GetExpireTime()), revoked)
+		t.add(tok.GetName(), tok.GetDisplayName(), enumWord(tokenRoleWords, tok.GetRole()), person, a.label(tok.GetCreatedBy()),
+			a.when(tok.GetExpireTime()), revoked)
 	}
 	return t.write(w)
 }

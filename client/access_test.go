@@ -116,8 +116,8 @@ func TestPersonToken(t *testing.T) {
 	importFixture(t, addr)
 
 	out, secret := createToken(t, addr, "--role", "person", "--name", "Điện thoại của Chủ tịch", "--person", "0912 000 001")
-	if got := field(t, out, "person"); got != "people/1" {
-		t.Errorf("created a token for %q, want people/1", got)
+	if got := field(t, out, "person"); got != "Nguyễn Văn Ân (people/1)" {
+		t.Errorf("created a token for %q, want Nguyễn Văn Ân (people/1)", got)
 	}
 	token := field(t, out, "name")
 
@@ -148,11 +148,11 @@ func TestPersonToken(t *testing.T) {
 	if !strings.HasPrefix(list, "NAME ") {
 		t.Errorf("token list has no header:\n%s", list)
 	}
-	assertAligned(t, list, regexp.MustCompile(`\b(ROLE|admin|person) +(PERSON|-|people/\d+) `))
+	assertAligned(t, list, regexp.MustCompile(`\b(ROLE|admin|person) +(PERSON|-|Nguyễn Văn Ân \(people/1\)) `))
 	for _, p := range []string{"people/1", "1", "+84912000001"} {
 		mine := mustRun(t, addr, "token", "list", "--person", p)
 		rs := rows(t, mine)
-		if len(rs) != 1 || !regexp.MustCompile(`^`+token+` +Điện thoại của Chủ tịch +person +people/1 +tokens/1 .* no$`).MatchString(rs[0]) {
+		if len(rs) != 1 || !regexp.MustCompile(`^`+token+` +Điện thoại của Chủ tịch +person +Nguyễn Văn Ân \(people/1\) +tokens/1 .* no$`).MatchString(rs[0]) {
 			t.Errorf("token list --person %s:\n%s", p, mine)
 		}
 	}
@@ -225,7 +225,7 @@ func TestAuditList(t *testing.T) {
 		t.Errorf("audit list --target groups/2:\n%s", group)
 	}
 	for _, e := range rs {
-		if !regexp.MustCompile(` ImportRoster +done +groups/2 +(create|add_member): `).MatchString(e) {
+		if !regexp.MustCompile(` ImportRoster +done +HĐND - Thường trực khóa X \(groups/2\) +(create|add_member): `).MatchString(e) {
 			t.Errorf("audit list --target groups/2 shows %q", e)
 		}
 	}
@@ -379,5 +379,41 @@ func TestTLS(t *testing.T) {
 		if r.code != tt.code || r.stdout != "" || !regexp.MustCompile(tt.stderr).MatchString(strings.TrimSuffix(r.stderr, "\n")) || strings.Count(r.stderr, "\n") != 1 {
 			t.Errorf("%s: whoami:\n%s\nwant stderr matching %s", tt.name, r, tt.stderr)
 		}
+	}
+}
+
+// TestPlaintextBeyondLoopback checks that the client refuses to send a token in clear to
+// an address other than loopback, before anything crosses the network, unless told with
+// --insecure that something else encrypts the traffic.
+func TestPlaintextBeyondLoopback(t *testing.T) {
+	t.Parallel()
+	for _, addr := range []string{"hdnd.example.vn:50051", "192.0.2.1:50051", "[2001:db8::1]:50051", "0.0.0.0:50051",
+		"dns:///hdnd.example.vn:50051", "hdnd.example.vn", "ipv4:127.0.0.1:1,192.0.2.1:1", "localhost.example.vn:1"} {
+		r := run(t, "", "--addr", addr, "--token", "x", "whoami")
+		want := "bieuquyet: refusing to send the token in clear to " + addr + ", which is not a loopback address: " +
+			"give --tls-ca FILE to use TLS, or --insecure if something else encrypts the traffic (run 'bieuquyet help')\n"
+		if r.code != 2 || r.stdout != "" || r.stderr != want {
+			t.Errorf("plaintext to %s:\n%s\nwant stderr %q", addr, r, want)
+		}
+	}
+	// With --insecure the call goes out: to a TEST-NET address nobody answers.
+	r := run(t, "", "--addr", "192.0.2.1:50051", "--insecure", "--timeout", "100ms", "--token", "x", "whoami")
+	if r.code != 1 || !strings.HasPrefix(r.stderr, "bieuquyet: deadline exceeded: ") && !strings.HasPrefix(r.stderr, "bieuquyet: cannot reach") {
+		t.Errorf("plaintext to 192.0.2.1 with --insecure:\n%s", r)
+	}
+	// Help never connects, so it needs neither.
+	if r := run(t, "", "--addr", "hdnd.example.vn:50051", "whoami", "--help"); r.code != 0 {
+		t.Errorf("help with a remote address:\n%s", r)
+	}
+	// Loopback, in every spelling, needs no TLS: the server is down, so the call fails
+	// as unreachable, not as a usage error.
+	for _, addr := range []string{"127.0.0.1:1", "127.1.2.3:1", "localhost:1", "LOCALHOST:1", "[::1]:1", "dns:///localhost:1",
+		"passthrough:///127.0.0.1:1", "ipv4:127.0.0.1:1,127.0.0.2:1", "unix:///tmp/nothing-here.sock"} {
+		if err := checkPlaintext(addr, connConfig{}); err != nil || !loopbackTarget(addr) {
+			t.Errorf("plaintext to %s: %v", addr, err)
+		}
+	}
+	if r := run(t, "", "--addr", "localhost:"+strings.Split(deadAddr(t), ":")[1], "whoami"); r.code != 1 || !strings.HasPrefix(r.stderr, "bieuquyet: cannot reach") {
+		t.Errorf("plaintext to localhost:\n%s", r)
 	}
 }

@@ -21,7 +21,7 @@ var auditCommands = []*command{
 	{
 		path:     "audit list",
 		synopsis: "[--target T] [--actor A] [--since TIME] [--until TIME] [--page-size N] [--page-token T] [--all]",
-		summary:  "list the audit trail's events in the order they happened, a page at a time (--all: every page)",
+		summary:  "list the audit trail's events in the order they happened: all of them, or a page at a time with --page-size",
 		setup: func(fs *flag.FlagSet) action {
 			var since, until timeFlag
 			target := fs.String("target", "", "only events about this resource: people/ID, groups/ID, tokens/ID or council")
@@ -33,19 +33,24 @@ var auditCommands = []*command{
 				if err := pages.check(fs.Name()); err != nil {
 					return err
 				}
-				if since.set && until.set && !since.t.Before(until.t) {
+				if since.set && until.set && !since.at(a.loc).Before(until.at(a.loc)) {
 					return usageErrorf(fs.Name(), "--since must be before --until")
 				}
 				req := &pb.ListAuditEventsRequest{PageSize: pages.pageSize(), PageToken: pages.token,
 					Target: strings.TrimSpace(*target), Actor: strings.TrimSpace(*actor),
-					StartTime: since.timestamp(), EndTime: until.timestamp()}
-				events, next, err := listPages(ctx, a, services.ListAuditEvents, req, &req.PageToken, pages.all,
+					StartTime: since.timestamp(a.loc), EndTime: until.timestamp(a.loc)}
+				events, next, err := listPages(ctx, a, services.ListAuditEvents, req, &req.PageToken, pages.follow(),
 					(*pb.ListAuditEventsResponse).GetEvents)
 				if err != nil {
 					return err
 				}
 				resp := &pb.ListAuditEventsResponse{Events: events, NextPageToken: next}
-				return a.showPage(resp, func(w io.Writer) error { return eventsTable(w, events) })
+				var refs []string
+				for _, e := range events {
+					refs = append(refs, e.GetActor(), e.GetTarget())
+				}
+				a.lookupNames(ctx, refs...)
+				return a.showPage(resp, func(w io.Writer) error { return a.eventsTable(w, events) })
 			}
 		},
 	},
@@ -89,7 +94,7 @@ var auditCommands = []*command{
 	},
 }
 
-func eventsTable(w io.Writer, events []*pb.AuditEvent) error {
+func (a *app) eventsTable(w io.Writer, events []*pb.AuditEvent) error {
 	if len(events) == 0 {
 		_, err := fmt.Fprintln(w, "no events")
 		return err
@@ -100,8 +105,8 @@ func eventsTable(w io.Writer, events []*pb.AuditEvent) error {
 		if target == "" {
 			target = "-" // a refused call that named nothing
 		}
-		t.add(strconv.FormatInt(e.GetSeq(), 10), when(e.GetTime()), e.GetActor(), e.GetAction(), e.GetOutcome(),
-			target, e.GetSummary())
+		t.add(strconv.FormatInt(e.GetSeq(), 10), a.when(e.GetTime()), a.label(e.GetActor()), e.GetAction(), e.GetOutcome(),
+			a.label(target), e.GetSummary())
 	}
 	return t.write(w)
 }
@@ -114,9 +119,9 @@ func verdict(w io.Writer, v *pb.VerifyAuditLogResponse) error {
 		line = fmt.Sprintf("audit trail intact: %s, head %d %x", plural(int(v.GetEventsChecked()), "event", "events"),
 			v.GetHead().GetSeq(), v.GetHead().GetHash())
 	case v.GetFirstBadSeq() > 0:
-		line = fmt.Sprintf("audit trail BROKEN at event %d: %s", v.GetFirstBadSeq(), oneLine(v.GetProblem()))
+		line = fmt.Sprintf("audit trail BROKEN at event %d: %s", v.GetFirstBadSeq(), printLine(v.GetProblem()))
 	default:
-		line = "audit trail BROKEN at its end: " + oneLine(v.GetProblem())
+		line = "audit trail BROKEN at its end: " + printLine(v.GetProblem())
 	}
 	_, err := fmt.Fprintln(w, line)
 	return err
@@ -167,35 +172,49 @@ func (f *headsFlag) Set(s string) error {
 	return nil
 }
 
-// timeFlag is a moment given as RFC 3339 or as a date, which means local midnight.
+// timeFlag is a moment given as RFC 3339 or as a date, which means midnight in --tz. As
+// for momentFlag, Set checks the form and timestamp reads the moment.
 type timeFlag struct {
 	set bool
-	t   time.Time
+	s   string
 }
 
 func (f *timeFlag) String() string {
 	if f == nil || !f.set {
 		return ""
 	}
-	return f.t.Format(time.RFC3339Nano)
+	return f.s
 }
 
 func (f *timeFlag) Set(s string) error {
 	s = strings.TrimSpace(s)
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		t, err = time.ParseInLocation(time.DateOnly, s, time.Local)
+	if _, err := parseTime(s, time.UTC); err != nil {
+		return err
 	}
-	if err != nil {
-		return errors.New(`must be RFC 3339, as in 2026-03-01T08:00:00+07:00, or a date, as in 2026-03-01`)
-	}
-	f.set, f.t = true, t.UTC()
+	f.set, f.s = true, s
 	return nil
 }
 
-func (f *timeFlag) timestamp() *timestamppb.Timestamp {
+// at is the moment, a date read in loc.
+func (f *timeFlag) at(loc *time.Location) time.Time {
+	t, _ := parseTime(f.s, loc) // checked by Set
+	return t
+}
+
+func (f *timeFlag) timestamp(loc *time.Location) *timestamppb.Timestamp {
 	if !f.set {
 		return nil
 	}
-	return timestamppb.New(f.t)
+	return timestamppb.New(f.at(loc))
+}
+
+func parseTime(s string, loc *time.Location) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t, err = time.ParseInLocation(time.DateOnly, s, loc)
+	}
+	if err != nil {
+		return time.Time{}, errors.New(`must be RFC 3339, as in 2026-03-01T08:00:00+07:00, or a date, as in 2026-03-01`)
+	}
+	return t, nil
 }

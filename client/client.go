@@ -6,14 +6,13 @@ package client
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -50,8 +49,15 @@ type app struct {
 	stdin   io.Reader
 	stdout  io.Writer
 	stderr  io.Writer
+	loc     *time.Location // --tz: the zone times are shown and read in
 	conn    *grpc.ClientConn
 	svc     services
+
+	// names holds the display names of people and groups, by resource name, for label;
+	// "" for one that could not be found. See lookupNames.
+	names                      map[string]string
+	groupsListed, peopleListed bool
+	lookupsBroken              bool
 }
 
 // Run runs the command line args (without the program name) and returns the exit code:
@@ -99,8 +105,14 @@ func (a *app) exit(err error) int {
 		if ue.cmd != "" {
 			prefix, hint = ue.cmd+": ", "bieuquyet help "+ue.cmd
 		}
-		fmt.Fprintf(a.stderr, "bieuquyet: %s%s (run '%s')\n", prefix, oneLine(ue.msg), hint)
+		fmt.Fprintf(a.stderr, "bieuquyet: %s%s (run '%s')\n", prefix, printLine(ue.msg), hint)
 		return exitUsage
+	}
+	var unsure *unsureError
+	if errors.As(err, &unsure) {
+		fmt.Fprintf(a.stderr, "bieuquyet: %s\n", a.describe(unsure.err))
+		fmt.Fprintf(a.stderr, "bieuquyet: the server may have done it all the same; to be sure it is done once, run the same command again with --request-id %s\n", unsure.requestID)
+		return exitFail
 	}
 	fmt.Fprintf(a.stderr, "bieuquyet: %s\n", a.describe(err))
 	return exitFail
@@ -116,14 +128,20 @@ func (a *app) run(ctx context.Context, args []string) error {
 	if v, ok := os.LookupEnv(envAddr); ok && v != "" {
 		addr = v
 	}
+	tz := defaultTZ
+	if v, ok := os.LookupEnv(envTZ); ok && v != "" {
+		tz = v
+	}
 	output := enumFlag{value: "table", allowed: []string{"table", "json"}}
 	fs.StringVar(&a.addr, "addr", addr, "server address HOST:PORT (env "+envAddr+")")
 	fs.Var(&output, "output", "output format: table or json")
-	fs.DurationVar(&a.timeout, "timeout", defaultTimeout, "deadline of each call to the server")
+	fs.DurationVar(&a.timeout, "timeout", defaultTimeout, "deadline of each attempt of a call to the server")
 	fs.StringVar(&a.conf.token, "token", os.Getenv(envToken), "bearer token (env "+envToken+")")
 	fs.StringVar(&a.conf.tlsCA, "tls-ca", "", "PEM file of the CA that signed the server's certificate: turns TLS on")
 	fs.StringVar(&a.conf.tlsCert, "tls-cert", "", "PEM client certificate, for servers that ask for one (with --tls-key)")
 	fs.StringVar(&a.conf.tlsKey, "tls-key", "", "PEM key of --tls-cert")
+	fs.StringVar(&tz, "tz", tz, "time zone of the times shown, and of those given without an offset (env "+envTZ+")")
+	fs.BoolVar(&a.conf.insecure, "insecure", false, "allow plaintext to an address other than loopback, when something else encrypts the traffic")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(a.stdout)
@@ -132,6 +150,10 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return usageErrorf("", "%v", err)
 	}
 	a.json = output.value == "json"
+	var err error
+	if a.loc, err = loadZone(tz); err != nil {
+		return usageErrorf("", "%v", err)
+	}
 	if a.timeout <= 0 {
 		return usageErrorf("", "--timeout must be positive, not %v", a.timeout)
 	}
@@ -146,6 +168,11 @@ func (a *app) run(ctx context.Context, args []string) error {
 	if rest[0] == "help" {
 		return a.help(rest[1:])
 	}
+	if len(rest) > 1 && isHelp(rest[1]) && hasSubcommands(rest[0]) {
+		// "bieuquyet poll --help" lists the poll commands, as "bieuquyet help poll" does.
+		printUsage(a.stdout, rest[0])
+		return errHelpShown
+	}
 	c, err := findCommand(rest)
 	if err != nil {
 		return err
@@ -157,6 +184,55 @@ func (a *app) run(ctx context.Context, args []string) error {
 type connConfig struct {
 	token                  string
 	tlsCA, tlsCert, tlsKey string
+	insecure               bool // plaintext beyond loopback is allowed
+}
+
+// tls reports whether the connection uses TLS.
+func (c connConfig) tls() bool { return c.tlsCA != "" || c.tlsCert != "" }
+
+// checkPlaintext refuses plaintext to an address other than loopback, unless --insecure
+// says that something else encrypts the traffic: the bearer token would cross the
+// network in clear. The server refuses to listen that way for the same reason.
+func checkPlaintext(addr string, c connConfig) error {
+	if c.tls() || c.insecure || loopbackTarget(addr) {
+		return nil
+	}
+	return usageErrorf("", "refusing to send the token in clear to %s, which is not a loopback address: "+
+		"give --tls-ca FILE to use TLS, or --insecure if something else encrypts the traffic", addr)
+}
+
+// loopbackTarget reports whether a gRPC target reaches this machine only: a loopback IP
+// (127.0.0.0/8, ::1), localhost, or a Unix socket. It reads the forms grpc.NewClient
+// takes: HOST:PORT, HOST alone, dns:///HOST:PORT, passthrough:///HOST:PORT,
+// ipv4:IP:PORT,…, ipv6:[IP]:PORT,…, unix:PATH and unix-abstract:NAME.
+func loopbackTarget(target string) bool {
+	hosts := []string{target}
+	if scheme, rest, ok := strings.Cut(target, ":"); ok {
+		switch scheme {
+		case "unix", "unix-abstract":
+			return true
+		case "dns", "passthrough":
+			if r, ok := strings.CutPrefix(rest, "//"); ok {
+				_, rest, _ = strings.Cut(r, "/") // drop the authority: the DNS server to ask
+			}
+			hosts = []string{rest}
+		case "ipv4", "ipv6":
+			hosts = strings.Split(rest, ",")
+		}
+	}
+	for _, h := range hosts {
+		host, _, err := net.SplitHostPort(h)
+		if err != nil {
+			host = strings.Trim(h, "[]") // no port
+		}
+		if strings.EqualFold(host, "localhost") {
+			continue
+		}
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			return false
+		}
+	}
+	return len(hosts) > 0
 }
 
 // dial opens a connection to the server at addr. It does not connect yet: the first
@@ -164,7 +240,7 @@ type connConfig struct {
 // option lives here.
 func dial(addr string, c connConfig) (*grpc.ClientConn, error) {
 	creds := insecure.NewCredentials()
-	if c.tlsCA != "" || c.tlsCert != "" {
+	if c.tls() {
 		cfg, err := tlsConfig(c)
 		if err != nil {
 			return nil, err
@@ -208,8 +284,9 @@ func tlsConfig(c connConfig) (*tls.Config, error) {
 	return cfg, nil
 }
 
-// bearer sends the token with every call. It does not insist on TLS: on loopback the
-// server accepts plaintext, and elsewhere the server itself refuses it unless told not to.
+// bearer sends the token with every call. It does not insist on TLS itself: on loopback
+// the server accepts plaintext, and elsewhere checkPlaintext has refused it unless told
+// otherwise by --insecure.
 type bearer string
 
 func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
@@ -218,9 +295,12 @@ func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]strin
 
 func (bearer) RequireTransportSecurity() bool { return false }
 
-// withRequestID tags each call with an id, which the server writes into the audit trail.
+// withRequestID tags each call with an id, which the server writes into the audit trail,
+// unless call has tagged it already, once for all its attempts.
 func withRequestID(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	ctx = metadata.AppendToOutgoingContext(ctx, "x-request-id", newRequestID())
+	if md, _ := metadata.FromOutgoingContext(ctx); len(md.Get("x-request-id")) == 0 {
+		ctx = metadata.AppendToOutgoingContext(ctx, "x-request-id", newRequestID())
+	}
 	return invoker(ctx, method, req, reply, cc, opts...)
 }
 
@@ -228,14 +308,6 @@ func withRequestID(ctx context.Context, method string, req, reply any, cc *grpc.
 func withStreamRequestID(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	ctx = metadata.AppendToOutgoingContext(ctx, "x-request-id", newRequestID())
 	return streamer(ctx, desc, cc, method, opts...)
-}
-
-// newRequestID returns a fresh random id: "cli-" and 24 hex digits. Besides tagging
-// calls, it makes a write that may be retried (CreatePoll, RecordVote) happen once.
-func newRequestID() string {
-	var b [12]byte
-	rand.Read(b[:])
-	return "cli-" + hex.EncodeToString(b[:])
 }
 
 // services is every service of the server as one client. No two services have an RPC
@@ -262,6 +334,9 @@ func (a *app) services() (services, error) {
 	if a.svc != nil {
 		return a.svc, nil
 	}
+	if err := checkPlaintext(a.addr, a.conf); err != nil {
+		return nil, err
+	}
 	conn, err := dial(a.addr, a.conf)
 	if err != nil {
 		return nil, usageErrorf("", "%v", err)
@@ -274,19 +349,6 @@ func (a *app) services() (services, error) {
 		PollServiceClient:   pb.NewPollServiceClient(conn),
 	}
 	return a.svc, nil
-}
-
-// call runs one RPC, named as a method of services (services.WhoAmI), under its own
-// deadline of --timeout. Streams, which last, do not go through call: see poll watch.
-func call[Req, Resp any](ctx context.Context, a *app, rpc func(services, context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
-	var zero Resp
-	svc, err := a.services()
-	if err != nil {
-		return zero, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
-	return rpc(svc, ctx, req)
 }
 
 // oneLine keeps a message on one line of the terminal.

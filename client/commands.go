@@ -51,6 +51,26 @@ func topics() []string {
 	return out
 }
 
+// hasSubcommands reports whether topic is the first word of commands of two words, such
+// as "poll"; "whoami" is a command of its own.
+func hasSubcommands(topic string) bool {
+	for _, c := range commands {
+		if t, name, _ := strings.Cut(c.path, " "); t == topic && name != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// isHelp reports whether arg asks for help where a subcommand would be.
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "help":
+		return true
+	}
+	return false
+}
+
 // findCommand finds the command named by the first words of args.
 func findCommand(args []string) (*command, error) {
 	topic := args[0]
@@ -95,7 +115,7 @@ func (a *app) runCommand(ctx context.Context, c *command, args []string) error {
 		return errHelpShown
 	}
 	if err != nil {
-		for _, g := range []string{"addr", "output", "timeout", "token", "tls-ca", "tls-cert", "tls-key"} {
+		for _, g := range []string{"addr", "output", "timeout", "token", "tls-ca", "tls-cert", "tls-key", "insecure", "tz"} {
 			if strings.HasSuffix(err.Error(), "not defined: -"+g) {
 				return usageErrorf(c.path, "%v: --%s is a global flag and goes before the command", err, g)
 			}
@@ -110,14 +130,35 @@ func (a *app) runCommand(ctx context.Context, c *command, args []string) error {
 		return usageErrorf(c.path, "missing %s", strings.Join(c.args[len(pos):least], " and "))
 	}
 	if len(pos) > most {
-		for _, p := range pos {
-			if p == "true" || p == "false" {
-				return usageErrorf(c.path, "unexpected argument %q: give a yes-or-no flag its value with =, as in --delegate=%s", p, p)
-			}
+		if flag, value, ok := boolWithSpace(fs, args); ok {
+			return usageErrorf(c.path, "unexpected argument %q: give a yes-or-no flag its value with =, as in --%s=%s", value, flag, value)
 		}
 		return usageErrorf(c.path, "unexpected argument %q", pos[len(c.args)])
 	}
 	return act(ctx, a, pos)
+}
+
+// boolWithSpace finds a yes-or-no flag given its value after a space, as in
+// "--delegate false", which the flag package reads as the flag and an argument.
+func boolWithSpace(fs *flag.FlagSet, args []string) (name, value string, ok bool) {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "--" {
+			break
+		}
+		v := args[i+1]
+		if (v != "true" && v != "false") || !strings.HasPrefix(args[i], "-") {
+			continue
+		}
+		n := strings.TrimLeft(args[i], "-")
+		f := fs.Lookup(n)
+		if f == nil {
+			continue
+		}
+		if b, isBool := f.Value.(interface{ IsBoolFlag() bool }); isBool && b.IsBoolFlag() {
+			return n, v, true
+		}
+	}
+	return "", "", false
 }
 
 // parseInterspersed parses flags wherever they are among the positional arguments, so
@@ -182,7 +223,7 @@ func nothingToUpdate(fs *flag.FlagSet, fields ...string) error {
 }
 
 func (a *app) help(args []string) error {
-	if len(args) == 0 {
+	if len(args) == 0 || isHelp(args[0]) {
 		printUsage(a.stdout)
 		return errHelpShown
 	}
@@ -219,11 +260,18 @@ Usage:
 Global flags, before the command:
   --addr HOST:PORT     the server (default $`+envAddr+`, else `+defaultAddr+`)
   --output table|json  how to print results (default table)
-  --timeout DURATION   deadline of each call to the server (default `+defaultTimeout.String()+`)
+  --timeout DURATION   deadline of each attempt of a call to the server (default `+defaultTimeout.String()+`);
+                       a read, or a change sent with a request id, is tried up to
+                       3 times while the server is unreachable or late
+  --tz ZONE            time zone of the times shown, and of those given without an
+                       offset (default $`+envTZ+`, else `+defaultTZ+`)
   --token SECRET       bearer token (default $`+envToken+`)
   --tls-ca FILE        PEM certificate of the CA that signed the server's: turns TLS on
   --tls-cert FILE      PEM client certificate, for servers that ask for one (with --tls-key)
   --tls-key FILE       PEM key of --tls-cert
+  --insecure           allow plaintext to an address other than loopback, when
+                       something else encrypts the traffic (without it, such an
+                       address needs --tls-ca)
 
 Commands:
 `)
@@ -238,11 +286,18 @@ Commands:
 PERSON is people/ID, ID or a phone number (0912 345 678, +84912345678).
 GROUP is groups/ID, ID or the group's exact name ("HĐND - Ban Pháp chế").
 TOKEN is tokens/ID or ID. POLL is polls/ID or ID. TIME is RFC 3339
-(2026-03-01T08:00:00+07:00) or a date (2026-03-01), which means local midnight; a
-poll's --deadline and --confirm-by take RFC 3339 or a local "2026-03-01 17:00".
-OPTION is an option's text, as the poll words it ("Tán thành"; case does not matter).
-Flags may come before or after the arguments. Run 'bieuquyet help COMMAND' for a
-command's flags, for instance 'bieuquyet help people create'.
+(2026-03-01T08:00:00+07:00) or a date (2026-03-01), which means midnight in --tz; a
+poll's --deadline and --confirm-by take RFC 3339 or "2026-03-01 17:00" in --tz.
+A change that takes --request-id (poll open, close and cancel, vote record and
+import, token create) is sent with a new random id unless given one; the server
+carries out one id once. When such a change fails unanswered, the id is printed:
+run the same command again with --request-id ID to be sure it happens once.
+OPTION is an option's number, as poll show lists them from 1, or its text: as the
+poll words it ("Tán thành"), or without diacritics or case ("tan thanh") when that
+names one option only.
+Flags may come before or after the arguments. Run 'bieuquyet help COMMAND' or
+'bieuquyet COMMAND --help' for a command's flags, for instance 'bieuquyet help people
+create'; 'bieuquyet poll --help' lists the poll commands.
 `)
 }
 
@@ -277,8 +332,9 @@ func (f *enumFlag) Set(s string) error {
 	return fmt.Errorf("must be %s", orList(f.allowed))
 }
 
-// optBool is a flag that is true, false or not given; unlike a bool flag it takes its
-// value as the next argument too ("--delegate false").
+// optBool is a yes-or-no flag that may also be left out: unset, --delegate (true) or
+// --delegate=false, like every other yes-or-no flag. IsBoolFlag makes the flag package
+// take it without a value, so "--delegate false" is refused instead of half-read.
 type optBool struct {
 	set   bool
 	value bool
@@ -299,6 +355,8 @@ func (f *optBool) Set(s string) error {
 	f.set, f.value = true, v
 	return nil
 }
+
+func (f *optBool) IsBoolFlag() bool { return true }
 
 func (f *optBool) ptr() *bool {
 	if !f.set {

@@ -20,7 +20,7 @@ var councilCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return councilFields(w, resp.GetCouncil()) })
+				return a.show(resp, func(w io.Writer) error { return a.councilFields(w, resp.GetCouncil()) })
 			}
 		},
 	},
@@ -44,17 +44,17 @@ var councilCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return councilFields(w, resp.GetCouncil()) })
+				return a.show(resp, func(w io.Writer) error { return a.councilFields(w, resp.GetCouncil()) })
 			}
 		},
 	},
 }
 
-func councilFields(w io.Writer, c *pb.Council) error {
+func (a *app) councilFields(w io.Writer, c *pb.Council) error {
 	return fields(w,
 		"name", c.GetName(),
 		"term", c.GetTerm(),
 		"place", c.GetPlace(),
-		"updated", when(c.GetUpdateTime()),
+		"updated", a.when(c.GetUpdateTime()),
 	)
 }

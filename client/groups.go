@@ -23,7 +23,7 @@ var groupsCommands = []*command{
 	{
 		path:     "groups list",
 		synopsis: "[--kind " + kindSynopsis + "] [--page-size N] [--page-token T] [--all]",
-		summary:  "list groups with their leaders and member counts, a page at a time (--all: every page)",
+		summary:  "list groups with their leaders and member counts: all of them, or a page at a time with --page-size",
 		setup: func(fs *flag.FlagSet) action {
 			kind := enumFlag{allowed: kindList}
 			fs.Var(&kind, "kind", "only groups of this kind: "+orList(kindList))
@@ -33,7 +33,7 @@ var groupsCommands = []*command{
 					return err
 				}
 				groups, next, err := a.listGroups(ctx, &pb.ListGroupsRequest{
-					Kind: enumFromWord(kindWords, kind.value), PageToken: pages.token, PageSize: pages.pageSize()}, pages.all)
+					Kind: enumFromWord(kindWords, kind.value), PageToken: pages.token, PageSize: pages.pageSize()}, pages.follow())
 				if err != nil {
 					return err
 				}
@@ -56,7 +56,7 @@ var groupsCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return groupDetail(w, resp.GetGroup()) })
+				return a.show(resp, func(w io.Writer) error { return a.groupDetail(w, resp.GetGroup()) })
 			}
 		},
 	},
@@ -84,7 +84,7 @@ var groupsCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return groupDetail(w, resp.GetGroup()) })
+				return a.show(resp, func(w io.Writer) error { return a.groupDetail(w, resp.GetGroup()) })
 			}
 		},
 	},
@@ -117,7 +117,7 @@ var groupsCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return groupDetail(w, resp.GetGroup()) })
+				return a.show(resp, func(w io.Writer) error { return a.groupDetail(w, resp.GetGroup()) })
 			}
 		},
 	},
@@ -145,7 +145,7 @@ var groupsCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return groupDetail(w, resp.GetGroup()) })
+				return a.show(resp, func(w io.Writer) error { return a.groupDetail(w, resp.GetGroup()) })
 			}
 		},
 	},
@@ -163,7 +163,7 @@ var groupsCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return groupDetail(w, resp.GetGroup()) })
+				return a.show(resp, func(w io.Writer) error { return a.groupDetail(w, resp.GetGroup()) })
 			}
 		},
 	},
@@ -185,15 +185,17 @@ func (a *app) membership(ctx context.Context, cmd string, args []string) (group,
 // all every page from req's page token on, as listPages does.
 func (a *app) listGroups(ctx context.Context, req *pb.ListGroupsRequest, all bool) ([]*pb.Group, string, error) {
 	if all && req.PageSize == 0 {
-		req.PageSize = 500 // the most the server gives at once: fewer calls
+		req.PageSize = maxPageSize // fewer calls
 	}
 	return listPages(ctx, a, services.ListGroups, req, &req.PageToken, all, (*pb.ListGroupsResponse).GetGroups)
 }
 
+// leaderName names a group's leader as label does, "Võ Văn Khải (people/6)", from the
+// group's own members.
 func leaderName(g *pb.Group) string {
 	for _, m := range g.GetMembers() {
-		if m.GetPerson() == g.GetLeader() {
-			return m.GetFullName()
+		if m.GetPerson() == g.GetLeader() && m.GetFullName() != "" {
+			return m.GetFullName() + " (" + g.GetLeader() + ")"
 		}
 	}
 	return g.GetLeader()
@@ -213,11 +215,8 @@ func groupsTable(w io.Writer, groups []*pb.Group) error {
 }
 
 // groupDetail prints a group's fields, then its members as a table.
-func groupDetail(w io.Writer, g *pb.Group) error {
-	leader := g.GetLeader()
-	if n := leaderName(g); n != leader {
-		leader = fmt.Sprintf("%s (%s)", n, leader)
-	}
+func (a *app) groupDetail(w io.Writer, g *pb.Group) error {
+	leader := leaderName(g)
 	if err := fields(w,
 		"name", g.GetName(),
 		"display_name", g.GetDisplayName(),
@@ -226,8 +225,8 @@ func groupDetail(w io.Writer, g *pb.Group) error {
 		"leader", leader,
 		"members", strconv.Itoa(len(g.GetMembers())),
 		"voting_members", strconv.Itoa(int(g.GetVotingMemberCount())),
-		"created", when(g.GetCreateTime()),
-		"updated", when(g.GetUpdateTime()),
+		"created", a.when(g.GetCreateTime()),
+		"updated", a.when(g.GetUpdateTime()),
 	); err != nil {
 		return err
 	}

@@ -1,18 +1,18 @@
 package client
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
 )
@@ -27,26 +27,116 @@ func (a *app) show(m proto.Message, table func(w io.Writer) error) error {
 
 // printJSON prints one message as one JSON document.
 func (a *app) printJSON(m proto.Message) error {
-	b, err := protojson.MarshalOptions{Multiline: true, EmitUnpopulated: false}.Marshal(m)
+	b, err := marshalJSON(m, true)
 	if err != nil {
-		return fmt.Errorf("encode %s as JSON: %w", m.ProtoReflect().Descriptor().Name(), err)
+		return err
 	}
 	_, err = fmt.Fprintf(a.stdout, "%s\n", b)
 	return err
 }
 
+// marshalJSON encodes m as JSON, over several lines or on one, with every invisible
+// character escaped (see jsonEscapeInvisible).
+func marshalJSON(m proto.Message, multiline bool) ([]byte, error) {
+	b, err := protojson.MarshalOptions{Multiline: multiline, EmitUnpopulated: false}.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s as JSON: %w", m.ProtoReflect().Descriptor().Name(), err)
+	}
+	return jsonEscapeInvisible(b), nil
+}
+
+// jsonEscapeInvisible escapes the characters that JSON may carry raw but that a terminal
+// or a JavaScript parser would take for something else: U+2028 and U+2029 end a line in
+// JavaScript, and format characters such as U+202E (right-to-left override) reorder
+// what is shown. Outside ASCII such characters occur only inside strings, where \uXXXX
+// means the same character, so the document is unchanged for a JSON reader.
+func jsonEscapeInvisible(b []byte) []byte {
+	var out []byte
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r < utf8.RuneSelf || !invisible(r) {
+			if out != nil {
+				out = append(out, b[i:i+size]...)
+			}
+			i += size
+			continue
+		}
+		if out == nil {
+			out = append(make([]byte, 0, len(b)+16), b[:i]...)
+		}
+		if r > 0xffff {
+			r1, r2 := utf16.EncodeRune(r)
+			out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+		} else {
+			out = fmt.Appendf(out, `\u%04x`, r)
+		}
+		i += size
+	}
+	if out == nil {
+		return b
+	}
+	return out
+}
+
+// invisible reports whether a terminal would not show r as text of its own: control
+// characters, format characters (Cf: U+200B zero width space, U+202E right-to-left
+// override, U+FEFF, …), line and paragraph separators, private use, surrogates and
+// unassigned code points. Letters, combining marks (Vietnamese typed decomposed) and
+// spaces are shown.
+func invisible(r rune) bool {
+	return !unicode.IsGraphic(r)
+}
+
+// printable returns s with every invisible character escaped as Go writes it (\u202e,
+// \U000e0001, \x1b for a control character, \xff for a byte that is not UTF-8), so
+// that text from the server cannot move the cursor, hide itself or reverse what
+// follows it on the terminal. Callers turn line breaks and tabs into spaces first where
+// they want them kept as white space.
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || invisible(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r < 0x80 && invisible(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r > 0xffff && invisible(r):
+			fmt.Fprintf(&b, `\U%08x`, r)
+		case invisible(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// printLine is oneLine and printable: a value from the server on one line of the
+// terminal, showing only what it says.
+func printLine(s string) string {
+	return printable(oneLine(s))
+}
+
 // describe turns an error into what follows "bieuquyet: ": one line, then for a bad
 // request one indented line per field violation.
 func (a *app) describe(err error) string {
-	var lines linesError
-	if errors.As(err, &lines) {
-		return string(lines)
-	}
 	st, ok := status.FromError(err)
 	if !ok {
-		return oneLine(err.Error())
+		return printLine(err.Error())
 	}
-	msg := oneLine(st.Message())
+	msg := printLine(st.Message())
 	switch st.Code() {
 	case codes.Unavailable:
 		s := "cannot reach the server at " + a.addr
@@ -76,9 +166,9 @@ func (a *app) describe(err error) string {
 			continue
 		}
 		for _, v := range br.GetFieldViolations() {
-			line := oneLine(v.GetDescription())
+			line := printLine(v.GetDescription())
 			if v.GetField() != "" {
-				line = v.GetField() + ": " + line
+				line = printLine(v.GetField()) + ": " + line
 			}
 			if line == msg {
 				continue // the message already says it
@@ -122,7 +212,7 @@ func fields(w io.Writer, pairs ...string) error {
 		if pairs[i+1] == "" {
 			continue
 		}
-		if _, err := fmt.Fprintf(w, "%-*s %s\n", width+1, pairs[i]+":", oneLine(pairs[i+1])); err != nil {
+		if _, err := fmt.Fprintf(w, "%-*s %s\n", width+1, pairs[i]+":", printLine(pairs[i+1])); err != nil {
 			return err
 		}
 	}
@@ -134,13 +224,6 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
-}
-
-func when(ts *timestamppb.Timestamp) string {
-	if ts == nil {
-		return ""
-	}
-	return ts.AsTime().Local().Format("2006-01-02 15:04:05 -07:00")
 }
 
 // The words for the enums, as the command line takes them and tables show them.
@@ -194,29 +277,3 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
-
-// dryRunProblems reports the problems a dry run found, all of them, as the run's failure:
-// scripts see exit 1, and people see every line to fix.
-func dryRunProblems(what string, ps []*pb.Problem) error {
-	if len(ps) == 0 {
-		return nil
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "dry run: the %s has %d problem", what, len(ps))
-	if len(ps) != 1 {
-		b.WriteString("s")
-	}
-	for _, p := range ps {
-		line := oneLine(p.GetDescription())
-		if p.GetField() != "" {
-			line = p.GetField() + ": " + line
-		}
-		b.WriteString("\n  " + line)
-	}
-	return linesError(b.String())
-}
-
-// linesError is a failure already laid out in lines, each made safe by oneLine.
-type linesError string
-
-func (e linesError) Error() string { return string(e) }

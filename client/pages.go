@@ -11,18 +11,23 @@ import (
 )
 
 // pageFlags are the flags of every list command: --page-size, --page-token and --all.
+// A list shows every item unless --page-size or --page-token asks for one page.
 type pageFlags struct {
+	fs    *flag.FlagSet
 	size  int
 	token string
 	all   bool
 }
 
+// maxPageSize is the most items the server gives in one page.
+const maxPageSize = 500
+
 // pageVars declares the paging flags on fs; items names what a page holds ("people").
 func pageVars(fs *flag.FlagSet, items string) *pageFlags {
-	p := &pageFlags{}
-	fs.IntVar(&p.size, "page-size", 0, items+" per page (server default 50, at most 500)")
-	fs.StringVar(&p.token, "page-token", "", "page to start from, as printed after the previous page")
-	fs.BoolVar(&p.all, "all", false, "follow every page to the end")
+	p := &pageFlags{fs: fs}
+	fs.IntVar(&p.size, "page-size", 0, "show one page of this many "+items+" (server default 50, at most 500), and how to get the next")
+	fs.StringVar(&p.token, "page-token", "", "start from this page, as printed after the previous page")
+	fs.BoolVar(&p.all, "all", false, "with --page-size or --page-token, follow every page to the end (without them, the default)")
 	return p
 }
 
@@ -34,8 +39,19 @@ func (p *pageFlags) check(cmd string) error {
 	return nil
 }
 
-// pageSize is --page-size as a request's page_size.
+// follow reports whether to list every page: unless --page-size or --page-token asks
+// for one page, or --all asks for every page all the same.
+func (p *pageFlags) follow() bool {
+	set := visited(p.fs)
+	return p.all || (!set["page-size"] && !set["page-token"])
+}
+
+// pageSize is --page-size as a request's page_size: the most the server gives when every
+// page is wanted and no size was asked for, so that a list takes few calls.
 func (p *pageFlags) pageSize() int32 {
+	if p.size == 0 && p.follow() {
+		return maxPageSize
+	}
 	return int32(min(p.size, 1<<30))
 }
 
@@ -74,7 +90,7 @@ func (a *app) showPage(resp interface {
 		return err
 	}
 	if token := resp.GetNextPageToken(); token != "" {
-		fmt.Fprintf(a.stderr, "more: --page-token %s (or --all for every page)\n", token)
+		fmt.Fprintf(a.stderr, "more: --page-token %s (or leave out --page-size and --page-token for every page)\n", printable(token))
 	}
 	return nil
 }

@@ -37,13 +37,13 @@ func personVars(fs *flag.FlagSet, p *pb.Person, delegateUsage string) {
 var peopleCommands = []*command{
 	{
 		path:     "people list",
-		synopsis: "[--group GROUP] [--delegate true|false] [--active true|false] [--phone P] [--page-size N] [--page-token T] [--all]",
-		summary:  "list people in id order, a page at a time (--all: every page)",
+		synopsis: "[--group GROUP] [--delegate|--delegate=false] [--active|--active=false] [--phone P] [--page-size N] [--page-token T] [--all]",
+		summary:  "list people in id order: all of them, or a page at a time with --page-size",
 		setup: func(fs *flag.FlagSet) action {
 			var delegate, active optBool
 			group := fs.String("group", "", "only members of this group")
-			fs.Var(&delegate, "delegate", "only delegates (true) or only non-delegates (false)")
-			fs.Var(&active, "active", "only active (true) or only deactivated (false) people")
+			fs.Var(&delegate, "delegate", "only delegates (--delegate) or only non-delegates (--delegate=false)")
+			fs.Var(&active, "active", "only active (--active) or only deactivated (--active=false) people")
 			phone := fs.String("phone", "", "only the person with this phone number")
 			pages := pageVars(fs, "people")
 			return func(ctx context.Context, a *app, _ []string) error {
@@ -59,7 +59,7 @@ var peopleCommands = []*command{
 					}
 					req.Group = name
 				}
-				people, next, err := listPages(ctx, a, services.ListPeople, req, &req.PageToken, pages.all,
+				people, next, err := listPages(ctx, a, services.ListPeople, req, &req.PageToken, pages.follow(),
 					(*pb.ListPeopleResponse).GetPeople)
 				if err != nil {
 					return err
@@ -83,7 +83,7 @@ var peopleCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return personFields(w, resp.GetPerson()) })
+				return a.show(resp, func(w io.Writer) error { return a.personFields(w, resp.GetPerson()) })
 			}
 		},
 	},
@@ -102,18 +102,18 @@ var peopleCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return personFields(w, resp.GetPerson()) })
+				return a.show(resp, func(w io.Writer) error { return a.personFields(w, resp.GetPerson()) })
 			}
 		},
 	},
 	{
 		path:     "people update",
 		args:     []string{"PERSON"},
-		synopsis: "[--full-name S] [--title S] [--delegate=true|false] [--phone P] [--zalo-name S] [--email S] [--signing-identity S]",
+		synopsis: "[--full-name S] [--title S] [--delegate|--delegate=false] [--phone P] [--zalo-name S] [--email S] [--signing-identity S]",
 		summary:  "change a person's fields: exactly those given (an empty value clears a field)",
 		setup: func(fs *flag.FlagSet) action {
 			p := &pb.Person{}
-			personVars(fs, p, "whether the person is a delegate: --delegate=true or --delegate=false")
+			personVars(fs, p, "whether the person is a delegate: --delegate or --delegate=false")
 			return func(ctx context.Context, a *app, args []string) error {
 				paths := maskPaths(fs, personFlags...)
 				if len(paths) == 0 {
@@ -129,7 +129,7 @@ var peopleCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return personFields(w, resp.GetPerson()) })
+				return a.show(resp, func(w io.Writer) error { return a.personFields(w, resp.GetPerson()) })
 			}
 		},
 	},
@@ -147,7 +147,7 @@ var peopleCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return personFields(w, resp.GetPerson()) })
+				return a.show(resp, func(w io.Writer) error { return a.personFields(w, resp.GetPerson()) })
 			}
 		},
 	},
@@ -165,7 +165,7 @@ func peopleTable(w io.Writer, people []*pb.Person) error {
 	return t.write(w)
 }
 
-func personFields(w io.Writer, p *pb.Person) error {
+func (a *app) personFields(w io.Writer, p *pb.Person) error {
 	return fields(w,
 		"name", p.GetName(),
 		"full_name", p.GetFullName(),
@@ -176,7 +176,7 @@ func personFields(w io.Writer, p *pb.Person) error {
 		"email", p.GetEmail(),
 		"signing_identity", p.GetSigningIdentity(),
 		"active", yesNo(p.GetActive()),
-		"created", when(p.GetCreateTime()),
-		"updated", when(p.GetUpdateTime()),
+		"created", a.when(p.GetCreateTime()),
+		"updated", a.when(p.GetUpdateTime()),
 	)
 }

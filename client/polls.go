@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
@@ -39,13 +39,18 @@ var pollCommands = []*command{
 			fs.Var(&options, "option", "an option of an opinion poll, in order (repeat it: 2 to 20)")
 			multiple := fs.Bool("multiple", false, "an opinion poll in which a delegate may choose several options")
 			fs.Var(&rule, "rule", "how a vote is decided: "+orList(ruleList)+" (default majority_of_all for a vote, none for an opinion poll)")
-			fs.Var(&deadline, "deadline", "when the poll closes by itself: `TIME`, RFC 3339 or a local \"2026-03-01 17:00\"")
+			fs.Var(&deadline, "deadline", "when the poll closes by itself: `TIME`, RFC 3339 or \"2026-03-01 17:00\" in --tz")
 			length := fs.Duration("for", 0, "how long the poll stays open from now, e.g. 2h (instead of --deadline)")
 			fs.Var(&confirmBy, "confirm-by", "when the written confirmations are due: `TIME`, after the deadline")
 			zaloRef := fs.String("zalo-ref", "", "link or message id of the Zalo poll")
 			fs.Var(&class, "classification", "the matter's security marking: "+orList(classificationList)+"; only none may be polled")
+			reqID := requestIDVar(fs)
 			return func(ctx context.Context, a *app, _ []string) error {
 				if err := requireFlags(fs, "body", "title", "question"); err != nil {
+					return err
+				}
+				id, err := requestID(fs, reqID)
+				if err != nil {
 					return err
 				}
 				set := visited(fs)
@@ -61,7 +66,7 @@ var pollCommands = []*command{
 					Kind: enumFromWord(pollKindWords, kind.value), Title: *title, Question: *question, Description: *description,
 					Options: options, MultipleChoice: *multiple, ZaloRef: *zaloRef,
 					DecisionRule: enumFromWord(ruleWords, rule.value), Classification: enumFromWord(classificationWords, class.value),
-					ConfirmationDeadline: confirmBy.timestamp(),
+					ConfirmationDeadline: confirmBy.timestamp(a.loc),
 				}
 				if !set["rule"] {
 					p.DecisionRule = pb.DecisionRule_DECISION_RULE_MAJORITY_OF_ALL
@@ -72,9 +77,8 @@ var pollCommands = []*command{
 				if set["for"] {
 					p.Deadline = timestamppb.New(time.Now().Add(*length))
 				} else {
-					p.Deadline = deadline.timestamp()
+					p.Deadline = deadline.timestamp(a.loc)
 				}
-				var err error
 				if p.Body, err = a.groupName(ctx, fs.Name(), *body); err != nil {
 					return err
 				}
@@ -85,18 +89,18 @@ var pollCommands = []*command{
 				}
 				// The request id makes a retry of this call return the poll the first one
 				// opened, instead of opening a second.
-				resp, err := call(ctx, a, services.CreatePoll, &pb.CreatePollRequest{Poll: p, RequestId: newRequestID()})
+				resp, err := call(ctx, a, services.CreatePoll, &pb.CreatePollRequest{Poll: p, RequestId: id})
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return pollDetail(w, resp.GetPoll()) })
+				return a.showPoll(ctx, resp, resp.GetPoll())
 			}
 		},
 	},
 	{
 		path:     "poll list",
 		synopsis: "[--group GROUP] [--state " + strings.Join(pollStateList, "|") + "] [--page-size N] [--page-token T] [--all]",
-		summary:  "list polls, newest first, a page at a time (--all: every page)",
+		summary:  "list polls, newest first: all of them, or a page at a time with --page-size",
 		setup: func(fs *flag.FlagSet) action {
 			state := enumFlag{allowed: pollStateList}
 			group := fs.String("group", "", "only the polls held in this group (GROUP)")
@@ -114,13 +118,18 @@ var pollCommands = []*command{
 						return err
 					}
 				}
-				polls, next, err := listPages(ctx, a, services.ListPolls, req, &req.PageToken, pages.all,
+				polls, next, err := listPages(ctx, a, services.ListPolls, req, &req.PageToken, pages.follow(),
 					(*pb.ListPollsResponse).GetPolls)
 				if err != nil {
 					return err
 				}
 				resp := &pb.ListPollsResponse{Polls: polls, NextPageToken: next}
-				return a.showPage(resp, func(w io.Writer) error { return pollsTable(w, polls) })
+				var refs []string
+				for _, p := range polls {
+					refs = append(refs, p.GetGroup())
+				}
+				a.lookupNames(ctx, refs...)
+				return a.showPage(resp, func(w io.Writer) error { return a.pollsTable(w, polls) })
 			}
 		},
 	},
@@ -138,35 +147,42 @@ var pollCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return pollDetail(w, resp.GetPoll()) })
+				return a.showPoll(ctx, resp, resp.GetPoll())
 			}
 		},
 	},
 	{
-		path:    "poll close",
-		args:    []string{"POLL"},
-		summary: "close an open poll before its deadline: no more votes",
+		path:     "poll close",
+		args:     []string{"POLL"},
+		synopsis: "[--request-id ID]",
+		summary:  "close an open poll before its deadline: no more votes",
 		setup: func(fs *flag.FlagSet) action {
+			reqID := requestIDVar(fs)
 			return func(ctx context.Context, a *app, args []string) error {
 				name, err := pollName(fs.Name(), args[0])
 				if err != nil {
 					return err
 				}
-				resp, err := call(ctx, a, services.ClosePoll, &pb.ClosePollRequest{Name: name})
+				id, err := requestID(fs, reqID)
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return pollDetail(w, resp.GetPoll()) })
+				resp, err := call(ctx, a, services.ClosePoll, &pb.ClosePollRequest{Name: name, RequestId: id})
+				if err != nil {
+					return err
+				}
+				return a.showPoll(ctx, resp, resp.GetPoll())
 			}
 		},
 	},
 	{
 		path:     "poll cancel",
 		args:     []string{"POLL"},
-		synopsis: "--reason TEXT",
+		synopsis: "--reason TEXT [--request-id ID]",
 		summary:  "cancel an open or closed poll, with the reason, which is recorded",
 		setup: func(fs *flag.FlagSet) action {
 			reason := fs.String("reason", "", "why the poll is cancelled")
+			reqID := requestIDVar(fs)
 			return func(ctx context.Context, a *app, args []string) error {
 				if err := requireFlags(fs, "reason"); err != nil {
 					return err
@@ -175,11 +191,15 @@ var pollCommands = []*command{
 				if err != nil {
 					return err
 				}
-				resp, err := call(ctx, a, services.CancelPoll, &pb.CancelPollRequest{Name: name, Reason: *reason})
+				id, err := requestID(fs, reqID)
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return pollDetail(w, resp.GetPoll()) })
+				resp, err := call(ctx, a, services.CancelPoll, &pb.CancelPollRequest{Name: name, Reason: *reason, RequestId: id})
+				if err != nil {
+					return err
+				}
+				return a.showPoll(ctx, resp, resp.GetPoll())
 			}
 		},
 	},
@@ -202,16 +222,18 @@ var pollCommands = []*command{
 		},
 	},
 	{
-		path:    "poll watch",
-		args:    []string{"POLL"},
-		summary: "follow a poll's tally as votes come in, until Ctrl-C or the poll is finalized or cancelled",
+		path:     "poll watch",
+		args:     []string{"POLL"},
+		synopsis: "[--follow]",
+		summary:  "show a poll's tally as votes come in, until the poll closes or is cancelled (--follow: on through the written confirmations, until it is finalized), or Ctrl-C",
 		setup: func(fs *flag.FlagSet) action {
+			follow := fs.Bool("follow", false, "go on watching after the poll closes, through its confirmations, until it is finalized or cancelled")
 			return func(ctx context.Context, a *app, args []string) error {
 				name, err := pollName(fs.Name(), args[0])
 				if err != nil {
 					return err
 				}
-				return a.watch(ctx, name)
+				return a.watch(ctx, name, *follow)
 			}
 		},
 	},
@@ -221,13 +243,14 @@ var voteCommands = []*command{
 	{
 		path:     "vote record",
 		args:     []string{"POLL", "PERSON", "OPTION..."},
-		synopsis: "[--source zalo|other] [--note TEXT] [--withdraw]",
+		synopsis: "[--source zalo|other] [--note TEXT] [--withdraw] [--request-id ID]",
 		summary:  "record a delegate's choice (several OPTIONs in a multiple-choice poll), or take it back with --withdraw; the latest record counts",
 		setup: func(fs *flag.FlagSet) action {
 			source := enumFlag{allowed: voteSourceList}
 			fs.Var(&source, "source", "how the choice reached you: zalo (the Zalo poll, the default) or other (a phone call when the app failed; needs --note)")
 			note := fs.String("note", "", "how the choice was received, or anything the record should say")
 			withdraw := fs.Bool("withdraw", false, "take the delegate's vote back (no OPTION)")
+			reqID := requestIDVar(fs)
 			return func(ctx context.Context, a *app, args []string) error {
 				options := args[2:]
 				switch {
@@ -244,26 +267,42 @@ var voteCommands = []*command{
 				if err != nil {
 					return err
 				}
-				// The request id makes a retry of this call record nothing new.
-				resp, err := call(ctx, a, services.RecordVote, &pb.RecordVoteRequest{Poll: poll, Person: person,
-					Options: options, Withdraw: *withdraw, Source: enumFromWord(voteSourceWords, source.value),
-					Note: *note, RequestId: newRequestID()})
+				id, err := requestID(fs, reqID)
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return voteFields(w, resp.GetVote()) })
+				if len(options) > 0 {
+					if options, err = a.resolveOptions(ctx, poll, options); err != nil {
+						return err
+					}
+				}
+				// The request id makes a retry of this call record nothing new.
+				resp, err := call(ctx, a, services.RecordVote, &pb.RecordVoteRequest{Poll: poll, Person: person,
+					Options: options, Withdraw: *withdraw, Source: enumFromWord(voteSourceWords, source.value),
+					Note: *note, RequestId: id})
+				if err != nil {
+					return err
+				}
+				a.lookupNames(ctx, resp.GetVote().GetRecordedBy())
+				return a.show(resp, func(w io.Writer) error { return a.voteFields(w, resp.GetVote()) })
 			}
 		},
 	},
 	{
 		path:     "vote import",
 		args:     []string{"POLL", "FILE"},
-		synopsis: "[--dry-run]",
-		summary:  "record the choices of a list (text pasted from the Zalo poll's voters, CSV or XLSX; - reads standard input), all or nothing",
+		synopsis: "[--dry-run] [--verbose] [--request-id ID]",
+		summary:  "record the choices of a list (text pasted from the Zalo poll's voters, CSV or XLSX; - reads standard input), all or nothing, and count them by choice (--verbose: list each)",
 		setup: func(fs *flag.FlagSet) action {
-			dryRun := fs.Bool("dry-run", false, "say what would be recorded, record nothing")
+			dryRun := fs.Bool("dry-run", false, "say what would be recorded, record nothing; exit 1 when the list has problems, listing every one")
+			verbose := fs.Bool("verbose", false, "list every vote recorded (or that would be), with the person it was matched to")
+			reqID := requestIDVar(fs)
 			return func(ctx context.Context, a *app, args []string) error {
 				poll, err := pollName(fs.Name(), args[0])
+				if err != nil {
+					return err
+				}
+				id, err := requestID(fs, reqID)
 				if err != nil {
 					return err
 				}
@@ -272,14 +311,14 @@ var voteCommands = []*command{
 					return err
 				}
 				resp, err := call(ctx, a, services.ImportVotes, &pb.ImportVotesRequest{Poll: poll, Content: content,
-					Format: pb.VoteListFormat_VOTE_LIST_FORMAT_UNSPECIFIED, DryRun: *dryRun})
+					Format: pb.VoteListFormat_VOTE_LIST_FORMAT_UNSPECIFIED, DryRun: *dryRun, RequestId: id})
 				if err != nil {
 					return err
 				}
-				if err := dryRunProblems("vote list", resp.GetProblems()); err != nil {
+				if err := a.show(resp, func(w io.Writer) error { return voteImportReport(w, resp, *verbose) }); err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return voteImportReport(w, resp) })
+				return a.reportProblems("the vote list", "nothing would be recorded", resp.GetProblems())
 			}
 		},
 	},
@@ -287,7 +326,7 @@ var voteCommands = []*command{
 		path:     "vote list",
 		args:     []string{"POLL"},
 		synopsis: "[--page-size N] [--page-token T] [--all]",
-		summary:  "list the current choice of each delegate who has one, a page at a time (--all: every page)",
+		summary:  "list the current choice of each delegate who has one: all of them, or a page at a time with --page-size",
 		setup: func(fs *flag.FlagSet) action {
 			pages := pageVars(fs, "votes")
 			return func(ctx context.Context, a *app, args []string) error {
@@ -299,13 +338,14 @@ var voteCommands = []*command{
 					return err
 				}
 				req := &pb.ListVotesRequest{Poll: poll, PageSize: pages.pageSize(), PageToken: pages.token}
-				votes, next, err := listPages(ctx, a, services.ListVotes, req, &req.PageToken, pages.all,
+				votes, next, err := listPages(ctx, a, services.ListVotes, req, &req.PageToken, pages.follow(),
 					(*pb.ListVotesResponse).GetVotes)
 				if err != nil {
 					return err
 				}
 				resp := &pb.ListVotesResponse{Votes: votes, NextPageToken: next}
-				return a.showPage(resp, func(w io.Writer) error { return votesTable(w, votes) })
+				a.lookupNames(ctx, recorders(votes)...)
+				return a.showPage(resp, func(w io.Writer) error { return a.votesTable(w, votes) })
 			}
 		},
 	},
@@ -327,7 +367,8 @@ var voteCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.show(resp, func(w io.Writer) error { return historyTable(w, resp.GetVotes()) })
+				a.lookupNames(ctx, recorders(resp.GetVotes())...)
+				return a.show(resp, func(w io.Writer) error { return a.historyTable(w, resp.GetVotes()) })
 			}
 		},
 	},
@@ -346,14 +387,18 @@ func pollName(cmd, arg string) (string, error) {
 	return "", usageErrorf(cmd, "%q is not a poll: use polls/ID or ID", arg)
 }
 
-// watch prints the tally of a poll each time it changes. The stream has no deadline of
-// its own: it lasts until ctx ends (Ctrl-C), which is a normal end, or until the server
-// ends it, when the poll can no longer change.
-func (a *app) watch(ctx context.Context, poll string) error {
+// watch prints the tally of a poll each time it changes, until the poll stops taking
+// votes or, with follow, until it can no longer change at all. The stream has no
+// deadline of its own: it lasts until then, until ctx ends (Ctrl-C), which is a normal
+// end too, or until the server ends it.
+func (a *app) watch(ctx context.Context, poll string, follow bool) error {
 	svc, err := a.services()
 	if err != nil {
 		return err
 	}
+	// Ending the stream's context ends the stream when watch stops first.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	stream, err := svc.WatchPoll(ctx, &pb.WatchPollRequest{Poll: poll})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -373,31 +418,45 @@ func (a *app) watch(ctx context.Context, poll string) error {
 			return err
 		}
 		t := resp.GetTally()
-		if a.json {
-			b, err := protojson.Marshal(t)
-			if err != nil {
-				return fmt.Errorf("encode Tally as JSON: %w", err)
-			}
-			if _, err := fmt.Fprintf(a.stdout, "%s\n", b); err != nil {
-				return err
-			}
-			continue
-		}
-		var b strings.Builder
-		switch {
-		case redraw:
-			b.WriteString("\x1b[H\x1b[2J") // home, then clear the screen
-		case n > 0:
-			b.WriteString("\n")
-		}
-		fmt.Fprintf(&b, "phiên bản %d\n", t.GetVersion())
-		if err := tallyReport(&b, t); err != nil {
+		if err := a.printWatched(t, redraw, n); err != nil {
 			return err
 		}
-		if _, err := io.WriteString(a.stdout, b.String()); err != nil {
-			return err
+		switch t.GetState() {
+		case pb.PollState_POLL_STATE_FINALIZED, pb.PollState_POLL_STATE_CANCELLED:
+			return nil
+		case pb.PollState_POLL_STATE_OPEN:
+		default:
+			if !follow {
+				return nil // closed: the votes are in
+			}
 		}
 	}
+}
+
+// printWatched prints the nth tally of a watch: a JSON line, or the report under its
+// version, on a cleared screen when redraw.
+func (a *app) printWatched(t *pb.Tally, redraw bool, n int) error {
+	if a.json {
+		b, err := marshalJSON(t, false)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(a.stdout, "%s\n", b)
+		return err
+	}
+	var b strings.Builder
+	switch {
+	case redraw:
+		b.WriteString("\x1b[H\x1b[2J") // home, then clear the screen
+	case n > 0:
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "phiên bản %d\n", t.GetVersion())
+	if err := tallyReport(&b, t); err != nil {
+		return err
+	}
+	_, err := io.WriteString(a.stdout, b.String())
+	return err
 }
 
 // isTerminal reports whether w is a terminal, which poll watch redraws in place.
@@ -419,11 +478,11 @@ func tallyReport(w io.Writer, t *pb.Tally) error {
 	var b strings.Builder
 	width, digits := 0, 1
 	for _, o := range t.GetOptions() {
-		width = max(width, cellWidth.StringWidth(oneLine(o.GetOption())))
+		width = max(width, cellWidth.StringWidth(printLine(o.GetOption())))
 		digits = max(digits, len(strconv.Itoa(int(o.GetCount()))))
 	}
 	for _, o := range t.GetOptions() {
-		text := oneLine(o.GetOption())
+		text := printLine(o.GetOption())
 		line := text + strings.Repeat(" ", width-cellWidth.StringWidth(text)) + fmt.Sprintf("  %*d", digits, o.GetCount())
 		if bar := tallyBar(o.GetCount(), t.GetEligible()); bar != "" {
 			line += "  " + bar
@@ -434,7 +493,7 @@ func tallyReport(w io.Writer, t *pb.Tally) error {
 	if missing := t.GetMissing(); len(missing) > 0 {
 		names := make([]string, len(missing))
 		for i, v := range missing {
-			names[i] = oneLine(v.GetFullName())
+			names[i] = printLine(v.GetFullName())
 		}
 		fmt.Fprintf(&b, "Chưa bỏ phiếu (%d): %s\n", len(missing), strings.Join(names, ", "))
 	}
@@ -481,22 +540,38 @@ func outcomeWords(t *pb.Tally) string {
 	return "Kết quả chưa xác định: " + t.GetOutcome().String()
 }
 
-func pollsTable(w io.Writer, polls []*pb.Poll) error {
+func (a *app) pollsTable(w io.Writer, polls []*pb.Poll) error {
 	if len(polls) == 0 {
 		_, err := fmt.Fprintln(w, "no polls")
 		return err
 	}
 	t := newTable("POLL", "TITLE", "GROUP", "KIND", "STATE", "DEADLINE", "ELIGIBLE")
 	for _, p := range polls {
-		t.add(p.GetName(), p.GetTitle(), p.GetGroup(), enumWord(pollKindWords, p.GetKind()),
-			enumWord(pollStateWords, p.GetState()), when(p.GetDeadline()), strconv.Itoa(int(p.GetEligibleCount())))
+		t.add(p.GetName(), p.GetTitle(), a.label(p.GetGroup()), enumWord(pollKindWords, p.GetKind()),
+			enumWord(pollStateWords, p.GetState()), a.when(p.GetDeadline()), strconv.Itoa(int(p.GetEligibleCount())))
 	}
 	return t.write(w)
 }
 
+// showPoll shows a response that carries a poll, with the names of its groups and of
+// who opened it looked up for a table.
+func (a *app) showPoll(ctx context.Context, resp proto.Message, p *pb.Poll) error {
+	a.lookupNames(ctx, p.GetBody(), p.GetGroup(), p.GetOpenedBy())
+	return a.show(resp, func(w io.Writer) error { return a.pollDetail(w, p) })
+}
+
+// recorders returns who recorded each vote.
+func recorders(votes []*pb.Vote) []string {
+	refs := make([]string, len(votes))
+	for i, v := range votes {
+		refs[i] = v.GetRecordedBy()
+	}
+	return refs
+}
+
 // pollDetail prints a poll's fields, its options numbered from 1, then its electorate as
 // a table when the response carries it.
-func pollDetail(w io.Writer, p *pb.Poll) error {
+func (a *app) pollDetail(w io.Writer, p *pb.Poll) error {
 	options := make([]string, len(p.GetOptions()))
 	for i, o := range p.GetOptions() {
 		options[i] = fmt.Sprintf("%d. %s", i+1, oneLine(o))
@@ -514,24 +589,24 @@ func pollDetail(w io.Writer, p *pb.Poll) error {
 		"title", p.GetTitle(),
 		"question", oneLine(p.GetQuestion()),
 		"description", oneLine(p.GetDescription()),
-		"body", p.GetBody(),
-		"group", p.GetGroup(),
+		"body", a.label(p.GetBody()),
+		"group", a.label(p.GetGroup()),
 		"kind", enumWord(pollKindWords, p.GetKind()),
 		"options", strings.Join(options, "\n"),
 		"multiple_choice", multiple,
 		"rule", enumWord(ruleWords, p.GetDecisionRule()),
-		"deadline", when(p.GetDeadline()),
-		"confirm_by", when(p.GetConfirmationDeadline()),
+		"deadline", a.when(p.GetDeadline()),
+		"confirm_by", a.when(p.GetConfirmationDeadline()),
 		"classification", class,
 		"state", enumWord(pollStateWords, p.GetState()),
 		"eligible", strconv.Itoa(int(p.GetEligibleCount())),
 		"electorate_hash", p.GetElectorateHash(),
-		"opened_by", p.GetOpenedBy(),
+		"opened_by", a.label(p.GetOpenedBy()),
 		"zalo_ref", p.GetZaloRef(),
 		"cancel_reason", p.GetCancelReason(),
-		"created", when(p.GetCreateTime()),
-		"closed", when(p.GetCloseTime()),
-		"updated", when(p.GetUpdateTime()),
+		"created", a.when(p.GetCreateTime()),
+		"closed", a.when(p.GetCloseTime()),
+		"updated", a.when(p.GetUpdateTime()),
 	); err != nil {
 		return err
 	}
@@ -541,9 +616,23 @@ func pollDetail(w io.Writer, p *pb.Poll) error {
 	if _, err := fmt.Fprintln(w); err != nil {
 		return err
 	}
-	t := newTable("PERSON", "NAME", "ZALO NAME")
+	// Delegates deactivated since the poll opened stay in its frozen electorate; say so
+	// only when there are any.
+	deactivated := false
 	for _, v := range p.GetElectorate() {
-		t.add(v.GetPerson(), v.GetFullName(), v.GetZaloName())
+		deactivated = deactivated || v.GetDeactivated()
+	}
+	header := []string{"PERSON", "NAME", "ZALO NAME"}
+	if deactivated {
+		header = append(header, "DEACTIVATED")
+	}
+	t := newTable(header...)
+	for _, v := range p.GetElectorate() {
+		row := []string{v.GetPerson(), v.GetFullName(), v.GetZaloName()}
+		if deactivated {
+			row = append(row, yesNo(v.GetDeactivated()))
+		}
+		t.add(row...)
 	}
 	return t.write(w)
 }
@@ -563,7 +652,7 @@ func fieldBlock(w io.Writer, pairs ...string) error {
 		}
 		name := pairs[i] + ":"
 		for _, line := range strings.Split(pairs[i+1], "\n") {
-			fmt.Fprintf(&b, "%-*s %s\n", width+1, name, oneLine(line))
+			fmt.Fprintf(&b, "%-*s %s\n", width+1, name, printLine(line))
 			name = ""
 		}
 	}
@@ -579,7 +668,7 @@ func choiceWords(v *pb.Vote) string {
 	return strings.Join(v.GetOptions(), "; ")
 }
 
-func voteFields(w io.Writer, v *pb.Vote) error {
+func (a *app) voteFields(w io.Writer, v *pb.Vote) error {
 	return fields(w,
 		"poll", v.GetPoll(),
 		"person", v.GetPerson(),
@@ -587,34 +676,58 @@ func voteFields(w io.Writer, v *pb.Vote) error {
 		"choice", choiceWords(v),
 		"source", enumWord(voteSourceWords, v.GetSource()),
 		"note", v.GetNote(),
-		"recorded_by", v.GetRecordedBy(),
-		"recorded", when(v.GetRecordTime()),
+		"recorded_by", a.label(v.GetRecordedBy()),
+		"recorded", a.when(v.GetRecordTime()),
 		"request_id", v.GetRequestId(),
 	)
 }
 
-// voteImportReport prints the votes an import records (or would), then one summary line.
-func voteImportReport(w io.Writer, resp *pb.ImportVotesResponse) error {
-	if len(resp.GetVotes()) > 0 {
+// voteImportReport prints how many votes an import records (or would) for each choice,
+// with verbose every vote first, then one summary line.
+func voteImportReport(w io.Writer, resp *pb.ImportVotesResponse, verbose bool) error {
+	votes := resp.GetVotes()
+	if verbose && len(votes) > 0 {
 		t := newTable("PERSON", "NAME", "CHOICE")
-		for _, v := range resp.GetVotes() {
+		for _, v := range votes {
 			t.add(v.GetPerson(), v.GetFullName(), choiceWords(v))
 		}
 		if err := t.write(w); err != nil {
 			return err
 		}
 	}
-	n := plural(len(resp.GetVotes()), "vote", "votes")
+	var choices []string
+	count := map[string]int{}
+	for _, v := range votes {
+		c := choiceWords(v)
+		if count[c] == 0 {
+			choices = append(choices, c)
+		}
+		count[c]++
+	}
+	t := &table{}
+	for _, c := range choices {
+		t.add(c, strconv.Itoa(count[c]))
+	}
+	if err := t.write(w); err != nil {
+		return err
+	}
+	n := plural(len(votes), "vote", "votes")
 	var err error
-	if resp.GetDryRun() {
+	switch problems := plural(len(resp.GetProblems()), "problem", "problems"); {
+	case len(resp.GetProblems()) > 0 && len(votes) == 0:
+		_, err = fmt.Fprintf(w, "dry run: nothing would be recorded while the list has %s\n", problems)
+	case len(resp.GetProblems()) > 0:
+		_, err = fmt.Fprintf(w, "dry run: would record %s, %d unchanged, but nothing will be recorded while the list has %s\n",
+			n, resp.GetUnchanged(), problems)
+	case resp.GetDryRun():
 		_, err = fmt.Fprintf(w, "dry run: would record %s, %d unchanged\n", n, resp.GetUnchanged())
-	} else {
+	default:
 		_, err = fmt.Fprintf(w, "recorded: %s, %d unchanged\n", n, resp.GetUnchanged())
 	}
 	return err
 }
 
-func votesTable(w io.Writer, votes []*pb.Vote) error {
+func (a *app) votesTable(w io.Writer, votes []*pb.Vote) error {
 	if len(votes) == 0 {
 		_, err := fmt.Fprintln(w, "no votes")
 		return err
@@ -622,12 +735,12 @@ func votesTable(w io.Writer, votes []*pb.Vote) error {
 	t := newTable("PERSON", "NAME", "CHOICE", "SOURCE", "RECORDED BY", "TIME")
 	for _, v := range votes {
 		t.add(v.GetPerson(), v.GetFullName(), choiceWords(v), enumWord(voteSourceWords, v.GetSource()),
-			v.GetRecordedBy(), when(v.GetRecordTime()))
+			a.label(v.GetRecordedBy()), a.when(v.GetRecordTime()))
 	}
 	return t.write(w)
 }
 
-func historyTable(w io.Writer, votes []*pb.Vote) error {
+func (a *app) historyTable(w io.Writer, votes []*pb.Vote) error {
 	if len(votes) == 0 {
 		_, err := fmt.Fprintln(w, "no votes")
 		return err
@@ -638,7 +751,7 @@ func historyTable(w io.Writer, votes []*pb.Vote) error {
 		if note == "" {
 			note = "-"
 		}
-		t.add(when(v.GetRecordTime()), choiceWords(v), enumWord(voteSourceWords, v.GetSource()), note, v.GetRecordedBy())
+		t.add(a.when(v.GetRecordTime()), choiceWords(v), enumWord(voteSourceWords, v.GetSource()), note, a.label(v.GetRecordedBy()))
 	}
 	return t.write(w)
 }
@@ -698,35 +811,46 @@ func (f *listFlag) Set(s string) error {
 	return nil
 }
 
-// momentFlag is a moment given to the minute: RFC 3339, or a local date and time.
+// momentFlag is a moment given to the minute: RFC 3339, or a date and time in --tz. The
+// zone is known only once the command runs, so Set checks the form and timestamp reads
+// the moment.
 type momentFlag struct {
 	set bool
-	t   time.Time
+	s   string
 }
 
 func (f *momentFlag) String() string {
 	if f == nil || !f.set {
 		return ""
 	}
-	return f.t.Format(time.RFC3339)
+	return f.s
 }
 
 func (f *momentFlag) Set(s string) error {
 	s = strings.TrimSpace(s)
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		t, err = time.ParseInLocation("2006-01-02 15:04", s, time.Local)
+	if _, err := parseMoment(s, time.UTC); err != nil {
+		return err
 	}
-	if err != nil {
-		return errors.New(`must be RFC 3339, as in 2026-03-01T17:00:00+07:00, or a local date and time, as in "2026-03-01 17:00"`)
-	}
-	f.set, f.t = true, t.UTC()
+	f.set, f.s = true, s
 	return nil
 }
 
-func (f *momentFlag) timestamp() *timestamppb.Timestamp {
+// timestamp is the moment, read in loc when it has no offset; nil when not given.
+func (f *momentFlag) timestamp(loc *time.Location) *timestamppb.Timestamp {
 	if !f.set {
 		return nil
 	}
-	return timestamppb.New(f.t)
+	t, _ := parseMoment(f.s, loc) // checked by Set
+	return timestamppb.New(t)
+}
+
+func parseMoment(s string, loc *time.Location) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t, err = time.ParseInLocation("2006-01-02 15:04", s, loc)
+	}
+	if err != nil {
+		return time.Time{}, errors.New(`must be RFC 3339, as in 2026-03-01T17:00:00+07:00, or a date and time in --tz, as in "2026-03-01 17:00"`)
+	}
+	return t, nil
 }

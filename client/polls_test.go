@@ -13,7 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
+	"google.golang.org/grpc"
+
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
+	"github.com/bieuquyet/bieuquyet/server"
 )
 
 // The poll tests hold their votes in Ban Pháp chế of the fixture roster: three delegates
@@ -81,7 +85,7 @@ func TestPollVoteLifecycle(t *testing.T) {
 	assertAligned(t, table, regexp.MustCompile(`(ZALO NAME|Võ Văn Khải|Hồ Thị Tâm|Đặng Hữu Kiên)$`))
 
 	list := mustRun(t, addr, "poll", "list", "--group", banPhapChe, "--state", "open")
-	if rs := rows(t, list); len(rs) != 1 || !regexp.MustCompile(`^polls/1 +Dự thảo Nghị quyết về phí +groups/5 +vote +open +\S+ \S+ \S+ +3$`).MatchString(rs[0]) {
+	if rs := rows(t, list); len(rs) != 1 || !regexp.MustCompile(`^polls/1 +Dự thảo Nghị quyết về phí +HĐND - Ban Pháp chế \(groups/5\) +vote +open +\S+ \S+ \+07:00 +3$`).MatchString(rs[0]) {
 		t.Errorf("poll list:\n%s", list)
 	}
 	if got := mustRun(t, addr, "poll", "list", "--state", "closed"); got != "no polls\n" {
@@ -151,13 +155,13 @@ func TestPollVoteLifecycle(t *testing.T) {
 			args = append(args, "--dry-run")
 		}
 		r := runStdin(t, addr, strings.NewReader(bad), args...)
-		want := "bieuquyet: invalid argument: the vote list has 1 problem\n"
-		if dryRun {
-			want = "bieuquyet: dry run: the vote list has 1 problem\n"
+		problem := "  lines[3]: \"Nguyễn Văn Ân\" is not in the poll's electorate: a non-member, or a misspelt name\n"
+		want, wantOut := "bieuquyet: invalid argument: the vote list has 1 problem\n"+problem, ""
+		if dryRun { // a dry run gets every problem in its answer, and still exits 1
+			want = "bieuquyet: the vote list has 1 problem; nothing would be recorded\n" + problem
+			wantOut = "dry run: nothing would be recorded while the list has 1 problem\n"
 		}
-		want +=
-			"  lines[3]: \"Nguyễn Văn Ân\" is not in the poll's electorate: a non-member, or a misspelt name\n"
-		if r.code != 1 || r.stdout != "" || r.stderr != want {
+		if r.code != 1 || r.stdout != wantOut || r.stderr != want {
 			t.Errorf("bieuquyet %s with a non-member:\n%s\nwant stderr:\n%s", strings.Join(args, " "), r, want)
 		}
 	}
@@ -171,18 +175,21 @@ func TestPollVoteLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	dry := mustRun(t, addr, "vote", "import", "--dry-run", poll, file)
-	wantTable := regexp.MustCompile(`^PERSON +NAME +CHOICE\npeople/14 +Hồ Thị Tâm +Tán thành\npeople/24 +Đặng Hữu Kiên +Tán thành\n`)
-	if !wantTable.MatchString(dry) || !strings.HasSuffix(dry, "\ndry run: would record 2 votes, 0 unchanged\n") {
+	if dry != "Tán thành  2\ndry run: would record 2 votes, 0 unchanged\n" {
 		t.Errorf("vote import --dry-run:\n%s", dry)
+	}
+	wantTable := regexp.MustCompile(`^PERSON +NAME +CHOICE\npeople/14 +Hồ Thị Tâm +Tán thành\npeople/24 +Đặng Hữu Kiên +Tán thành\n`)
+	if got := mustRun(t, addr, "vote", "import", "--dry-run", "--verbose", poll, file); !wantTable.MatchString(got) || !strings.HasSuffix(got, "\n"+dry) {
+		t.Errorf("vote import --dry-run --verbose:\n%s", got)
 	}
 	if got := mustRun(t, addr, "vote", "list", poll); len(rows(t, got)) != 1 {
 		t.Errorf("a dry run recorded votes:\n%s", got)
 	}
-	imported := mustRun(t, addr, "vote", "import", poll, file)
+	imported := mustRun(t, addr, "vote", "import", "--verbose", poll, file)
 	if !wantTable.MatchString(imported) || !strings.HasSuffix(imported, "\nrecorded: 2 votes, 0 unchanged\n") {
 		t.Errorf("vote import:\n%s", imported)
 	}
-	assertAligned(t, strings.SplitN(imported, "\nrecorded:", 2)[0], regexp.MustCompile(`(CHOICE|Tán thành)$`))
+	assertAligned(t, strings.SplitN(imported, "\nTán thành  2\n", 2)[0], regexp.MustCompile(`(CHOICE|Tán thành)$`))
 	if got := mustRun(t, addr, "vote", "import", poll, file); got != "recorded: 0 votes, 2 unchanged\n" {
 		t.Errorf("the same list again = %q", got)
 	}
@@ -245,7 +252,7 @@ func TestOpinionPoll(t *testing.T) {
 
 	opened := mustRun(t, addr, "poll", "open", "--body", banPhapChe, "--kind", "opinion", "--title", "Lịch giám sát",
 		"--question", "Chọn các tuần giám sát", "--option", "Tuần 1", "--option", "Tuần 2", "--option", "Tuần thứ ba",
-		"--multiple", "--deadline", time.Now().Add(2*time.Hour).Format("2006-01-02 15:04"))
+		"--multiple", "--deadline", time.Now().In(hcm(t)).Add(2*time.Hour).Format("2006-01-02 15:04"))
 	poll := field(t, opened, "name")
 	for name, want := range map[string]string{"kind": "opinion", "rule": "none", "multiple_choice": "yes"} {
 		if got := field(t, opened, name); got != want {
@@ -446,7 +453,7 @@ func TestPollErrors(t *testing.T) {
 			[]string{`^bieuquyet: poll open: give --deadline or --for, not both `}},
 		{"negative duration", append(open, "--for", "-1h"), 2, []string{`^bieuquyet: poll open: --for must be positive, not -1h0m0s `}},
 		{"bad deadline", append(open, "--deadline", "tomorrow"), 2,
-			[]string{`^bieuquyet: poll open: invalid value "tomorrow" for flag -deadline: must be RFC 3339, as in 2026-03-01T17:00:00\+07:00, or a local date and time, as in "2026-03-01 17:00" `}},
+			[]string{`^bieuquyet: poll open: invalid value "tomorrow" for flag -deadline: must be RFC 3339, as in 2026-03-01T17:00:00\+07:00, or a date and time in --tz, as in "2026-03-01 17:00" `}},
 		{"no question", []string{"poll", "open", "--body", banPhapChe, "--title", "T", "--for", "1h"}, 2,
 			[]string{`^bieuquyet: poll open: --question is required `}},
 		{"bad rule", append(open, "--for", "1h", "--rule", "unanimous"), 2,
@@ -608,5 +615,350 @@ func TestPollName(t *testing.T) {
 		if got != want || (err == nil) != (want != "") {
 			t.Errorf("pollName(%q) = %q, %v; want %q", arg, got, err, want)
 		}
+	}
+}
+
+// hcm is the council's zone, in which the client reads times without an offset.
+func hcm(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+// TestTimeZone checks that times are shown in the council's zone by default, in --tz or
+// BIEUQUYET_TZ when given, and that a deadline without an offset is read in that zone.
+// It sets the environment, so it does not run in parallel.
+func TestTimeZone(t *testing.T) {
+	addr := startServer(t)
+	importFixture(t, addr)
+	open := []string{"poll", "open", "--body", banPhapChe, "--title", "T", "--question", "Q"}
+	// A morning ten days from now, within the year a poll may last.
+	day := time.Now().In(hcm(t)).AddDate(0, 0, 10).Format(time.DateOnly)
+	morning := day + " 08:00"
+	show := func(t *testing.T, loc string, hhmm string) string {
+		t.Helper()
+		z, err := time.LoadLocation(loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at, err := time.ParseInLocation("2006-01-02 15:04", day+" "+hhmm, hcm(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at.In(z).Format("2006-01-02 15:04:05 -07:00")
+	}
+
+	opened := mustRun(t, addr, append(open, "--deadline", morning)...)
+	if got := field(t, opened, "deadline"); got != day+" 08:00:00 +07:00" {
+		t.Errorf("deadline %s in the default zone = %q", morning, got)
+	}
+	if got := field(t, opened, "created"); !strings.HasSuffix(got, " +07:00") {
+		t.Errorf("created = %q, want it in +07:00", got)
+	}
+	poll := field(t, opened, "name")
+	if got := field(t, mustRun(t, addr, "--tz", "UTC", "poll", "show", poll), "deadline"); got != show(t, "UTC", "08:00") {
+		t.Errorf("--tz UTC: deadline = %q, want %q", got, show(t, "UTC", "08:00"))
+	}
+	utc := field(t, mustRun(t, addr, append([]string{"--tz", "UTC"}, append(open, "--deadline", morning)...)...), "name")
+	if got := field(t, mustRun(t, addr, "poll", "show", utc), "deadline"); got != day+" 15:00:00 +07:00" {
+		t.Errorf("deadline %s given in UTC, shown in the default zone = %q", morning, got)
+	}
+	// An offset given wins over the zone.
+	offset := field(t, mustRun(t, addr, append(open, "--deadline", day+"T08:00:00Z")...), "name")
+	if got := field(t, mustRun(t, addr, "poll", "show", offset), "deadline"); got != day+" 15:00:00 +07:00" {
+		t.Errorf("deadline %sT08:00:00Z = %q", day, got)
+	}
+	list := mustRun(t, addr, "poll", "list")
+	if !strings.Contains(list, day+" 08:00:00 +07:00") || strings.Contains(list, "+00:00") {
+		t.Errorf("poll list is not in the default zone:\n%s", list)
+	}
+
+	t.Setenv(envTZ, "Europe/Paris")
+	if got, want := field(t, mustRun(t, addr, "poll", "show", poll), "deadline"), show(t, "Europe/Paris", "08:00"); got != want {
+		t.Errorf("%s=Europe/Paris: deadline = %q, want %q", envTZ, got, want)
+	}
+	if got := field(t, mustRun(t, addr, "--tz", "Asia/Ho_Chi_Minh", "poll", "show", poll), "deadline"); got != day+" 08:00:00 +07:00" {
+		t.Errorf("--tz over %s: deadline = %q", envTZ, got)
+	}
+	r := run(t, addr, "--tz", "Mars/Olympus", "poll", "show", poll)
+	if r.code != 2 || r.stdout != "" || !strings.HasPrefix(r.stderr, "bieuquyet: --tz: unknown time zone Mars/Olympus") {
+		t.Errorf("--tz Mars/Olympus:\n%s", r)
+	}
+
+	// A date alone, for audit list, is midnight in the zone.
+	var since timeFlag
+	if err := since.Set("2026-03-01"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := since.at(hcm(t)), time.Date(2026, 2, 28, 17, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("2026-03-01 in Asia/Ho_Chi_Minh = %v, want %v", got, want)
+	}
+}
+
+// callCounter counts the calls a test server receives, by method name ("GetPerson").
+type callCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *callCounter) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	c.mu.Lock()
+	c.n[info.FullMethod[strings.LastIndex(info.FullMethod, "/")+1:]]++
+	c.mu.Unlock()
+	return handler(ctx, req)
+}
+
+// take returns the counts so far and starts again from zero.
+func (c *callCounter) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.n
+	c.n = map[string]int{}
+	return n
+}
+
+// startCountingServer is startServer with every unary call counted.
+func startCountingServer(t *testing.T) (string, *callCounter) {
+	t.Helper()
+	c := &callCounter{n: map[string]int{}}
+	return startServerWith(t, server.Config{Options: []grpc.ServerOption{grpc.ChainUnaryInterceptor(c.intercept)}}), c
+}
+
+// TestNamesBesideReferences checks that tables name the people and groups they refer to,
+// "Võ Văn Khải (people/6)", and that the names cost one lookup per distinct reference at
+// most: a listing of all groups, and people one by one or, when many, one listing.
+func TestNamesBesideReferences(t *testing.T) {
+	t.Parallel()
+	addr, calls := startCountingServer(t)
+	importFixture(t, addr)
+	_, secret := createToken(t, addr, "--role", "person", "--name", "Điện thoại", "--person", khai)
+
+	// Khải, who leads Ban Pháp chế, opens a poll himself.
+	r := runAs(t, addr, secret, "poll", "open", "--body", banPhapChe, "--title", "T", "--question", "Q", "--for", "1h")
+	if r.code != 0 {
+		t.Fatalf("poll open as the leader:\n%s", r)
+	}
+	for name, want := range map[string]string{"body": "HĐND - Ban Pháp chế (groups/5)", "group": "HĐND - Ban Pháp chế (groups/5)",
+		"opened_by": "Võ Văn Khải (people/6)"} {
+		if got := field(t, r.stdout, name); got != want {
+			t.Errorf("poll open: %s = %q, want %q", name, got, want)
+		}
+	}
+	calls.take()
+	mustRun(t, addr, "poll", "open", "--body", banPhapChe, "--title", "T2", "--question", "Q", "--for", "1h")
+	if n := calls.take(); n["ListGroups"] != 1 || n["GetGroup"] != 0 {
+		t.Errorf("poll open by group name made calls %v; want one ListGroups for the name and the label", n)
+	}
+	mustRun(t, addr, "vote", "record", "1", tam, "Tán thành")
+	calls.take()
+
+	show := mustRun(t, addr, "poll", "show", "1")
+	if got := field(t, show, "opened_by"); got != "Võ Văn Khải (people/6)" {
+		t.Errorf("poll show: opened_by = %q", got)
+	}
+	if n := calls.take(); n["GetPerson"] != 1 || n["ListGroups"] != 1 || len(n) != 3 {
+		t.Errorf("poll show made calls %v; want GetPoll, one ListGroups, one GetPerson", n)
+	}
+	list := mustRun(t, addr, "poll", "list")
+	if rs := rows(t, list); len(rs) != 2 || !strings.Contains(rs[0], " HĐND - Ban Pháp chế (groups/5) ") {
+		t.Errorf("poll list:\n%s", list)
+	}
+	tokens := mustRun(t, addr, "token", "list")
+	if !regexp.MustCompile(`(?m) person +Võ Văn Khải \(people/6\) +tokens/1 `).MatchString(tokens) {
+		t.Errorf("token list:\n%s", tokens)
+	}
+	calls.take()
+
+	// The audit trail refers to every person and group of the roster: names come from
+	// one listing of each, whatever the number of events.
+	audit := mustRun(t, addr, "audit", "list", "--all")
+	if !regexp.MustCompile(`(?m) Võ Văn Khải \(people/6\) +CreatePoll +done +polls/1 `).MatchString(audit) ||
+		!regexp.MustCompile(`(?m) tokens/1 +ImportRoster +done +Hồ Thị Tâm \(people/14\) `).MatchString(audit) {
+		t.Errorf("audit list does not name people:\n%s", audit)
+	}
+	if n := calls.take(); n["ListPeople"] != 1 || n["ListGroups"] != 1 || n["GetPerson"] != 0 {
+		t.Errorf("audit list made calls %v; want one ListPeople and one ListGroups", n)
+	}
+	// JSON shows the response as it is, and looks nothing up.
+	mustRun(t, addr, "--output", "json", "audit", "list", "--all")
+	if n := calls.take(); len(n) != 1 {
+		t.Errorf("audit list as JSON made calls %v", n)
+	}
+}
+
+// TestOptionSpellings checks that vote record takes an option by its number, as poll
+// show lists it, or by its text without diacritics or case, and names the options with
+// their numbers when it cannot tell which is meant.
+func TestOptionSpellings(t *testing.T) {
+	t.Parallel()
+	addr := startServer(t)
+	importFixture(t, addr)
+	poll := openVote(t, addr)
+	if !strings.Contains(mustRun(t, addr, "poll", "show", poll), " 3. Không biểu quyết\n") {
+		t.Fatal("poll show does not number the options from 1")
+	}
+	for arg, want := range map[string]string{
+		"1": "Tán thành", "2": "Không tán thành", " 3 ": "Không biểu quyết",
+		"tan thanh": "Tán thành", "khong tan thanh": "Không tán thành", "KHONG  BIEU QUYET": "Không biểu quyết",
+		"Tán Thành": "Tán thành", norm.NFD.String("không tán thành"): "Không tán thành",
+	} {
+		if got := field(t, mustRun(t, addr, "vote", "record", poll, khai, arg), "choice"); got != want {
+			t.Errorf("vote record %q: choice %q, want %q", arg, got, want)
+		}
+	}
+	for _, arg := range []string{"4", "0", "tan", "thanh", "dong y"} {
+		r := run(t, addr, "vote", "record", poll, khai, arg)
+		want := `bieuquyet: invalid argument: options: "` + strings.TrimSpace(arg) + `" is not an option of ` + poll +
+			`; the options are 1 "Tán thành", 2 "Không tán thành", 3 "Không biểu quyết" (give the number or the text)` + "\n"
+		if r.code != 1 || r.stdout != "" || r.stderr != want {
+			t.Errorf("vote record %q:\n%s\nwant stderr %q", arg, r, want)
+		}
+	}
+}
+
+func TestMatchOption(t *testing.T) {
+	t.Parallel()
+	p := &pb.Poll{Name: "polls/4", Options: []string{"Đường Đông", "Duong dong", "Phương án 1", "1"}}
+	for arg, want := range map[string]string{
+		"Duong dong":  "Duong dong", // the exact text first
+		"đường đông":  "Đường Đông",
+		"1":           "1", // an option's text before a number
+		"2":           "Duong dong",
+		"phuong an 1": "Phương án 1",
+	} {
+		if got, err := matchOption(p, arg); got != want || err != nil {
+			t.Errorf("matchOption(%q) = %q, %v; want %q", arg, got, err, want)
+		}
+	}
+	_, err := matchOption(p, "đuong đong")
+	if want := `invalid argument: options: "đuong đong" may be any of 1 "Đường Đông", 2 "Duong dong" of polls/4: give its number or its exact text`; err == nil || err.Error() != want {
+		t.Errorf("an ambiguous option: %v, want %s", err, want)
+	}
+}
+
+// TestVoteImportProblems checks that a dry run of a vote list lists every problem the
+// server finds, and exits 1; as does the import, refused.
+func TestVoteImportProblems(t *testing.T) {
+	t.Parallel()
+	addr := startProblemServer(t)
+	importFixture(t, addr)
+	poll := openVote(t, addr)
+	bad := "Không tán thành (3)\nVõ Văn Khải\nNguyễn Văn Ân\nAi Đó\n"
+	problems := "  lines[3]: \"Nguyễn Văn Ân\" is not in the poll's electorate: a non-member, or a misspelt name\n" +
+		"  lines[4]: \"Ai Đó\" is not in the poll's electorate: a non-member, or a misspelt name\n"
+	r := runStdin(t, addr, strings.NewReader(bad), "vote", "import", poll, "-", "--dry-run")
+	want := result{1, "dry run: nothing would be recorded while the list has 2 problems\n",
+		"bieuquyet: the vote list has 2 problems; nothing would be recorded\n" + problems}
+	if r != want {
+		t.Errorf("vote import --dry-run of a bad list:\n%s\nwant\n%s", r, want)
+	}
+	r = runStdin(t, addr, strings.NewReader(bad), "vote", "import", poll, "-")
+	want = result{1, "", "bieuquyet: invalid argument: the vote list has 2 problems\n" + problems}
+	if r != want {
+		t.Errorf("vote import of a bad list:\n%s\nwant\n%s", r, want)
+	}
+	// As JSON, the answer with its problems on stdout; still exit 1.
+	r = runStdin(t, addr, strings.NewReader(bad), "--output", "json", "vote", "import", poll, "-", "--dry-run")
+	var doc struct{ Problems []map[string]string }
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || r.code != 1 || len(doc.Problems) != 2 || doc.Problems[1]["field"] != "lines[4]" {
+		t.Errorf("vote import --dry-run as JSON: %v\n%s", err, r)
+	}
+}
+
+// startWatch runs poll watch with args in the background until it has printed a tally,
+// and returns its output and a channel that gives its exit code.
+func startWatch(t *testing.T, addr string, args ...string) (*syncBuffer, *syncBuffer, <-chan int) {
+	t.Helper()
+	secret, _ := adminTokens.Load(addr)
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(t.Context(), append([]string{"--addr", addr, "--token", secret.(string)}, args...),
+			strings.NewReader(""), &stdout, &stderr)
+	}()
+	for start := time.Now(); !strings.Contains(stdout.String(), "phiên bản"); time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("no tally in 10s:\n%s%s", stdout.String(), stderr.String())
+		}
+	}
+	return &stdout, &stderr, done
+}
+
+// TestPollWatchEndsWhenClosed checks that a watch ends, exit 0, once the poll closes,
+// with the result; and that with --follow it goes on until the poll is finalized or
+// cancelled.
+func TestPollWatchEndsWhenClosed(t *testing.T) {
+	t.Parallel()
+	addr := startServer(t)
+	importFixture(t, addr)
+	poll := openVote(t, addr)
+	mustRun(t, addr, "vote", "record", poll, khai, "1")
+
+	stdout, stderr, done := startWatch(t, addr, "poll", "watch", poll)
+	followOut, followErr, following := startWatch(t, addr, "poll", "watch", poll, "--follow")
+	mustRun(t, addr, "poll", "close", poll)
+	select {
+	case code := <-done:
+		if code != 0 || stderr.String() != "" || !strings.HasSuffix(stdout.String(), "\nKhông thông qua: 1/3 tán thành, cần 2\n") {
+			t.Errorf("poll watch of a closed poll: exit %d\n%s%s", code, stdout.String(), stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("poll watch did not end when the poll closed:\n%s", stdout.String())
+	}
+
+	// --follow: still watching once closed, and until the poll is cancelled.
+	for start := time.Now(); !strings.Contains(followOut.String(), "Không thông qua"); time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("poll watch --follow did not show the closed poll:\n%s%s", followOut.String(), followErr.String())
+		}
+	}
+	select {
+	case code := <-following:
+		t.Fatalf("poll watch --follow ended when the poll closed: exit %d\n%s%s", code, followOut.String(), followErr.String())
+	case <-time.After(300 * time.Millisecond):
+	}
+	mustRun(t, addr, "poll", "cancel", poll, "--reason", "thử")
+	select {
+	case code := <-following:
+		if code != 0 || followErr.String() != "" || !strings.HasSuffix(followOut.String(), "\nĐã hủy\n") {
+			t.Errorf("poll watch --follow of a cancelled poll: exit %d\n%s%s", code, followOut.String(), followErr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("poll watch --follow did not end when the poll was cancelled:\n%s", followOut.String())
+	}
+
+	// A watch of a closed poll shows its tally once and ends.
+	if got := mustRun(t, addr, "poll", "watch", poll); !strings.HasSuffix(got, "\nĐã hủy\n") || strings.Count(got, "phiên bản") != 1 {
+		t.Errorf("poll watch of a cancelled poll:\n%s", got)
+	}
+}
+
+// TestElectorateDeactivated checks that poll show marks the delegates deactivated since
+// the poll opened, and adds no column when there are none.
+func TestElectorateDeactivated(t *testing.T) {
+	t.Parallel()
+	a := &app{loc: time.UTC}
+	p := &pb.Poll{Name: "polls/1", Electorate: []*pb.Voter{
+		{Person: "people/6", FullName: "Võ Văn Khải", ZaloName: "Khải"},
+		{Person: "people/14", FullName: "Hồ Thị Tâm", ZaloName: "Tâm", Deactivated: true},
+	}}
+	var b strings.Builder
+	if err := a.pollDetail(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	want := "\nPERSON     NAME         ZALO NAME  DEACTIVATED\npeople/6   Võ Văn Khải  Khải       no\npeople/14  Hồ Thị Tâm   Tâm        yes\n"
+	if !strings.HasSuffix(b.String(), want) {
+		t.Errorf("poll show with a deactivated delegate:\n%s\nwant it to end with:\n%s", b.String(), want)
+	}
+	p.Electorate[1].Deactivated = false
+	b.Reset()
+	if err := a.pollDetail(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "DEACTIVATED") {
+		t.Errorf("a DEACTIVATED column with nobody deactivated:\n%s", b.String())
 	}
 }

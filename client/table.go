@@ -23,16 +23,16 @@ func newTable(header ...string) *table {
 }
 
 // add appends a row; a cell's line breaks and tabs become spaces, which would otherwise
-// break the columns.
+// break the columns, and anything else invisible is escaped (see printable).
 func (t *table) add(cells ...string) {
 	row := make([]string, len(cells))
 	for i, c := range cells {
-		row[i] = strings.Map(func(r rune) rune {
+		row[i] = printable(strings.Map(func(r rune) rune {
 			if r == '\n' || r == '\r' || r == '\t' {
 				return ' '
 			}
 			return r
-		}, c)
+		}, c))
 	}
 	t.rows = append(t.rows, row)
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -62,5 +63,59 @@ func TestTableCellsStayOnOneLine(t *testing.T) {
 	}
 	if got, want := b.String(), "A    B\nx y  z w\n"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"Nguyễn Văn Ân":          "Nguyễn Văn Ân",
+		norm.NFD.String("Ân"):    norm.NFD.String("Ân"), // combining marks are letters' accents
+		"abc\u202edef":           `abc\u202edef`,
+		"zero\u200bwidth\ufeff":  `zero\u200bwidth\ufeff`,
+		"\x1b[2Jclear":           `\x1b[2Jclear`,
+		"del\x7f c1\u0085":       `del\x7f c1\u0085`,
+		"line\u2028para\u2029":   `line\u2028para\u2029`,
+		"tag\U000e0041":          `tag\U000e0041`,
+		"bad\xffbyte":            `bad\xffbyte`,
+		"nbsp\u00a0and emoji 🗳️": "nbsp\u00a0and emoji 🗳️",
+	} {
+		if got := printable(in); got != want {
+			t.Errorf("printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+	tb := newTable("A", "B")
+	tb.add("x\u202e", "y")
+	var b strings.Builder
+	if err := tb.write(&b); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.String(), "A        B\n"+`x\u202e`+"  y\n"; got != want {
+		t.Errorf("table with U+202E = %q, want %q", got, want)
+	}
+}
+
+func TestJSONEscapeInvisible(t *testing.T) {
+	in := "{\n  \"name\": \"Nguyễn\u202eVăn\u2028\u200b\U000e0041 \\\"q\\\"\"\n}"
+	out := jsonEscapeInvisible([]byte(in))
+	for _, r := range string(out) {
+		if r >= 0x80 && invisible(r) {
+			t.Errorf("%q is left raw in %s", r, out)
+		}
+	}
+	if !strings.Contains(string(out), `\u202e`) || !strings.Contains(string(out), `\udb40\udc41`) || !strings.Contains(string(out), "\n  ") {
+		t.Errorf("jsonEscapeInvisible = %s", out)
+	}
+	var before, after map[string]string
+	if err := json.Unmarshal([]byte(in), &before); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(out, &after); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if before["name"] != after["name"] {
+		t.Errorf("the escaped document reads %q, want %q", after["name"], before["name"])
+	}
+	if plain := []byte(`{"a": "Tán thành"}`); &jsonEscapeInvisible(plain)[0] != &plain[0] {
+		t.Error("a document with nothing to escape is copied")
 	}
 }

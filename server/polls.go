@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	bq "github.com/bieuquyet/bieuquyet"
@@ -106,7 +107,14 @@ func (s *pollServer) CreatePoll(ctx context.Context, req *pb.CreatePollRequest) 
 			vs = append(vs, err.(*bq.Error).Violations...)
 		}
 	}
-	key, err := requestKey(req)
+	// A deadline given as "in two hours" is computed anew by each run of a command, so a
+	// re-run after a timeout differs only there: it is the same poll, and must not open a
+	// second one nor be refused.
+	same := proto.Clone(req).(*pb.CreatePollRequest)
+	if same.GetPoll() != nil {
+		same.Poll.Deadline, same.Poll.ConfirmationDeadline = nil, nil
+	}
+	key, err := requestKey(same)
 	if err != nil {
 		vs = append(vs, err.(*bq.Error).Violations...)
 	}

@@ -469,6 +469,9 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
 
+// inactiveWords marks a delegate deactivated after the poll opened: "no longer active".
+const inactiveWords = "không còn hoạt động"
+
 // barWidth is the width of a full bar in a tally: every eligible delegate.
 const barWidth = 30
 
@@ -494,8 +497,23 @@ func tallyReport(w io.Writer, t *pb.Tally) error {
 		names := make([]string, len(missing))
 		for i, v := range missing {
 			names[i] = printLine(v.GetFullName())
+			if v.GetDeactivated() {
+				names[i] += " (" + inactiveWords + ")"
+			}
 		}
 		fmt.Fprintf(&b, "Chưa bỏ phiếu (%d): %s\n", len(missing), strings.Join(names, ", "))
+	}
+	// Delegates deactivated after the poll opened keep the vote they cast; say whose.
+	var kept []string
+	for _, o := range t.GetOptions() {
+		for _, v := range o.GetVoters() {
+			if v.GetDeactivated() {
+				kept = append(kept, printLine(v.GetFullName()))
+			}
+		}
+	}
+	if len(kept) > 0 {
+		fmt.Fprintf(&b, "Phiếu vẫn được tính của người %s (%d): %s\n", inactiveWords, len(kept), strings.Join(kept, ", "))
 	}
 	b.WriteString(outcomeWords(t) + "\n")
 	_, err := io.WriteString(w, b.String())

@@ -145,7 +145,6 @@ func TestPollVoteLifecycle(t *testing.T) {
 	if tally != want {
 		t.Errorf("poll tally:\n%s\nwant\n%s", tally, want)
 	}
-
 	// A list naming someone outside the group is refused whole: Khải's line, which is
 	// fine, is not recorded either.
 	bad := "Không tán thành (2)\nVõ Văn Khải\nNguyễn Văn Ân\n"
@@ -202,6 +201,21 @@ func TestPollVoteLifecycle(t *testing.T) {
 		"Đang biểu quyết: 3/3 tán thành, cần 2 để thông qua\n"
 	if tally != want {
 		t.Errorf("poll tally after the import:\n%s\nwant\n%s", tally, want)
+	}
+	// Deactivated while the poll is open: Kiên stays in the electorate, his vote stays
+	// counted, he casts no new one, and the tally says so.
+	mustRun(t, addr, "people", "deactivate", "0912000024")
+	want = "Tán thành         3  " + strings.Repeat("█", 30) + "\n" +
+		"Không tán thành   0\n" +
+		"Không biểu quyết  0\n" +
+		"Đã bỏ phiếu: 3/3\n" +
+		"Phiếu vẫn được tính của người không còn hoạt động (1): Đặng Hữu Kiên\n" +
+		"Đang biểu quyết: 3/3 tán thành, cần 2 để thông qua\n"
+	if tally := mustRun(t, addr, "poll", "tally", poll); tally != want {
+		t.Errorf("poll tally with a deactivated delegate:\n%s\nwant\n%s", tally, want)
+	}
+	if r := run(t, addr, "vote", "record", poll, "0912000024", "Không tán thành"); r.code != 1 || !strings.Contains(r.stderr, "was deactivated after polls/1 opened") {
+		t.Errorf("a deactivated delegate's vote:\n%s", r)
 	}
 	var doc map[string]any
 	if err := json.Unmarshal([]byte(mustRun(t, addr, "--output", "json", "poll", "tally", poll)), &doc); err != nil {

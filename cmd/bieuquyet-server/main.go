@@ -82,6 +82,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(filepath.Dir(*dbPath), 0o750); err != nil {
 		return fmt.Errorf("create database folder: %w", err)
 	}
+	// Before the store opens: a second server would run its own scheduler and vote writer,
+	// and its votes would never reach the first one's watchers.
+	lock, err := lockDatabase(*dbPath)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	st, err := sqlite.Open(ctx, *dbPath, sqlite.Options{Logger: log})
 	if err != nil {
 		return err

@@ -114,6 +114,57 @@ func TestRunRejectsBadFlags(t *testing.T) {
 	}
 }
 
+func TestHelpExitsZeroAndShowsTheTokenCommand(t *testing.T) {
+	serveHelp := []string{"token create", "offline", "beside a server running", "-listen", "-db", "-tls-cert", "-insecure"}
+	tokenHelp := []string{"token create", "offline", "beside a server running", "-role", "-name", "-person", "-ttl", "-db"}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"help"}, serveHelp},
+		{[]string{"--help"}, serveHelp},
+		{[]string{"-h"}, serveHelp},
+		{[]string{"-help"}, serveHelp},
+		{[]string{"help", "token"}, tokenHelp},
+		{[]string{"token", "--help"}, tokenHelp},
+		{[]string{"token", "-h"}, tokenHelp},
+		{[]string{"token", "help"}, tokenHelp},
+		{[]string{"token", "create", "--help"}, tokenHelp},
+		{[]string{"token", "create", "-h"}, tokenHelp},
+	} {
+		var out, errOut bytes.Buffer
+		// main exits 0 exactly when run returns nil.
+		if err := run(context.Background(), tc.args, &out, &errOut); err != nil {
+			t.Errorf("run(%q): %v", tc.args, err)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("run(%q) printed no %q on stdout:\n%s", tc.args, w, out.String())
+			}
+		}
+		if errOut.Len() > 0 {
+			t.Errorf("run(%q) wrote to stderr: %s", tc.args, errOut.String())
+		}
+	}
+}
+
+func TestUnknownCommandsPointToHelp(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve"}, {"nope"}, {"--nope"}, {"--db", "x.db", "token", "create"}, {"help", "nope"},
+		{"token"}, {"token", "nope"}, {"token", "create", "--nope"}, {"token", "create", "--name", "Quản", "trị"},
+	} {
+		var out bytes.Buffer
+		err := run(context.Background(), args, &out, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), "bieuquyet-server help") {
+			t.Errorf("run(%q): %v; want an error that points to `bieuquyet-server help`", args, err)
+		}
+		if out.Len() > 0 {
+			t.Errorf("run(%q) wrote to stdout: %s", args, out.String())
+		}
+	}
+}
+
 func TestOneServerPerDatabase(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "bq.db")
 	ctx, cancel := context.WithCancel(context.Background())

@@ -20,6 +20,7 @@ import (
 
 	"github.com/bieuquyet/bieuquyet/internal/testcert"
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
+	"github.com/bieuquyet/bieuquyet/store/sqlite"
 )
 
 // serve runs the server with args in the background until the test ends.
@@ -159,5 +160,71 @@ func TestTLSAndMutualTLS(t *testing.T) {
 	}
 	if _, err := whoami(ctx, t, tlsClient(t, maddr, certs.CA), strings.TrimSpace(mtoken)); status.Code(err) != codes.Unavailable {
 		t.Fatalf("no client certificate: %v, want Unavailable", err)
+	}
+}
+
+func TestTokenCreateSaysWhyItFailed(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "bq.db")
+	st, err := sqlite.Open(context.Background(), db, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	missing := filepath.Join(dir, "missing.db")
+	noFolder := filepath.Join(dir, "data", "bq.db")
+	notDB := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(notDB, []byte("not a database\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	admin := []string{"--role", "admin", "--name", "Quản trị"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no database", append([]string{"--db", missing}, admin...),
+			"no database at " + missing + ": start the server once with `make run` to create it, or give --db"},
+		{"no folder", append([]string{"--db", noFolder}, admin...),
+			"no database at " + noFolder + ", and the folder " + filepath.Dir(noFolder) + " does not exist either: start the server once"},
+		{"a folder", append([]string{"--db", dir}, admin...), "--db " + dir + " is a folder"},
+		{"not a database", append([]string{"--db", notDB}, admin...), "database " + notDB + ": "},
+		{"no role", []string{"--db", db, "--name", "x"}, "--role is required"},
+		{"bad role", []string{"--db", db, "--role", "root", "--name", "x"}, `--role "root" is not admin, secretariat or person`},
+		{"no name", []string{"--db", db, "--role", "admin"}, "--name is required"},
+		{"person without --person", []string{"--db", db, "--role", "person", "--name", "x"}, "--role person needs --person"},
+		{"--person on an admin", []string{"--db", db, "--role", "admin", "--name", "x", "--person", "1"}, "--person is only for --role person"},
+		{"bad --person", []string{"--db", db, "--role", "person", "--name", "x", "--person", "Huyền"}, `--person "Huyền" is not people/N or N`},
+		{"unknown person", []string{"--db", db, "--role", "person", "--name", "x", "--person", "people/99"},
+			"token create in " + db + ": --person people/99 does not exist"},
+		{"past ttl", []string{"--db", db, "--role", "admin", "--name", "x", "--ttl", "-1h"}, "--ttl -1h0m0s must be positive"},
+		{"long ttl", []string{"--db", db, "--role", "admin", "--name", "x", "--ttl", "20000h"}, "--ttl 20000h0m0s is longer than two years"},
+		{"unquoted name", []string{"--db", db, "--role", "admin", "--name", "Quản", "trị"}, `unexpected argument "trị"`},
+		{"unknown flag", []string{"--db", db, "--rol", "admin"}, "flag provided but not defined: -rol"},
+	} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), append([]string{"token", "create"}, tc.args...), &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v\nwant an error with: %s", tc.name, err, tc.want)
+		}
+		if out.Len() > 0 {
+			t.Errorf("%s: stdout %q, want nothing", tc.name, out.String())
+		}
+	}
+	for _, p := range []string{missing, filepath.Dir(noFolder)} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("a failed token create made %s", p)
+		}
+	}
+}
+
+func TestTokenCreateNamesTheFolderItLookedIn(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	_, err := tokenCreate(t, "--db", "./data/bieuquyet.db", "--role", "admin", "--name", "Quản trị")
+	want := "no database at ./data/bieuquyet.db (looked for " + filepath.Join(dir, "data", "bieuquyet.db") +
+		"), and the folder " + filepath.Join(dir, "data") + " does not exist either"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("token create from another folder: %v\nwant: %s", err, want)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -29,9 +30,7 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "bieuquyet-server:", err)
-		}
+		fmt.Fprintln(os.Stderr, "bieuquyet-server:", err)
 		os.Exit(1)
 	}
 }
@@ -45,50 +44,128 @@ func env(name, def string) string {
 }
 
 // run serves until ctx ends, then shuts down cleanly; `run(ctx, "token", "create", …)`
-// makes a token offline instead. Tests call it as main does.
+// makes a token offline instead, and `run(ctx, "help")` prints the usage. Help asked for
+// returns nil, so that it exits 0. Tests call it as main does.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "token" {
-		return tokenCommand(ctx, args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "token":
+			return tokenCommand(ctx, args[1:], stdout, stderr)
+		case "help":
+			return help(args[1:], stdout)
+		}
 	}
-	fs := flag.NewFlagSet("bieuquyet-server", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	listen := fs.String("listen", env("BIEUQUYET_LISTEN", "127.0.0.1:50051"), "address to serve gRPC on (env BIEUQUYET_LISTEN)")
-	dbPath := dbFlag(fs)
-	logLevel := fs.String("log-level", env("BIEUQUYET_LOG_LEVEL", "info"), "debug, info, warn or error (env BIEUQUYET_LOG_LEVEL)")
-	var tc tlsFiles
-	fs.StringVar(&tc.cert, "tls-cert", env("BIEUQUYET_TLS_CERT", ""), "PEM server certificate: turns TLS on (env BIEUQUYET_TLS_CERT)")
-	fs.StringVar(&tc.key, "tls-key", env("BIEUQUYET_TLS_KEY", ""), "PEM key of --tls-cert (env BIEUQUYET_TLS_KEY)")
-	fs.StringVar(&tc.clientCA, "tls-client-ca", env("BIEUQUYET_TLS_CLIENT_CA", ""), "PEM CA bundle: require client certificates it signed (env BIEUQUYET_TLS_CLIENT_CA)")
-	insecureOK := fs.Bool("insecure", false, "allow serving without TLS on an address other than loopback")
-	if err := fs.Parse(args); err != nil {
-		return err
+	return runServer(ctx, args, stdout, stderr)
+}
+
+// serveConfig holds the serve flags.
+type serveConfig struct {
+	listen, db, logLevel string
+	tls                  tlsFiles
+	insecure             bool
+}
+
+// serveFlags declares the serve flags into c.
+func serveFlags(c *serveConfig) *flag.FlagSet {
+	fs := quietFlagSet("bieuquyet-server")
+	fs.StringVar(&c.listen, "listen", env("BIEUQUYET_LISTEN", "127.0.0.1:50051"), "address to serve gRPC on (env BIEUQUYET_LISTEN)")
+	fs.StringVar(&c.db, "db", env("BIEUQUYET_DB", "./data/bieuquyet.db"), "SQLite database file, created with its folder if missing (env BIEUQUYET_DB)")
+	fs.StringVar(&c.logLevel, "log-level", env("BIEUQUYET_LOG_LEVEL", "info"), "debug, info, warn or error (env BIEUQUYET_LOG_LEVEL)")
+	fs.StringVar(&c.tls.cert, "tls-cert", env("BIEUQUYET_TLS_CERT", ""), "PEM server certificate: turns TLS on (env BIEUQUYET_TLS_CERT)")
+	fs.StringVar(&c.tls.key, "tls-key", env("BIEUQUYET_TLS_KEY", ""), "PEM key of --tls-cert (env BIEUQUYET_TLS_KEY)")
+	fs.StringVar(&c.tls.clientCA, "tls-client-ca", env("BIEUQUYET_TLS_CLIENT_CA", ""), "PEM CA bundle: require client certificates it signed (env BIEUQUYET_TLS_CLIENT_CA)")
+	fs.BoolVar(&c.insecure, "insecure", false, "allow serving without TLS on an address other than loopback")
+	return fs
+}
+
+// quietFlagSet returns a flag set that prints nothing itself: run reports errors once,
+// through main, and help asked for goes to stdout.
+func quietFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// printFlags lists fs's flags on w.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+const serveUsage = `bieuquyet-server serves the bieuquyet gRPC API over an SQLite database.
+
+Usage:
+  bieuquyet-server [flags]            serve until SIGINT or SIGTERM
+  bieuquyet-server token create ...   make an access token offline (the first admin's)
+  bieuquyet-server help [token]       show this help, or the token command's
+
+Only one server may use a database at a time: a second one on the same --db is refused
+while the first runs (it holds a lock on <db>.lock).
+
+Flags:
+`
+
+// help prints the usage asked for by `help [topic]`, `--help` or `-h`.
+func help(topics []string, stdout io.Writer) error {
+	switch {
+	case len(topics) == 0:
+		fmt.Fprint(stdout, serveUsage)
+		printFlags(stdout, serveFlags(&serveConfig{}))
+		fmt.Fprint(stdout, "\n"+tokenAbout+"\nRun `bieuquyet-server help token` for its flags.\n")
+		return nil
+	case len(topics) == 1 && topics[0] == "token", len(topics) == 2 && topics[0] == "token" && topics[1] == "create":
+		return tokenHelp(stdout)
+	}
+	return fmt.Errorf("no help on %q: run `bieuquyet-server help`", strings.Join(topics, " "))
+}
+
+// runServer is the server proper.
+func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c serveConfig
+	fs := serveFlags(&c)
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return help(nil, stdout)
+	} else if err != nil {
+		return fmt.Errorf("%w (see `bieuquyet-server help`)", err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		if a := fs.Arg(0); a == "token" || a == "help" {
+			return fmt.Errorf("%q must come first, before any flag: bieuquyet-server %s … (see `bieuquyet-server help`)", a, a)
+		}
+		return fmt.Errorf("unknown command or argument %q: the commands are token and help (see `bieuquyet-server help`)", fs.Arg(0))
 	}
-	creds, err := tc.credentials()
+	creds, err := c.tls.credentials()
 	if err != nil {
 		return err
 	}
-	if creds == nil && !*insecureOK && !loopback(*listen) {
-		return fmt.Errorf("--listen %s is reachable from other machines, and tokens would cross the network in clear text: give --tls-cert and --tls-key, or --insecure if something else encrypts the traffic", *listen)
+	if creds == nil && !c.insecure && !loopback(c.listen) {
+		return fmt.Errorf("--listen %s is reachable from other machines, and tokens would cross the network in clear text: give --tls-cert and --tls-key, or --insecure if something else encrypts the traffic", c.listen)
 	}
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %q is not debug, info, warn or error", *logLevel)
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %q is not debug, info, warn or error", c.logLevel)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	if err := os.MkdirAll(filepath.Dir(*dbPath), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(c.db), 0o750); err != nil {
 		return fmt.Errorf("create database folder: %w", err)
 	}
-	st, err := sqlite.Open(ctx, *dbPath, sqlite.Options{Logger: log})
+	// Before the store opens: a second server would run its own scheduler and vote writer,
+	// and its votes would never reach the first one's watchers.
+	lock, err := lockDatabase(c.db)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	st, err := sqlite.Open(ctx, c.db, sqlite.Options{Logger: log})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 
-	lis, err := net.Listen("tcp", *listen)
+	lis, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -99,8 +176,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	srv := server.New(cfg)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
-	log.Info("serving", "addr", lis.Addr().String(), "db", *dbPath, "schema_version", sqlite.SchemaVersion(),
-		"tls", creds != nil, "client_certificates", tc.clientCA != "")
+	log.Info("serving", "addr", lis.Addr().String(), "db", c.db, "schema_version", sqlite.SchemaVersion(),
+		"tls", creds != nil, "client_certificates", c.tls.clientCA != "")
 
 	select {
 	case err := <-served:

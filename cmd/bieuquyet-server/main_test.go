@@ -5,6 +5,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -109,4 +112,137 @@ func TestRunRejectsBadFlags(t *testing.T) {
 			t.Errorf("run(%v) succeeded", args)
 		}
 	}
+}
+
+func TestHelpExitsZeroAndShowsTheTokenCommand(t *testing.T) {
+	serveHelp := []string{"token create", "offline", "beside a server running", "-listen", "-db", "-tls-cert", "-insecure"}
+	tokenHelp := []string{"token create", "offline", "beside a server running", "-role", "-name", "-person", "-ttl", "-db"}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"help"}, serveHelp},
+		{[]string{"--help"}, serveHelp},
+		{[]string{"-h"}, serveHelp},
+		{[]string{"-help"}, serveHelp},
+		{[]string{"help", "token"}, tokenHelp},
+		{[]string{"token", "--help"}, tokenHelp},
+		{[]string{"token", "-h"}, tokenHelp},
+		{[]string{"token", "help"}, tokenHelp},
+		{[]string{"token", "create", "--help"}, tokenHelp},
+		{[]string{"token", "create", "-h"}, tokenHelp},
+	} {
+		var out, errOut bytes.Buffer
+		// main exits 0 exactly when run returns nil.
+		if err := run(context.Background(), tc.args, &out, &errOut); err != nil {
+			t.Errorf("run(%q): %v", tc.args, err)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("run(%q) printed no %q on stdout:\n%s", tc.args, w, out.String())
+			}
+		}
+		if errOut.Len() > 0 {
+			t.Errorf("run(%q) wrote to stderr: %s", tc.args, errOut.String())
+		}
+	}
+}
+
+func TestUnknownCommandsPointToHelp(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve"}, {"nope"}, {"--nope"}, {"--db", "x.db", "token", "create"}, {"help", "nope"},
+		{"token"}, {"token", "nope"}, {"token", "create", "--nope"}, {"token", "create", "--name", "Quản", "trị"},
+	} {
+		var out bytes.Buffer
+		err := run(context.Background(), args, &out, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), "bieuquyet-server help") {
+			t.Errorf("run(%q): %v; want an error that points to `bieuquyet-server help`", args, err)
+		}
+		if out.Len() > 0 {
+			t.Errorf("run(%q) wrote to stdout: %s", args, out.String())
+		}
+	}
+}
+
+func TestOneServerPerDatabase(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "bq.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--db", db}, &bytes.Buffer{}, logs) }()
+	waitForAddr(t, logs, done)
+
+	sctx, scancel := context.WithCancel(context.Background())
+	defer scancel()
+	second := make(chan error, 1)
+	go func() {
+		second <- run(sctx, []string{"--listen", "127.0.0.1:0", "--db", db}, &bytes.Buffer{}, &bytes.Buffer{})
+	}()
+	select {
+	case err := <-second:
+		want := fmt.Sprintf("another bieuquyet-server is serving %s (pid %d); stop it first or give another --db", db, os.Getpid())
+		if err == nil || err.Error() != want {
+			t.Fatalf("second server: %v\nwant: %s", err, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a second server on the same database is running")
+	}
+
+	// The offline command does not take the server's lock.
+	if out, err := tokenCreate(t, "--db", db, "--role", "admin", "--name", "Quản trị"); err != nil || !strings.HasPrefix(out, "bq_") {
+		t.Fatalf("token create beside the server: %q, %v", out, err)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("first server: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("first server did not stop")
+	}
+	serve(t, "--db", db)
+}
+
+// TestHelperServerProcess is the other process of TestKilledServerLeavesNoLock.
+func TestHelperServerProcess(t *testing.T) {
+	db := os.Getenv("BIEUQUYET_TEST_HELPER_DB")
+	if db == "" {
+		t.Skip("runs only as the helper of TestKilledServerLeavesNoLock")
+	}
+	err := run(context.Background(), []string{"--listen", "127.0.0.1:0", "--db", db}, os.Stdout, os.Stderr)
+	t.Fatalf("helper server: %v", err)
+}
+
+func TestKilledServerLeavesNoLock(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "bq.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServerProcess$")
+	cmd.Env = append(os.Environ(), "BIEUQUYET_TEST_HELPER_DB="+db)
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+	waitForAddr(t, logs, done)
+
+	// Bounded, so that a second server that does start fails the test instead of hanging it.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := run(ctx, []string{"--listen", "127.0.0.1:0", "--db", db}, &bytes.Buffer{}, &bytes.Buffer{})
+	want := fmt.Sprintf("another bieuquyet-server is serving %s (pid %d)", db, cmd.Process.Pid)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("beside another process's server: %v\nwant: %s", err, want)
+	}
+	// Kill is SIGKILL: the server gets no chance to release anything.
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	serve(t, "--db", db)
 }

@@ -39,8 +39,8 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	if len(e.Violations) == 0 {
-		return e.Message
+	if len(e.Violations) == 0 || (len(e.Violations) == 1 && e.Message == e.Violations[0].Field+": "+e.Violations[0].Description) {
+		return e.Message // Invalid's message already is its one violation
 	}
 	parts := make([]string, 0, len(e.Violations))
 	for _, v := range e.Violations {

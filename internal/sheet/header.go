@@ -99,9 +99,9 @@ type Record struct {
 
 // Record reads a data row's cells under the header's columns, reporting a cell that is
 // not valid UTF-8 (its value is then read with U+FFFD for the invalid bytes), one that
-// is not empty under no known column, one longer than bieuquyet.MaxTextLen characters,
-// and the problems the row has already (Row.Bad). A cell reported is read all the same;
-// the file is refused.
+// is not empty under no known column, one that a spreadsheet would take for a formula
+// (see Formula), one longer than bieuquyet.MaxTextLen characters, and the problems the
+// row has already (Row.Bad). A cell reported is read all the same; the file is refused.
 func (h *Header) Record(r Row, p *Problems) *Record {
 	rec := &Record{Num: r.Num, Cells: map[string]string{}, Problems: p}
 	for i, c := range r.Cells {
@@ -131,6 +131,9 @@ func (h *Header) Record(r Row, p *Problems) *Record {
 				rec.Bad(field, "is in column %s, beyond the header's last column (%s)", ColumnName(i), ColumnName(len(h.names)-1))
 			}
 			continue
+		}
+		if Formula(c) {
+			rec.Bad(field, "%q would run as a formula in a spreadsheet (it starts with %q); write the text without it", c, c[:1])
 		}
 		if utf8.RuneCountInString(c) > bieuquyet.MaxTextLen {
 			rec.Bad(field, "is longer than %d characters", bieuquyet.MaxTextLen)

@@ -62,8 +62,9 @@ type Row struct {
 	// decomposed); a cell that is not valid UTF-8 is left as read, for ReadHeader and
 	// Header.Record to report. At most MaxColumns are kept.
 	Cells []string
-	// Bad are the problems of cells that cannot be taken as read, by index: a cell too
-	// long to be kept whole. ReadHeader and Header.Record report them.
+	// Bad are the problems of cells that cannot be taken as read, by index: a cell
+	// holding a formula, whose text is only what the formula last computed, or a cell
+	// too long to be kept whole. ReadHeader and Header.Record report them.
 	Bad map[int]string
 	// Failed marks a row that could not be read (a CSV syntax error); its problem is
 	// reported already and its cells are lost.

@@ -112,8 +112,8 @@ func readXLSX(content []byte, opt Options, p *Problems) ([]Row, bool) {
 		return nil, false
 	}
 	defer it.Close()
-	// A scan of the same sheet, row by row beside excelize, bounds what excelize makes
-	// of it.
+	// excelize gives a formula cell's last value, not its formula: a scan of the same
+	// sheet, row by row beside it, finds the formulas.
 	scan, err := pkg.scanSheet(opt.UnzipLimit)
 	if err != nil {
 		return unreadable(err)
@@ -123,7 +123,7 @@ func readXLSX(content []byte, opt Options, p *Problems) ([]Row, bool) {
 	for num := 1; it.Next(); num++ {
 		// The scan reads each row before excelize does, so that a row of a million
 		// cells is refused before excelize collects them.
-		content, err := scan.row(num)
+		content, formulas, err := scan.row(num)
 		if err != nil {
 			return unreadable(err)
 		}
@@ -136,7 +136,14 @@ func readXLSX(content []byte, opt Options, p *Problems) ([]Row, bool) {
 			p.File("the sheet %q cannot be read at row %d: %v", sheets[0], num, err)
 			return nil, false
 		}
-		if opt.add(&rows, Row{Num: num, Cells: cells}, p) {
+		r := Row{Num: num, Cells: cells}
+		for _, i := range formulas {
+			for len(r.Cells) <= i {
+				r.Cells = append(r.Cells, "") // excelize keeps a formula cell, even empty
+			}
+			r.bad(i, "holds a formula; the import takes values, not formulas: copy the cells and paste them as values")
+		}
+		if opt.add(&rows, r, p) {
 			break
 		}
 	}
@@ -384,10 +391,11 @@ func sharedStrings(f *zip.File) ([]int, error) {
 }
 
 // sheetScan reads a sheet's XML as excelize's row iterator does, a row at a time, to
-// find what that iterator does not tell: rows too wide to collect, and cells that name
-// long shared strings over and over (excelize makes a string of the shared string for
-// each). It is stricter: rows and cells out of order, which no spreadsheet writes, are
-// refused, so that both always agree on where a cell is.
+// find what that iterator does not tell: which cells hold formulas, rows too wide to
+// collect, and cells that name long shared strings over and over (excelize makes a
+// string of the shared string for each). It is stricter: rows and cells out of order,
+// which no spreadsheet writes, are refused, so that both always agree on where a cell
+// is.
 type sheetScan struct {
 	rc    io.ReadCloser
 	d     *xml.Decoder
@@ -399,9 +407,11 @@ type sheetScan struct {
 	shared, limit int64
 	// scanned counts the rows and cells read, up to maxScan.
 	scanned int
-	// The row last read: its number, and whether a cell may hold a value.
-	last    int
-	content bool
+	// The row last read: its number, whether a cell may hold a value, and its formula
+	// cells' indices.
+	last     int
+	content  bool
+	formulas []int
 }
 
 // scanSheet scans the first sheet; its cells may name at most limit bytes of shared
@@ -417,14 +427,18 @@ func (p *pkg) scanSheet(limit int64) (*sheetScan, error) {
 func (s *sheetScan) close() { s.rc.Close() }
 
 // row reads the sheet up to row num and returns whether a cell of that row may hold a
-// value (else excelize reads it as empty).
-func (s *sheetScan) row(num int) (content bool, err error) {
+// value (else excelize reads it as empty), and the indices of its cells that hold a
+// formula.
+func (s *sheetScan) row(num int) (content bool, formulas []int, err error) {
 	for s.last < num && !s.done {
 		if err := s.read(); err != nil {
-			return false, err
+			return false, nil, err
 		}
 	}
-	return s.last == num && s.content, nil
+	if s.last == num {
+		return s.content, s.formulas, nil
+	}
+	return false, nil, nil
 }
 
 // read reads the next row.
@@ -441,7 +455,7 @@ func (s *sheetScan) read() error {
 		}
 	}
 	num := s.next
-	s.next, s.last, s.content = 0, num, false
+	s.next, s.last, s.content, s.formulas = 0, num, false, s.formulas[:0]
 	// The row's cells are the c elements up to the next row or the sheet's end, as
 	// excelize reads them.
 	col, cells, width := 0, 0, 0
@@ -463,7 +477,7 @@ func (s *sheetScan) read() error {
 			return err
 		}
 		if ok && st.Name.Local == "c" {
-			c, content, err := s.cell(st, num, col)
+			c, content, formula, err := s.cell(st, num, col)
 			if err != nil {
 				return err
 			}
@@ -471,6 +485,9 @@ func (s *sheetScan) read() error {
 			cells++
 			if content {
 				width, s.content = col, true
+			}
+			if formula {
+				s.formulas = append(s.formulas, col-1)
 			}
 		}
 	}
@@ -496,35 +513,35 @@ func (s *sheetScan) number(row xml.StartElement) (int, error) {
 }
 
 // cell reads a cell, the one after column prev (from 1) unless it names its own, and
-// returns its column, and whether it may hold a value (excelize then makes a string of
-// it, and of every cell before it in the row).
-func (s *sheetScan) cell(start xml.StartElement, row, prev int) (col int, content bool, err error) {
+// returns its column, whether it may hold a value (excelize then makes a string of it,
+// and of every cell before it in the row), and whether it holds a formula.
+func (s *sheetScan) cell(start xml.StartElement, row, prev int) (col int, content, formula bool, err error) {
 	col = prev + 1
 	for _, a := range start.Attr {
 		if a.Name.Local == "s" {
 			if _, err := strconv.ParseInt(a.Value, 10, 64); err != nil {
-				return 0, false, errWorkbook(fmt.Sprintf("a cell of row %d has an invalid style", row))
+				return 0, false, false, errWorkbook(fmt.Sprintf("a cell of row %d has an invalid style", row))
 			}
 		}
 	}
 	if ref, ok := attr(start, "r"); ok && ref != "" {
 		c, _, err := excelize.CellNameToCoordinates(ref)
 		if err != nil {
-			return 0, false, errWorkbook(fmt.Sprintf("a cell of row %d has an invalid name %q", row, ref))
+			return 0, false, false, errWorkbook(fmt.Sprintf("a cell of row %d has an invalid name %q", row, ref))
 		}
 		if c <= prev {
-			return 0, false, errWorkbook(fmt.Sprintf("the cells of row %d are out of order", row))
+			return 0, false, false, errWorkbook(fmt.Sprintf("the cells of row %d are out of order", row))
 		}
 		col = c
 	}
 	if col > MaxCells {
-		return 0, false, errWorkbook(fmt.Sprintf("row %d has more than %d cells", row, MaxCells))
+		return 0, false, false, errWorkbook(fmt.Sprintf("row %d has more than %d cells", row, MaxCells))
 	}
 	typ, _ := attr(start, "t")
 	for {
 		tok, err := s.d.Token()
 		if err != nil {
-			return 0, false, fmt.Errorf("the sheet: %w", err)
+			return 0, false, false, fmt.Errorf("the sheet: %w", err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -532,8 +549,11 @@ func (s *sheetScan) cell(start xml.StartElement, row, prev int) (col int, conten
 			case "c", "row":
 				// excelize's Next would take a row inside a cell for the next row, when
 				// the cell's own row is passed over as blank.
-				return 0, false, errWorkbook(fmt.Sprintf("a cell of row %d holds a %s", row, t.Name.Local))
-			case "f", "is":
+				return 0, false, false, errWorkbook(fmt.Sprintf("a cell of row %d holds a %s", row, t.Name.Local))
+			case "f":
+				formula, content = true, true
+				err = s.d.Skip()
+			case "is":
 				content = true
 				err = s.d.Skip()
 			case "v":
@@ -544,11 +564,11 @@ func (s *sheetScan) cell(start xml.StartElement, row, prev int) (col int, conten
 				}
 			}
 			if err != nil {
-				return 0, false, err
+				return 0, false, false, err
 			}
 		case xml.EndElement:
 			if t == start.End() {
-				return col, content, nil
+				return col, content, formula, nil
 			}
 		}
 	}

@@ -103,9 +103,10 @@ var uses = map[string][]string{
 // what names the file in the message of its error.
 const what = "the roster file"
 
-// unzipLimit bounds what an XLSX file may unpack to, against ZIP bombs; a legitimate
-// roster of MaxRows rows unpacks to far less.
-const unzipLimit = 32 * MaxSize
+// unzipLimit bounds what the sheet of an XLSX file (with its shared strings) may unpack
+// to, against ZIP bombs: a roster of MaxRows person rows, every column filled with long
+// texts, unpacks to 6 MiB.
+const unzipLimit = 16 << 20
 
 // Parse reads a roster file and checks it, and returns the file or a *bieuquyet.Error:
 // CodeInvalid with a violation for every problem found (only the size, for a file over

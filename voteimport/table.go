@@ -26,13 +26,16 @@ var header = &sheet.Columns{
 	Clean:    clean,
 }
 
-// unzipLimit bounds what an XLSX file may unpack to, against ZIP bombs.
-const unzipLimit = 32 * MaxSize
+// unzipLimit bounds what the sheet of an XLSX file (with its shared strings) may unpack
+// to, against ZIP bombs: a list of MaxRows rows of a phone, an option and two names, the
+// longest one could write, unpacks to 3 MiB.
+const unzipLimit = 8 << 20
 
 // readTable reads a CSV or XLSX vote list: a header, then one row per delegate and
 // option.
 func (s *state) readTable(content []byte, kind sheet.Kind) {
-	rows, ok := sheet.Read(content, kind, sheet.Options{UnzipLimit: unzipLimit}, &s.p)
+	// The header and MaxRows data rows; reading stops at the row after them.
+	rows, ok := sheet.Read(content, kind, sheet.Options{UnzipLimit: unzipLimit, MaxRows: MaxRows + 1}, &s.p)
 	switch {
 	case !ok:
 		return // the file could not be read at all
@@ -49,6 +52,11 @@ func (s *state) readTable(content []byte, kind sheet.Kind) {
 		ok = false
 	}
 	if !ok {
+		return
+	}
+	if len(rows)-1 > MaxRows {
+		s.p.Reset() // the list is refused whole; the rest was not read
+		s.p.File("has more than %d data rows; the limit is %d", MaxRows, MaxRows)
 		return
 	}
 	for _, r := range rows[1:] {

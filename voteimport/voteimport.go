@@ -52,6 +52,12 @@ func (f Format) String() string {
 // MaxSize bounds a vote list, in bytes.
 const MaxSize = 2 << 20
 
+// MaxRows bounds the votes of a list: the data rows of a sheet (its header and blank
+// rows not counted), or the lines of a Zalo list that are not blank. A list names each
+// delegate once per option chosen, and an electorate is at most a roster's 10,000 people,
+// far more than any council has. A longer list is refused whole, unread beyond the limit.
+const MaxRows = 10000
+
 // Entry is one delegate's choice found in the list.
 type Entry struct {
 	Line     int   // first line (Zalo text) or row (CSV/XLSX) that names this delegate

@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/bieuquyet/bieuquyet"
 )
 
 // Columns are the columns a sheet may have, named by its header row in any order, and
@@ -35,6 +37,10 @@ func (c *Columns) ReadHeader(r Row, p *Problems) (h *Header, ok bool) {
 	h = &Header{cols: c, names: make([]string, len(r.Cells)), at: map[string]int{}}
 	before := p.Len()
 	for i, cell := range r.Cells {
+		if problem, bad := r.Bad[i]; bad {
+			p.Cell(r.Num, "column_"+ColumnName(i), "%s", problem)
+			continue
+		}
 		if !utf8.ValidString(cell) {
 			p.Cell(r.Num, "column_"+ColumnName(i), "is not valid UTF-8")
 			continue
@@ -92,8 +98,10 @@ type Record struct {
 }
 
 // Record reads a data row's cells under the header's columns, reporting a cell that is
-// not valid UTF-8 (its value is then read with U+FFFD for the invalid bytes) and one that
-// is not empty under no known column.
+// not valid UTF-8 (its value is then read with U+FFFD for the invalid bytes), one that
+// is not empty under no known column, one that a spreadsheet would take for a formula
+// (see Formula), one longer than bieuquyet.MaxTextLen characters, and the problems the
+// row has already (Row.Bad). A cell reported is read all the same; the file is refused.
 func (h *Header) Record(r Row, p *Problems) *Record {
 	rec := &Record{Num: r.Num, Cells: map[string]string{}, Problems: p}
 	for i, c := range r.Cells {
@@ -104,6 +112,9 @@ func (h *Header) Record(r Row, p *Problems) *Record {
 		field := name
 		if name == "" {
 			field = "column_" + ColumnName(i)
+		}
+		if problem, bad := r.Bad[i]; bad {
+			rec.Bad(field, "%s", problem)
 		}
 		if !utf8.ValidString(c) {
 			rec.Bad(field, "is not valid UTF-8")
@@ -120,6 +131,12 @@ func (h *Header) Record(r Row, p *Problems) *Record {
 				rec.Bad(field, "is in column %s, beyond the header's last column (%s)", ColumnName(i), ColumnName(len(h.names)-1))
 			}
 			continue
+		}
+		if Formula(c) {
+			rec.Bad(field, "%q would run as a formula in a spreadsheet (it starts with %q); write the text without it", c, c[:1])
+		}
+		if utf8.RuneCountInString(c) > bieuquyet.MaxTextLen {
+			rec.Bad(field, "is longer than %d characters", bieuquyet.MaxTextLen)
 		}
 		rec.Cells[name] = c
 	}

@@ -6,15 +6,14 @@ package sheet
 
 import (
 	"bytes"
-	"encoding/csv"
-	"errors"
 	"fmt"
-	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/bieuquyet/bieuquyet"
 )
 
 // Kind is the kind of a file, as Detect tells it by its first bytes.
@@ -41,22 +40,50 @@ func Detect(content []byte) Kind {
 	return CSV
 }
 
+// MaxCells bounds the cells of a row, as no spreadsheet has more than 16,384 columns
+// (A to XFD). A file with a longer row is refused whole.
+const MaxCells = 16384
+
+// MaxColumns is the number of cells kept of a row. No sheet read here has more than 15
+// columns; a cell that is not blank further right is reported, and not kept.
+const MaxColumns = 32
+
+// maxCellBytes bounds the bytes kept of a cell: enough for more than
+// bieuquyet.MaxTextLen characters, which no text read from a sheet may exceed. A
+// workbook can name one long shared text in every cell; each kept whole would cost its
+// full length.
+const maxCellBytes = 4*bieuquyet.MaxTextLen + utf8.UTFMax
+
 // Row is one row of a sheet that is not blank.
 type Row struct {
 	// Num is the row's number as a spreadsheet shows it, from 1.
 	Num int
 	// Cells are the row's cells, each in NFC (Vietnamese typed on some keyboards is
 	// decomposed); a cell that is not valid UTF-8 is left as read, for ReadHeader and
-	// Header.Record to report.
+	// Header.Record to report. At most MaxColumns are kept.
 	Cells []string
+	// Bad are the problems of cells that cannot be taken as read, by index: a cell
+	// holding a formula, whose text is only what the formula last computed, or a cell
+	// too long to be kept whole. ReadHeader and Header.Record report them.
+	Bad map[int]string
 	// Failed marks a row that could not be read (a CSV syntax error); its problem is
 	// reported already and its cells are lost.
 	Failed bool
 }
 
-// blank reports whether every cell is white space.
+// bad records the problem of the cell i, unless it has one.
+func (r *Row) bad(i int, problem string) {
+	if r.Bad == nil {
+		r.Bad = map[int]string{}
+	}
+	if _, ok := r.Bad[i]; !ok {
+		r.Bad[i] = problem
+	}
+}
+
+// blank reports whether every cell is white space, none with a problem.
 func (r Row) blank() bool {
-	if r.Failed {
+	if r.Failed || len(r.Bad) > 0 {
 		return false
 	}
 	for _, c := range r.Cells {
@@ -69,7 +96,9 @@ func (r Row) blank() bool {
 
 // Options bound what Read reads.
 type Options struct {
-	// UnzipLimit bounds what an XLSX file may unpack to, in bytes, against ZIP bombs.
+	// UnzipLimit bounds what the parts of an XLSX workbook that are read (its first
+	// sheet, its shared strings and the parts describing the workbook) may unpack to,
+	// together, in bytes, against ZIP bombs. The other parts are not read. 0: no limit.
 	UnzipLimit int64
 	// MaxRows, when above 0, stops reading at the first row after MaxRows rows that are
 	// not blank: enough to tell that a file has too many.
@@ -78,9 +107,14 @@ type Options struct {
 
 // Read reads the rows of a file of the given kind that are not blank: the records of a
 // CSV file (a BOM left out, its separator detected), or the rows of an XLSX workbook's
-// first sheet as the sheet shows them (numbers in their display format). It reports
-// each CSV record that is not valid CSV, as a Failed row, and goes on with the next.
-// ok is false when the file cannot be read at all, its problem reported.
+// first sheet, each cell's value as stored (a number without its display format: a
+// phone typed as a number has lost its leading 0 either way). It reports each CSV
+// record that is not valid CSV, as a Failed row, and goes on with the next. ok is false
+// when the file cannot be read at all: p then holds that problem alone.
+//
+// What a file may cost is bounded: no more than opt.MaxRows rows that are not blank are
+// read, MaxCells cells a row, and an XLSX workbook's parts are checked (see
+// Options.UnzipLimit) before they are unpacked.
 func Read(content []byte, kind Kind, opt Options, p *Problems) (rows []Row, ok bool) {
 	switch kind {
 	case CSV:
@@ -94,19 +128,48 @@ func Read(content []byte, kind Kind, opt Options, p *Problems) (rows []Row, ok b
 	panic(fmt.Sprintf("sheet: Read of a file of kind %d", kind))
 }
 
-// add appends r to rows unless it is blank, putting its cells in NFC. It reports whether
-// rows is now over opt.MaxRows.
-func (opt Options) add(rows *[]Row, r Row) bool {
+// add appends r to rows unless it is blank, keeping at most MaxColumns of its cells
+// and maxCellBytes of each, in NFC. It reports whether rows is now over opt.MaxRows.
+func (opt Options) add(rows *[]Row, r Row, p *Problems) bool {
 	if r.blank() {
 		return false
 	}
-	for i, c := range r.Cells {
-		if utf8.ValidString(c) {
-			r.Cells[i] = norm.NFC.String(c)
+	if len(r.Cells) > MaxColumns {
+		for i := MaxColumns; i < len(r.Cells); i++ {
+			if strings.TrimSpace(r.Cells[i]) != "" || r.Bad[i] != "" {
+				p.Cell(r.Num, "column_"+ColumnName(i), "is in column %s; a sheet here has at most %d columns, up to %s",
+					ColumnName(i), MaxColumns, ColumnName(MaxColumns-1))
+				break
+			}
 		}
+		// A copy, so that the cells left out are not kept by the array they share.
+		r.Cells = slices.Clone(r.Cells[:MaxColumns])
+		for i := range r.Bad {
+			if i >= MaxColumns {
+				delete(r.Bad, i)
+			}
+		}
+	}
+	for i, c := range r.Cells {
+		if len(c) > maxCellBytes {
+			c = strings.Clone(c[:cut(c, maxCellBytes)])
+			r.bad(i, fmt.Sprintf("is longer than %d characters", bieuquyet.MaxTextLen))
+		}
+		if utf8.ValidString(c) {
+			c = norm.NFC.String(c)
+		}
+		r.Cells[i] = c
 	}
 	*rows = append(*rows, r)
 	return opt.MaxRows > 0 && len(*rows) > opt.MaxRows
+}
+
+// cut returns where to cut s to keep at least n bytes of it: at the start of a rune.
+func cut(s string, n int) int {
+	for n < len(s) && !utf8.RuneStart(s[n]) {
+		n++
+	}
+	return n
 }
 
 // bom is the UTF-8 byte order mark Excel writes at the start of a "CSV UTF-8" file.
@@ -138,83 +201,4 @@ func HeaderLine(content []byte) (line []byte, sep rune) {
 		return line, '\t'
 	}
 	return line, ','
-}
-
-// readCSV reads the records of a CSV file. A record's row is the row a spreadsheet
-// shows it in: encoding/csv skips empty lines, but they are rows all the same, while a
-// quoted cell spanning several lines stays in one row.
-func readCSV(content []byte, opt Options, p *Problems) ([]Row, bool) {
-	content = TrimBOM(content)
-	r := csv.NewReader(bytes.NewReader(content))
-	r.FieldsPerRecord = -1 // ragged rows: missing cells are empty, extra ones are checked
-	_, r.Comma = HeaderLine(content)
-	rows := []Row{}
-	offset, lastLine, num := 0, 0, 0 // where the previous record ended, and its row
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		var pe *csv.ParseError
-		if err != nil && !errors.As(err, &pe) {
-			p.File("cannot be read: %v", err)
-			return nil, false
-		}
-		start := 0
-		if pe != nil {
-			start = pe.StartLine
-		} else {
-			start, _ = r.FieldPos(0)
-		}
-		num += 1 + max(0, start-lastLine-1)
-		end := int(r.InputOffset())
-		lastLine += bytes.Count(content[offset:end], []byte("\n"))
-		offset = end
-		row := Row{Num: num, Cells: rec}
-		if pe != nil {
-			p.Add(num, fmt.Sprintf("rows[%d]", num), "is not valid CSV: %v (line %d, column %d of the file)", pe.Err, pe.Line, pe.Column)
-			row = Row{Num: num, Failed: true}
-		}
-		if opt.add(&rows, row) {
-			break
-		}
-	}
-	return rows, true
-}
-
-// readXLSX reads the rows of the first sheet of an XLSX workbook.
-func readXLSX(content []byte, opt Options, p *Problems) ([]Row, bool) {
-	x, err := excelize.OpenReader(bytes.NewReader(content), excelize.Options{UnzipSizeLimit: opt.UnzipLimit})
-	if err != nil {
-		p.File("cannot be read as an Excel workbook (.xlsx); save it again from Excel, or as CSV UTF-8 (%v)", err)
-		return nil, false
-	}
-	defer x.Close()
-	sheets := x.GetSheetList()
-	if len(sheets) == 0 {
-		p.File("is not an Excel workbook (.xlsx), or has no sheet")
-		return nil, false
-	}
-	it, err := x.Rows(sheets[0])
-	if err != nil {
-		p.File("the sheet %q cannot be read: %v", sheets[0], err)
-		return nil, false
-	}
-	defer it.Close()
-	rows := []Row{}
-	for num := 1; it.Next(); num++ {
-		cells, err := it.Columns()
-		if err != nil {
-			p.File("the sheet %q cannot be read at row %d: %v", sheets[0], num, err)
-			return nil, false
-		}
-		if opt.add(&rows, Row{Num: num, Cells: cells}) {
-			break
-		}
-	}
-	if err := it.Error(); err != nil {
-		p.File("the sheet %q cannot be read: %v", sheets[0], err)
-		return nil, false
-	}
-	return rows, true
 }

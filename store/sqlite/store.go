@@ -42,6 +42,9 @@ type Store struct {
 	quit       chan struct{}
 	writerDone chan struct{}
 	closeOnce  sync.Once
+	// opened is set once Open succeeded: only then does Close write (it folds the
+	// pending denial runs), so a database Open refused is left as it was.
+	opened bool
 }
 
 // Options tune Open. The zero value is fine for production.
@@ -90,6 +93,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.opened = true
 	go s.writeVotes()
 	return s, nil
 }
@@ -192,6 +196,9 @@ func (s *Store) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return err
 			}
+			if err := s.afterMigration(ctx, tx, m.version); err != nil {
+				return err
+			}
 			// user_version is part of the database header, so it commits with the schema.
 			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version))
 			return err
@@ -204,12 +211,18 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database. WAL contents are checkpointed by SQLite as the last
-// connection closes.
+// Close folds the pending runs of repeated denials into the audit trail and closes the
+// database. WAL contents are checkpointed by SQLite as the last connection closes.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() { close(s.quit) })
-	<-s.writerDone
 	var errs []error
+	s.closeOnce.Do(func() {
+		close(s.quit)
+		<-s.writerDone
+		if s.opened {
+			errs = append(errs, s.endDenialRuns(context.Background()))
+		}
+	})
+	<-s.writerDone
 	if s.read != nil {
 		errs = append(errs, s.read.Close())
 	}

@@ -25,14 +25,21 @@ const (
 	maxDenialRuns = 16
 )
 
+// The statements every denial and every write runs (TestRecordUsesIndexes checks them).
+const (
+	countInRun = `UPDATE audit_denials
+		SET repeats = repeats + 1, from_time = CASE WHEN repeats = 0 THEN ? ELSE from_time END, to_time = ?, request_id = ?
+		WHERE actor = ? AND credential = ? AND action = ? AND target = ? AND reason = ? AND first_seq > 0`
+	openRuns = `SELECT count(*) FROM audit_denials WHERE actor = ? AND credential = ? AND first_seq > 0`
+	dueRuns  = `SELECT actor, credential, action, target, reason, first_seq, repeats, from_time, to_time, request_id, latest
+		FROM audit_denials WHERE fold_time <= ? ORDER BY fold_time, first_seq`
+)
+
 // countDenial counts e in its open run, or in the caller's overflow run when the caller
 // has too many open; it reports whether e was counted, and so needs no event of its own.
 func countDenial(ctx context.Context, tx *sql.Tx, e *bq.AuditEvent) (bool, error) {
 	t := nanos(e.Time)
-	res, err := tx.ExecContext(ctx, `UPDATE audit_denials
-		SET repeats = repeats + 1, from_time = CASE WHEN repeats = 0 THEN ? ELSE from_time END, to_time = ?, request_id = ?
-		WHERE actor = ? AND credential = ? AND action = ? AND target = ? AND reason = ? AND first_seq > 0`,
-		t, t, e.RequestID, e.Actor, e.Credential, e.Action, e.Target, e.Summary)
+	res, err := tx.ExecContext(ctx, countInRun, t, t, e.RequestID, e.Actor, e.Credential, e.Action, e.Target, e.Summary)
 	if err != nil {
 		return false, err
 	}
@@ -40,8 +47,7 @@ func countDenial(ctx context.Context, tx *sql.Tx, e *bq.AuditEvent) (bool, error
 		return n > 0, err
 	}
 	var open int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM audit_denials WHERE actor = ? AND credential = ? AND first_seq > 0`,
-		e.Actor, e.Credential).Scan(&open); err != nil {
+	if err := tx.QueryRowContext(ctx, openRuns, e.Actor, e.Credential).Scan(&open); err != nil {
 		return false, err
 	}
 	if open < maxDenialRuns {
@@ -79,8 +85,7 @@ func foldDenials(ctx context.Context, tx *sql.Tx, now time.Time, all bool) error
 		requestID, latest                         string
 	}
 	var runs []run
-	rows, err := tx.QueryContext(ctx, `SELECT actor, credential, action, target, reason, first_seq, repeats, from_time, to_time, request_id, latest
-		FROM audit_denials WHERE fold_time <= ? ORDER BY fold_time, first_seq`, until)
+	rows, err := tx.QueryContext(ctx, dueRuns, until)
 	if err != nil {
 		return err
 	}

@@ -378,3 +378,140 @@ func rawExec(t *testing.T, path, query string) {
 		t.Fatalf("tamper changed nothing: %s", query)
 	}
 }
+
+// A database from before schema 5 upgrades with its trail intact: its events keep
+// version 1 and verify as they did, and one event per stored target binds the state as
+// found, so that tampering after the upgrade shows, for rows written before it too.
+func TestUpgradeBindsTheStateStoredBefore(t *testing.T) {
+	ctx := context.Background()
+	b := newBusy(t)
+	if err := b.s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	old := downgradeToSchema4(t, b.path)
+	s, err := Open(ctx, b.path, Options{Now: b.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v := verify(t, s); !v.OK {
+		t.Fatalf("after the upgrade: %+v", v)
+	}
+	var targets int
+	for _, k := range stateKinds {
+		rows, err := readRowsDB(s.read, k.ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		targets += len(rows)
+	}
+	events := allEvents(t, s)
+	if len(events) != old+targets {
+		t.Fatalf("%d events after the upgrade, want %d old and %d binding the state", len(events), old, targets)
+	}
+	for i, e := range events {
+		if want := map[bool]int{true: bq.AuditV1, false: bq.AuditV2}[i < old]; e.Version != want {
+			t.Fatalf("event %d has version %d, want %d", e.Seq, e.Version, want)
+		}
+		if i >= old && (e.Actor != baselineAudit.Actor || e.Action != "BindState" || len(e.State) == 0) {
+			t.Fatalf("event %d: %+v", e.Seq, e)
+		}
+	}
+	if _, err := s.RecordVote(ctx, testAudit, store.VoteRequest{PollID: b.open.ID, PersonID: b.openVoters[1], Options: []string{bq.VoteOptions[1]}, Source: bq.SourceZalo}); err != nil {
+		t.Fatal(err)
+	}
+	if v := verify(t, s); !v.OK {
+		t.Fatalf("after a vote: %+v", v)
+	}
+	rawExec(t, b.path, fmt.Sprintf(`UPDATE votes SET note = 'sửa' WHERE id = (SELECT min(id) FROM votes WHERE poll_id = %d)`, b.open.ID))
+	if v := verify(t, s); v.OK || v.Target != bq.PollName(b.open.ID) {
+		t.Fatalf("a vote written before the upgrade, changed after: %+v", v)
+	}
+}
+
+// downgradeToSchema4 turns a database back into what the version before schema 5 wrote:
+// no state columns, events hashed in version 1. It returns the number of events.
+func downgradeToSchema4(t *testing.T, path string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var events []*bq.AuditEvent
+	rows, err := db.Query(`SELECT ` + eventColumns + ` FROM audit_events ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, e)
+	}
+	rows.Close()
+	for _, q := range []string{
+		`DROP INDEX audit_events_state`, `DROP INDEX votes_poll_id`, `DROP TABLE audit_denials`,
+		`ALTER TABLE audit_events DROP COLUMN version`, `ALTER TABLE audit_events DROP COLUMN state`,
+		`ALTER TABLE audit_events DROP COLUMN votes_through`, `ALTER TABLE audit_events DROP COLUMN votes_digest`,
+		`PRAGMA user_version = 4`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	prev := bq.GenesisHash
+	for _, e := range events {
+		e.Version, e.State, e.VotesThrough, e.VotesDigest = bq.AuditV1, nil, 0, nil
+		e.PrevHash, e.Hash = prev, e.ComputeHash(prev)
+		if _, err := db.Exec(`UPDATE audit_events SET prev_hash = ?, hash = ? WHERE seq = ?`, e.PrevHash, e.Hash, e.Seq); err != nil {
+			t.Fatal(err)
+		}
+		prev = e.Hash
+	}
+	if _, err := db.Exec(`UPDATE audit_head SET hash = ?`, prev); err != nil {
+		t.Fatal(err)
+	}
+	return len(events)
+}
+
+func readRowsDB(db *sql.DB, query string) ([][]any, error) {
+	tx, err := db.Begin()
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	return readRows(context.Background(), tx, query)
+}
+
+// What record adds to every write, the vote path included, must read indexes only: its
+// cost must not grow with the trail or with the votes the database holds.
+func TestRecordUsesIndexes(t *testing.T) {
+	s, _ := openTest(t)
+	queries := []string{newestMarked, votesOfPoll, countInRun, openRuns, dueRuns}
+	for _, qs := range stateQueries {
+		queries = append(queries, qs...)
+	}
+	for _, q := range queries {
+		rows, err := s.read.Query("EXPLAIN QUERY PLAN "+q, make([]any, strings.Count(q, "?"))...)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		for _, step := range plan {
+			if strings.HasPrefix(step, "SCAN ") || strings.Contains(step, "TEMP B-TREE") {
+				t.Errorf("%s\n  scans or sorts: %v", q, plan)
+			}
+		}
+	}
+}

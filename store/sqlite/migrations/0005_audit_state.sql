@@ -38,4 +38,4 @@ CREATE TABLE audit_denials (
     PRIMARY KEY (actor, credential, action, target, reason)
 ) STRICT;
 
-CREATE INDEX audit_denials_fold ON audit_denials (fold_time);
+CREATE INDEX audit_denials_fold ON audit_denials (fold_time, first_seq);

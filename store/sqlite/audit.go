@@ -49,15 +49,21 @@ func nonNil(b []byte) []byte {
 // so callers record after their last change to the target. Denial runs whose window has
 // closed are folded into the trail first.
 func (s *Store) record(ctx context.Context, tx *sql.Tx, a bq.Audit, action, target, format string, args ...any) error {
+	return s.appendChange(ctx, tx, a, action, target, false, format, args...)
+}
+
+// appendChange is record; allVotes binds every votes row of a poll target, not only its
+// newest (see bindState).
+func (s *Store) appendChange(ctx context.Context, tx *sql.Tx, a bq.Audit, action, target string, allVotes bool, format string, args ...any) error {
 	now := s.now()
-	if err := foldDenials(ctx, tx, now, false); err != nil {
+	if err := s.foldDueDenials(ctx, tx, now); err != nil {
 		return err
 	}
 	e := &bq.AuditEvent{
 		Time: now, Actor: a.Actor, Credential: a.Credential, Action: action, Outcome: bq.OutcomeDone,
 		Target: target, RequestID: a.RequestID, Summary: fmt.Sprintf(format, args...),
 	}
-	if err := bindState(ctx, tx, e); err != nil {
+	if err := bindState(ctx, tx, e, allVotes); err != nil {
 		return err
 	}
 	if err := appendEvent(ctx, tx, e); err != nil {
@@ -84,13 +90,13 @@ func (s *Store) RecordDenied(ctx context.Context, a bq.Audit, action, target, re
 			Target: target, RequestID: a.RequestID, Summary: reason,
 		}
 		counted, err := countDenial(ctx, tx, e)
-		if err != nil || counted {
-			return err
+		if err == nil && !counted {
+			if err = appendEvent(ctx, tx, e); err == nil {
+				err = startDenialRun(ctx, tx, e)
+			}
 		}
-		if err := appendEvent(ctx, tx, e); err != nil {
-			return err
-		}
-		return startDenialRun(ctx, tx, e)
+		s.denialsDue.Store(0) // the runs changed: the next write looks again
+		return err
 	})
 }
 

@@ -126,6 +126,31 @@ func foldDenials(ctx context.Context, tx *sql.Tx, now time.Time, all bool) error
 	return err
 }
 
+// foldDueDenials folds the runs whose window has closed, as every write does first. It
+// looks only when one may be due: denialsDue says when the earliest run ends, and is set
+// from what the transaction reads, which a rollback cannot make wrong (a run only ends by
+// being folded, and a fold that rolls back leaves denialsDue where it was, so the next
+// write folds again). RecordDenied resets it, as may another process's denials go unseen
+// until then.
+func (s *Store) foldDueDenials(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	if nanos(now) < s.denialsDue.Load() {
+		return nil
+	}
+	var next sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT min(fold_time) FROM audit_denials`).Scan(&next); err != nil {
+		return err
+	}
+	switch {
+	case !next.Valid:
+		s.denialsDue.Store(math.MaxInt64)
+	case next.Int64 > nanos(now):
+		s.denialsDue.Store(next.Int64)
+	default:
+		return foldDenials(ctx, tx, now, false)
+	}
+	return nil
+}
+
 // endDenialRuns folds every open run into the trail; Close calls it, so that a store at
 // rest holds no count outside the chain.
 func (s *Store) endDenialRuns(ctx context.Context) error {

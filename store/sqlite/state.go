@@ -10,36 +10,83 @@ import (
 	"fmt"
 	"hash"
 	"math"
-	"sort"
 	"strings"
 
 	bq "github.com/bieuquyet/bieuquyet"
 )
 
-// What an event vouches for. Each kind of target has a fixed list of queries, each taking
-// the target's id, whose rows make up its state; the digest is SHA-256 over the rows in a
-// length-prefixed, typed encoding. The columns are named: one added to these tables is not
-// covered until it is added here, and adding it changes every digest, so it needs a new
-// stateTag and an event per target that binds the new form (as migration 0005 does).
+// What an event vouches for. Each kind of target has a fixed list of tables, and of the
+// columns of each that make up its state. One statement per table reads the target's
+// rows there as one text: each row its columns as SQL literals (quote), rows in a fixed
+// order, or nothing when the target has no row there. SQL literals say their type and
+// where they end, so two different states never read alike, and the work stays inside
+// SQLite, which keeps the vote path cheap. The digest is SHA-256 over these texts. The
+// columns are named: one added to these tables is not covered until it is added here, and
+// adding it changes every digest, so it needs a new stateTag and an event per target that
+// binds the new form (as migration 0005 does).
 const stateTag = "bieuquyet-state-v1"
 
-var stateQueries = map[string][]string{
-	bq.CouncilName: {`SELECT id, name, term, place, update_time FROM council WHERE id = ?`},
-	string(bq.People): {`SELECT id, full_name, title, delegate, phone, zalo_name, email, signing_identity, active, create_time, update_time
-		FROM people WHERE id = ?`},
+// stateTable is the part of one table that belongs to a target: the rows whose key
+// column is the target's id.
+type stateTable struct {
+	table, key, order string
+	columns           []string
+}
+
+var stateTables = map[string][]stateTable{
+	bq.CouncilName:    {{"council", "id", "id", []string{"id", "name", "term", "place", "update_time"}}},
+	string(bq.People): {{"people", "id", "id", []string{"id", "full_name", "title", "delegate", "phone", "zalo_name", "email", "signing_identity", "active", "create_time", "update_time"}}},
 	string(bq.Groups): {
-		`SELECT id, display_name, kind, zalo_link, create_time, update_time FROM groups WHERE id = ?`,
-		`SELECT person_id, role FROM group_members WHERE group_id = ? ORDER BY person_id`,
+		{"groups", "id", "id", []string{"id", "display_name", "kind", "zalo_link", "create_time", "update_time"}},
+		{"group_members", "group_id", "person_id", []string{"person_id", "role"}},
 	},
-	string(bq.Tokens): {`SELECT id, name, role, person_id, hash, created_by, create_time, expire_time, revoke_time FROM tokens WHERE id = ?`},
+	string(bq.Tokens): {{"tokens", "id", "id", []string{"id", "name", "role", "person_id", "hash", "created_by", "create_time", "expire_time", "revoke_time"}}},
 	// A poll's ballots and counts are not here: they follow from its votes rows, which its
-	// events bind one by one (VotesDigest), and VerifyAuditLog recomputes them.
+	// events bind (VotesDigest), and VerifyAuditLog recomputes them.
 	string(bq.Polls): {
-		`SELECT id, body_id, group_id, kind, title, question, description, options, multiple_choice, zalo_ref, deadline,
-			decision_rule, confirmation_deadline, classification, state, cancel_reason, opened_by, electorate_hash, eligible,
-			version, request_id, create_time, close_time, update_time FROM polls WHERE id = ?`,
-		`SELECT person_id, full_name, zalo_name, phone FROM poll_electorate WHERE poll_id = ? ORDER BY person_id`,
+		{"polls", "id", "id", []string{"id", "body_id", "group_id", "kind", "title", "question", "description", "options", "multiple_choice",
+			"zalo_ref", "deadline", "decision_rule", "confirmation_deadline", "classification", "state", "cancel_reason", "opened_by",
+			"electorate_hash", "eligible", "version", "request_id", "create_time", "close_time", "update_time"}},
+		{"poll_electorate", "poll_id", "person_id", []string{"person_id", "full_name", "zalo_name", "phone"}},
 	},
+}
+
+// stateQueries holds, for each kind, the statements that read its tables, taking the id
+// as ?1.
+var stateQueries = func() map[string][]string {
+	qs := map[string][]string{}
+	for kind, tables := range stateTables {
+		for _, t := range tables {
+			qs[kind] = append(qs[kind], t.sql(false))
+		}
+	}
+	return qs
+}()
+
+// sql builds the statement that reads the table's part of a target. With extraRow, it
+// reads one more row, its columns given as ?2, ?3, …: the state as it would be with it.
+func (t stateTable) sql(extraRow bool) string {
+	if t.order == t.key && !extraRow { // one row at most
+		return fmt.Sprintf("SELECT %s FROM %s WHERE %s = ?1", literals(t.columns), t.table, t.key)
+	}
+	from := fmt.Sprintf("%s WHERE %s = ?1", t.table, t.key)
+	if extraRow {
+		params := make([]string, len(t.columns))
+		for j := range params {
+			params[j] = fmt.Sprintf("?%d", j+2)
+		}
+		from = fmt.Sprintf("(SELECT %s FROM %s UNION ALL SELECT %s)", strings.Join(t.columns, ", "), from, strings.Join(params, ", "))
+	}
+	return fmt.Sprintf("SELECT group_concat(%s, ';' ORDER BY %s) FROM %s", literals(t.columns), t.order, from)
+}
+
+// literals is the SQL expression of a row as its columns' SQL literals, comma separated.
+func literals(columns []string) string {
+	q := make([]string, len(columns))
+	for i, c := range columns {
+		q[i] = "quote(" + c + ")"
+	}
+	return strings.Join(q, " || ',' || ")
 }
 
 // stateKinds lists the tables whose every row is a target, with the query of their ids,
@@ -79,15 +126,14 @@ func targetName(kind string, id int64) string {
 	return bq.Collection(kind).Name(id)
 }
 
-// stateRows reads the rows that make up a target's state: one list of rows per query.
-func stateRows(ctx context.Context, tx *sql.Tx, kind string, id int64) ([][][]any, error) {
-	var out [][][]any
-	for _, q := range stateQueries[kind] {
-		rows, err := readRows(ctx, tx, q, id)
-		if err != nil {
+// readState reads a target's state: one text per table of stateTables, nil where the
+// target has no row.
+func readState(ctx context.Context, tx *sql.Tx, kind string, id int64) ([]any, error) {
+	out := make([]any, len(stateQueries[kind]))
+	for i, q := range stateQueries[kind] {
+		if err := tx.QueryRowContext(ctx, q, id).Scan(&out[i]); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("state of %s: %w", targetName(kind, id), err)
 		}
-		out = append(out, rows)
 	}
 	return out, nil
 }
@@ -119,18 +165,13 @@ func readRows(ctx context.Context, tx *sql.Tx, query string, args ...any) ([][]a
 	return out, rows.Err()
 }
 
-// stateDigest is the SHA-256 of a target's rows as stateRows read them.
-func stateDigest(target string, tables [][][]any) ([]byte, error) {
+// stateDigest is the SHA-256 of a target's state as readState reads it.
+func stateDigest(target string, tables []any) ([]byte, error) {
 	h := sha256.New()
 	h.Write([]byte(stateTag))
 	writeString(h, target)
-	for _, rows := range tables {
-		writeUvarint(h, uint64(len(rows)))
-		for _, row := range rows {
-			if err := writeRow(h, row); err != nil {
-				return nil, fmt.Errorf("state of %s: %w", target, err)
-			}
-		}
+	if err := writeRow(h, tables); err != nil {
+		return nil, fmt.Errorf("state of %s: %w", target, err)
 	}
 	return h.Sum(nil), nil
 }
@@ -141,33 +182,50 @@ func targetState(ctx context.Context, tx *sql.Tx, target string) ([]byte, error)
 	if !ok {
 		return nil, nil
 	}
-	tables, err := stateRows(ctx, tx, kind, id)
+	tables, err := readState(ctx, tx, kind, id)
 	if err != nil {
 		return nil, err
 	}
 	return stateDigest(target, tables)
 }
 
-// The votes rows of a poll are bound in a running digest: each row extends the digest of
-// the rows before it, so an event folds in only the rows recorded since the poll's event
-// before (one, for a vote) and the vote path stays as cheap as the poll is small.
+// A poll's votes rows are bound one by one: each event on a poll names the poll's newest
+// votes row (VotesThrough) and the SHA-256 of its text (VotesDigest). A vote appends its
+// row and its event in one transaction, so every row is the newest of some event, and
+// binding it costs reading that one row. Rows stored before schema 5 are bound together
+// by the event migration 0005 appends for the poll: its VotesDigest is a running digest
+// over all the poll's rows up to VotesThrough. A row reads as its columns' SQL literals,
+// as state does.
 const (
-	votesTag     = "bieuquyet-votes-v1"
-	voteColumns  = `id, poll_id, person_id, options, source, note, recorded_by, request_id, record_time`
-	votesOfPoll  = `SELECT ` + voteColumns + ` FROM votes WHERE poll_id = ? AND id > ? ORDER BY id`
+	voteRowTag    = "bieuquyet-vote-row-v1"
+	votesRangeTag = "bieuquyet-votes-v1"
+	voteText      = `quote(id) || ',' || quote(poll_id) || ',' || quote(person_id) || ',' || quote(options) || ',' ||
+		quote(source) || ',' || quote(note) || ',' || quote(recorded_by) || ',' || quote(request_id) || ',' || quote(record_time)`
+	// votesOfPoll reads a poll's rows as VerifyAuditLog needs them.
+	votesOfPoll = `SELECT id, person_id, options, ` + voteText + ` FROM votes WHERE poll_id = ? ORDER BY id`
+	// newestVote and voteByID read a poll's newest votes row: two statements cost half
+	// of one with a subquery, or with ORDER BY id DESC LIMIT 1.
+	newestVote   = `SELECT max(id) FROM votes WHERE poll_id = ?`
+	voteByID     = `SELECT ` + voteText + ` FROM votes WHERE id = ?`
 	newestMarked = `SELECT seq, state, votes_through, votes_digest FROM audit_events
 		WHERE target = ? AND length(state) > 0 ORDER BY seq DESC LIMIT 1`
 )
 
-// foldVote extends a poll's running digest with one votes row.
-func foldVote(prev []byte, row []any) ([]byte, error) {
+// voteDigest is what an event says of the votes row it names.
+func voteDigest(text string) []byte {
 	h := sha256.New()
-	h.Write([]byte(votesTag))
+	h.Write([]byte(voteRowTag))
+	writeString(h, text)
+	return h.Sum(nil)
+}
+
+// foldVotes extends a running digest over a poll's rows with one more.
+func foldVotes(prev []byte, text string) []byte {
+	h := sha256.New()
+	h.Write([]byte(votesRangeTag))
 	writeString(h, string(prev))
-	if err := writeRow(h, row); err != nil {
-		return nil, fmt.Errorf("votes row %v: %w", row[0], err)
-	}
-	return h.Sum(nil), nil
+	writeString(h, text)
+	return h.Sum(nil)
 }
 
 // mark is what the newest state-bearing event of a target says about it.
@@ -192,38 +250,39 @@ func newestMark(ctx context.Context, tx *sql.Tx, target string) (*mark, error) {
 }
 
 // bindState fills in what e vouches for: the digest of its target's state as the
-// transaction now holds it, and for a poll the votes rows recorded since its event before.
-func bindState(ctx context.Context, tx *sql.Tx, e *bq.AuditEvent) error {
+// transaction now holds it, and for a poll its newest votes row, or with allVotes every
+// row up to it.
+func bindState(ctx context.Context, tx *sql.Tx, e *bq.AuditEvent, allVotes bool) error {
 	kind, id, ok := targetKind(e.Target)
 	if !ok {
 		return nil
 	}
-	tables, err := stateRows(ctx, tx, kind, id)
+	tables, err := readState(ctx, tx, kind, id)
 	if err != nil {
 		return err
 	}
-	if e.State, err = stateDigest(e.Target, tables); err != nil {
+	if e.State, err = stateDigest(e.Target, tables); err != nil || kind != string(bq.Polls) {
 		return err
 	}
-	if kind != string(bq.Polls) {
+	var newest sql.NullInt64
+	if err := tx.QueryRowContext(ctx, newestVote, id).Scan(&newest); err != nil || !newest.Valid {
+		return err
+	}
+	e.VotesThrough = newest.Int64
+	var text string
+	if err := tx.QueryRowContext(ctx, voteByID, e.VotesThrough).Scan(&text); err != nil {
+		return fmt.Errorf("votes of %s: %w", e.Target, err)
+	}
+	if !allVotes {
+		e.VotesDigest = voteDigest(text)
 		return nil
 	}
-	prev, err := newestMark(ctx, tx, e.Target)
-	if err != nil {
-		return err
-	}
-	if prev != nil {
-		e.VotesThrough, e.VotesDigest = prev.votesThrough, prev.votesDigest
-	}
-	rows, err := readRows(ctx, tx, votesOfPoll, id, e.VotesThrough)
+	rows, err := readRows(ctx, tx, votesOfPoll, id)
 	if err != nil {
 		return fmt.Errorf("votes of %s: %w", e.Target, err)
 	}
 	for _, row := range rows {
-		if e.VotesDigest, err = foldVote(e.VotesDigest, row); err != nil {
-			return err
-		}
-		e.VotesThrough = row[0].(int64)
+		e.VotesDigest = foldVotes(e.VotesDigest, row[3].(string))
 	}
 	return nil
 }
@@ -247,6 +306,8 @@ func (s *Store) recordDepartures(ctx context.Context, tx *sql.Tx, a bq.Audit, ac
 	if err != nil {
 		return err
 	}
+	groups := stateTables[string(bq.Groups)]
+	withMember := groups[1].sql(true)
 	for _, row := range ids {
 		gid := row[0].(int64)
 		target := bq.GroupName(gid)
@@ -257,13 +318,15 @@ func (s *Store) recordDepartures(ctx context.Context, tx *sql.Tx, a bq.Audit, ac
 		if m == nil {
 			continue
 		}
-		tables, err := stateRows(ctx, tx, string(bq.Groups), gid)
+		tables, err := readState(ctx, tx, string(bq.Groups), gid)
 		if err != nil {
 			return err
 		}
 		for _, role := range []bq.Role{bq.RoleMember, bq.RoleStaff} {
-			before := withMember(tables, personID, role)
-			d, err := stateDigest(target, before)
+			if err := tx.QueryRowContext(ctx, withMember, gid, personID, string(role)).Scan(&tables[1]); err != nil {
+				return err
+			}
+			d, err := stateDigest(target, tables)
 			if err != nil {
 				return err
 			}
@@ -276,14 +339,6 @@ func (s *Store) recordDepartures(ctx context.Context, tx *sql.Tx, a bq.Audit, ac
 		}
 	}
 	return nil
-}
-
-// withMember returns a group's state rows with one more member, in person order.
-func withMember(tables [][][]any, personID int64, role bq.Role) [][][]any {
-	members := append([][]any(nil), tables[1]...)
-	i := sort.Search(len(members), func(i int) bool { return members[i][0].(int64) >= personID })
-	members = append(members[:i], append([][]any{{personID, string(role)}}, members[i:]...)...)
-	return [][][]any{tables[0], members}
 }
 
 func writeRow(h hash.Hash, row []any) error {
@@ -339,7 +394,7 @@ func (s *Store) afterMigration(ctx context.Context, tx *sql.Tx, version int) err
 			return err
 		}
 		for _, row := range ids {
-			if err := s.record(ctx, tx, baselineAudit, "BindState", targetName(k.kind, row[0].(int64)),
+			if err := s.appendChange(ctx, tx, baselineAudit, "BindState", targetName(k.kind, row[0].(int64)), true,
 				"the trail vouches for this state from here on: it was stored before events carried state"); err != nil {
 				return err
 			}

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	// The driver registers itself as "sqlite3". Uniqueness is checked by query inside
@@ -45,6 +46,9 @@ type Store struct {
 	// opened is set once Open succeeded: only then does Close write (it folds the
 	// pending denial runs), so a database Open refused is left as it was.
 	opened bool
+	// denialsDue is when the earliest pending denial run ends, as far as this store knows
+	// (0: not known yet); until then a write need not look for runs to fold.
+	denialsDue atomic.Int64
 }
 
 // Options tune Open. The zero value is fine for production.

@@ -22,8 +22,8 @@ type finding struct {
 // event per target is in marks. The checks run in this order, and the first finding of
 // the first check that has one is returned (the earliest event first within a check):
 //
-//  1. votes: every row is covered by its poll's newest event, and the running digest over
-//     the poll's rows matches the one that event vouches for;
+//  1. votes: every row of a poll is named by one of the poll's events (a vote's event
+//     names the row it added) and matches the digest that event recorded of it;
 //  2. ballots: replaying the votes rows in id order (the last record of each delegate
 //     counts; a withdrawal removes it) gives the ballots table;
 //  3. poll_counts: the replayed ballots give the counts;
@@ -60,125 +60,96 @@ type replay struct {
 }
 
 func checkVotes(ctx context.Context, tx *sql.Tx, marks map[string]*mark, r *replay) ([]finding, error) {
-	type run struct {
-		digest  []byte
-		through int64
-	}
-	runs := map[int64]*run{}
-	flagged := map[int64]bool{}
-	var found []finding
-	rows, err := tx.QueryContext(ctx, `SELECT `+voteColumns+` FROM votes ORDER BY id`)
+	ids, err := readRows(ctx, tx, `SELECT DISTINCT poll_id FROM votes`)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		row := make([]any, 9)
-		ptrs := make([]any, len(row))
-		for i := range row {
-			ptrs[i] = &row[i]
+	polls := map[int64]bool{}
+	for _, row := range ids {
+		polls[row[0].(int64)] = true
+	}
+	for name, m := range marks {
+		if kind, id, _ := targetKind(name); kind == string(bq.Polls) && m.votesThrough > 0 {
+			polls[id] = true
 		}
-		if err := rows.Scan(ptrs...); err != nil {
+	}
+	order := make([]int64, 0, len(polls))
+	for id := range polls {
+		order = append(order, id)
+	}
+	sort.Slice(order, func(i, j int) bool { return order[i] < order[j] })
+	var found []finding
+	for _, poll := range order {
+		f, err := checkPollVotes(ctx, tx, poll, r)
+		if err != nil {
 			return nil, err
 		}
-		id, poll, person := row[0].(int64), row[1].(int64), row[2].(int64)
-		options, _ := row[3].(string)
+		if f != nil {
+			found = append(found, *f)
+		}
+	}
+	return found, nil
+}
+
+// checkPollVotes holds a poll's votes rows against its events, each of which names the
+// newest row when it was appended (the migration's event, every row up to it), and
+// replays them into r.
+func checkPollVotes(ctx context.Context, tx *sql.Tx, poll int64, r *replay) (*finding, error) {
+	name := bq.PollName(poll)
+	rows, err := readRows(ctx, tx, votesOfPoll, poll)
+	if err != nil {
+		return nil, err
+	}
+	at := map[int64]int{}
+	for i, row := range rows {
+		id, person, options := row[0].(int64), row[1].(int64), row[2].(string)
+		at[id] = i
 		if options == "[]" {
 			delete(r.ballots, ballotKey{poll, person})
 		} else {
 			r.ballots[ballotKey{poll, person}] = ballot{vote: id, options: options}
 		}
-		name := bq.PollName(poll)
-		m := marks[name]
-		switch {
-		case flagged[poll]:
-			continue
-		case m == nil:
-			flagged[poll] = true
-			found = append(found, finding{0, name, fmt.Sprintf("votes row %d (people/%d) belongs to %s, for which no event in the trail vouches: it was added outside the service", id, person, name)})
-			continue
-		case id > m.votesThrough:
-			flagged[poll] = true
-			found = append(found, finding{m.seq, name, fmt.Sprintf("votes row %d (people/%d) of %s is newer than its newest event, seq %d, which vouches for its rows up to %d: it was added outside the service", id, person, name, m.seq, m.votesThrough)})
-			continue
-		}
-		ru := runs[poll]
-		if ru == nil {
-			ru = &run{}
-			runs[poll] = ru
-		}
-		if ru.digest, err = foldVote(ru.digest, row); err != nil {
-			return nil, err
-		}
-		ru.through = id
 	}
-	if err := rows.Err(); err != nil {
+	events, err := readRows(ctx, tx, `SELECT seq, votes_through, votes_digest, actor FROM audit_events
+		WHERE target = ? AND length(state) > 0 AND votes_through > 0 ORDER BY seq`, name)
+	if err != nil {
 		return nil, err
 	}
-	for _, name := range sortedNames(marks) {
-		m := marks[name]
-		kind, poll, _ := targetKind(name)
-		if kind != string(bq.Polls) || flagged[poll] {
-			continue
-		}
-		ru := runs[poll]
-		if ru == nil {
-			ru = &run{}
-		}
-		if ru.through == m.votesThrough && bytes.Equal(ru.digest, m.votesDigest) {
-			continue
-		}
-		f, err := locateVotes(ctx, tx, poll)
-		if err != nil {
-			return nil, err
-		}
-		found = append(found, f)
-	}
-	return found, nil
-}
-
-// locateVotes finds the first event of a poll whose votes digest the stored rows no longer
-// give, and says which rows it vouched for.
-func locateVotes(ctx context.Context, tx *sql.Tx, poll int64) (finding, error) {
-	name := bq.PollName(poll)
-	events, err := readRows(ctx, tx, `SELECT seq, votes_through, votes_digest FROM audit_events
-		WHERE target = ? AND length(state) > 0 ORDER BY seq`, name)
-	if err != nil {
-		return finding{}, err
-	}
-	rows, err := readRows(ctx, tx, `SELECT `+voteColumns+` FROM votes WHERE poll_id = ? ORDER BY id`, poll)
-	if err != nil {
-		return finding{}, err
-	}
-	var digest []byte
-	var from int64 // rows after this one are those the next event vouched for
-	i := 0
+	covered := make([]bool, len(rows))
+	var newest int64
 	for _, ev := range events {
-		seq, through := ev[0].(int64), ev[1].(int64)
-		want, _ := ev[2].([]byte)
-		var ids []int64
-		for ; i < len(rows) && rows[i][0].(int64) <= through; i++ {
-			if digest, err = foldVote(digest, rows[i]); err != nil {
-				return finding{}, err
-			}
-			ids = append(ids, rows[i][0].(int64))
+		seq, through, want, all := ev[0].(int64), ev[1].(int64), ev[2].([]byte), ev[3].(string) == baselineAudit.Actor
+		newest = seq
+		i, ok := at[through]
+		if !ok {
+			return &finding{seq, name, fmt.Sprintf("votes row %d of %s, which seq %d recorded, is missing: it was removed outside the service", through, name, seq)}, nil
 		}
-		if !bytes.Equal(digest, want) {
-			var what string
-			switch {
-			case through > from && (len(ids) == 0 || ids[len(ids)-1] != through):
-				what = fmt.Sprintf("votes row %d is missing", through)
-			case len(ids) == 1 && ids[0] == through:
-				what = fmt.Sprintf("votes row %d (people/%d) was changed", through, rows[i-1][2].(int64))
-			default:
-				what = fmt.Sprintf("its votes rows after %d up to %d were changed, removed or inserted", from, through)
+		var got []byte
+		if all {
+			for j := 0; j <= i; j++ {
+				got = foldVotes(got, rows[j][3].(string))
 			}
-			return finding{seq, name, fmt.Sprintf("the votes of %s disagree with the trail since seq %d, which vouched for its rows up to %d: %s", name, seq, through, what)}, nil
+		} else {
+			got = voteDigest(rows[i][3].(string))
 		}
-		from = through
+		if !bytes.Equal(got, want) {
+			what := fmt.Sprintf("votes row %d (people/%d) of %s differs from what seq %d recorded: it was changed outside the service", through, rows[i][1].(int64), name, seq)
+			if all {
+				what = fmt.Sprintf("the votes rows of %s up to %d differ from what seq %d recorded: one was changed, removed or inserted outside the service", name, through, seq)
+			}
+			return &finding{seq, name, what}, nil
+		}
+		covered[i] = true
+		for j := 0; all && j < i; j++ {
+			covered[j] = true
+		}
 	}
-	// The newest event's digest matched after all: the rows beyond it are the fault.
-	return finding{0, name, fmt.Sprintf("the votes of %s disagree with the trail: rows after %d were added outside the service", name, from)}, nil
+	for i, c := range covered {
+		if !c {
+			return &finding{newest, name, fmt.Sprintf("votes row %d (people/%d) of %s is in no event of the trail: it was added outside the service", rows[i][0].(int64), rows[i][1].(int64), name)}, nil
+		}
+	}
+	return nil, nil
 }
 
 func checkBallots(ctx context.Context, tx *sql.Tx, _ map[string]*mark, r *replay) ([]finding, error) {

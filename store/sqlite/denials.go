@@ -127,11 +127,11 @@ func foldDenials(ctx context.Context, tx *sql.Tx, now time.Time, all bool) error
 }
 
 // foldDueDenials folds the runs whose window has closed, as every write does first. It
-// looks only when one may be due: denialsDue says when the earliest run ends, and is set
-// from what the transaction reads, which a rollback cannot make wrong (a run only ends by
-// being folded, and a fold that rolls back leaves denialsDue where it was, so the next
-// write folds again). RecordDenied resets it, as may another process's denials go unseen
-// until then.
+// looks only when one may be due: denialsDue is when the earliest run ends, set from what
+// the transaction reads. A rollback cannot make it wrong: only RecordDenied opens runs,
+// and it resets denialsDue; a fold leaves it where it was, so if the fold rolls back the
+// next write folds again. (Runs opened by another process are seen at this store's next
+// denial, or at Close.)
 func (s *Store) foldDueDenials(ctx context.Context, tx *sql.Tx, now time.Time) error {
 	if nanos(now) < s.denialsDue.Load() {
 		return nil

@@ -98,8 +98,9 @@ type AuditVerdict struct {
 	// stored state that disagrees with the trail, the event since which it disagrees (0
 	// when no event vouches for it at all).
 	BadSeq int64
-	// Target names what disagrees with the trail: "polls/3", "people/12", or a table
-	// ("ballots", "poll_counts"); empty when the chain itself is broken.
+	// Target names the resource whose stored state disagrees with the trail ("polls/3"
+	// for its votes, ballots or counts too, "people/12"; Problem names the table); empty
+	// when the chain itself is broken.
 	Target  string
 	Problem string
 }

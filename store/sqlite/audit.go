@@ -195,7 +195,7 @@ func verifyChain(ctx context.Context, tx *sql.Tx, v *store.AuditVerdict, known [
 			return nil, nil
 		}
 		if len(e.State) > 0 {
-			marks[e.Target] = &mark{seq: e.Seq, state: e.State, votesThrough: e.VotesThrough, votesDigest: e.VotesDigest}
+			marks[e.Target] = &mark{seq: e.Seq, state: e.State, votesThrough: e.VotesThrough}
 		}
 	}
 	if err := rows.Err(); err != nil {

@@ -207,7 +207,7 @@ const (
 	// of one with a subquery, or with ORDER BY id DESC LIMIT 1.
 	newestVote   = `SELECT max(id) FROM votes WHERE poll_id = ?`
 	voteByID     = `SELECT ` + voteText + ` FROM votes WHERE id = ?`
-	newestMarked = `SELECT seq, state, votes_through, votes_digest FROM audit_events
+	newestMarked = `SELECT seq, state, votes_through FROM audit_events
 		WHERE target = ? AND length(state) > 0 ORDER BY seq DESC LIMIT 1`
 )
 
@@ -233,13 +233,12 @@ type mark struct {
 	seq          int64
 	state        []byte
 	votesThrough int64
-	votesDigest  []byte
 }
 
 // newestMark returns the newest event that vouches for target's state, or nil.
 func newestMark(ctx context.Context, tx *sql.Tx, target string) (*mark, error) {
 	var m mark
-	err := tx.QueryRowContext(ctx, newestMarked, target).Scan(&m.seq, &m.state, &m.votesThrough, &m.votesDigest)
+	err := tx.QueryRowContext(ctx, newestMarked, target).Scan(&m.seq, &m.state, &m.votesThrough)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

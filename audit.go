@@ -14,10 +14,19 @@ const (
 	OutcomeDenied = "denied"
 )
 
+// Versions of an event's canonical encoding. Events keep the version they were written
+// with, so the trail from before version 2 still verifies.
+const (
+	AuditV1 = 1 // the event alone
+	AuditV2 = 2 // the event and the state it left: State, VotesThrough, VotesDigest
+)
+
 // AuditEvent is one entry of the audit trail: a change, or a refused attempt by an
 // authenticated caller. Events form a hash chain: each Hash covers the previous event's
 // hash and this event's own canonical encoding, so editing, deleting, inserting or
-// reordering any event breaks the chain from that point on.
+// reordering any event breaks the chain from that point on. Since version 2 an event that
+// changed a target also carries a digest of what the target held afterwards, so the
+// stored state can be checked against the trail.
 type AuditEvent struct {
 	Seq        int64
 	Time       time.Time
@@ -28,19 +37,36 @@ type AuditEvent struct {
 	Target     string // "people/12", "groups/3", "council", "tokens/4"
 	RequestID  string
 	Summary    string
-	PrevHash   []byte
-	Hash       []byte
+	Version    int // AuditV1 or AuditV2: the encoding Hash covers
+	// State is the SHA-256 of the target's stored state right after the event; empty for
+	// denials and for version 1 events.
+	State []byte
+	// VotesThrough and VotesDigest bind a poll's votes rows: the newest row the event
+	// covers, and a running SHA-256 over the poll's rows up to it in id order. Zero and
+	// empty for other targets, and for a poll before its first vote.
+	VotesThrough int64
+	VotesDigest  []byte
+	PrevHash     []byte
+	Hash         []byte
 }
 
 // GenesisHash is the previous hash of the first event.
 var GenesisHash = make([]byte, sha256.Size)
 
-// ComputeHash returns SHA-256 over the previous hash and the event's canonical encoding.
-// The encoding prefixes every field with its length, so no two different events encode
-// alike, and it is fixed by this function: changing it needs a new version tag.
+// ComputeHash returns SHA-256 over the previous hash and the event's canonical encoding in
+// its Version, or nil for a version it does not know. The encoding prefixes every field
+// with its length, so no two different events encode alike, and it is fixed by this
+// function: changing it needs a new version tag.
 func (e *AuditEvent) ComputeHash(prev []byte) []byte {
 	var b bytes.Buffer
-	b.WriteString("bieuquyet-audit-v1")
+	switch e.Version {
+	case AuditV1:
+		b.WriteString("bieuquyet-audit-v1")
+	case AuditV2:
+		b.WriteString("bieuquyet-audit-v2")
+	default:
+		return nil
+	}
 	field := func(s string) {
 		var n [binary.MaxVarintLen64]byte
 		b.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
@@ -56,15 +82,21 @@ func (e *AuditEvent) ComputeHash(prev []byte) []byte {
 	field(e.Target)
 	field(e.RequestID)
 	field(e.Summary)
+	if e.Version == AuditV2 {
+		field(string(e.State))
+		field(strconv.FormatInt(e.VotesThrough, 10))
+		field(string(e.VotesDigest))
+	}
 	h := sha256.Sum256(b.Bytes())
 	return h[:]
 }
 
 // ChainCheck walks events in order and reports the first one where the chain breaks.
 type ChainCheck struct {
-	prev  []byte
-	seq   int64
-	Count int64
+	prev    []byte
+	seq     int64
+	version int
+	Count   int64
 }
 
 // NewChainCheck starts a check at the beginning of the trail.
@@ -73,6 +105,10 @@ func NewChainCheck() *ChainCheck { return &ChainCheck{prev: GenesisHash} }
 // Next checks the next event and returns "" or what is wrong with it.
 func (c *ChainCheck) Next(e *AuditEvent) string {
 	switch {
+	case e.Version != AuditV1 && e.Version != AuditV2:
+		return "its format version " + strconv.Itoa(e.Version) + " is unknown: the event was altered"
+	case e.Version < c.version:
+		return "it is in an older format than the event before it: the event was altered or inserted"
 	case e.Seq != c.seq+1:
 		return "sequence " + strconv.FormatInt(e.Seq, 10) + " follows " + strconv.FormatInt(c.seq, 10) + ": an event is missing or was inserted"
 	case !bytes.Equal(e.PrevHash, c.prev):
@@ -80,7 +116,7 @@ func (c *ChainCheck) Next(e *AuditEvent) string {
 	case !bytes.Equal(e.Hash, e.ComputeHash(c.prev)):
 		return "its hash does not match its contents: the event was altered"
 	}
-	c.prev, c.seq = e.Hash, e.Seq
+	c.prev, c.seq, c.version = e.Hash, e.Seq, e.Version
 	c.Count++
 	return ""
 }

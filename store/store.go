@@ -86,14 +86,23 @@ type AuditFilter struct {
 	Limit    int
 }
 
-// AuditVerdict is the result of checking the whole trail.
+// AuditVerdict is the result of checking the whole trail, and the stored state against
+// it: the chain first, then (if whole) the votes, ballots and counts, then each target's
+// state against its newest event. Problem describes the first problem found.
 type AuditVerdict struct {
 	OK       bool
 	Count    int64  // events checked and found whole
 	HeadSeq  int64  // the head as recorded
 	HeadHash []byte // the head as recorded
-	BadSeq   int64  // the first event where the chain breaks (0 when the end is wrong)
-	Problem  string
+	// BadSeq is the first event where the chain breaks (0 when the end is wrong); for a
+	// stored state that disagrees with the trail, the event since which it disagrees (0
+	// when no event vouches for it at all).
+	BadSeq int64
+	// Target names the resource whose stored state disagrees with the trail ("polls/3"
+	// for its votes, ballots or counts too, "people/12"; Problem names the table); empty
+	// when the chain itself is broken.
+	Target  string
+	Problem string
 }
 
 // KnownHead is a head written down outside the database earlier (`bieuquyet audit head`).

@@ -13,7 +13,7 @@ import (
 )
 
 // appendEvent adds one event to the audit trail inside the caller's transaction, so the
-// event commits with its change or not at all.
+// event commits with its change or not at all. Events are written in version 2.
 func appendEvent(ctx context.Context, tx *sql.Tx, e *bq.AuditEvent) error {
 	var seq int64
 	var prev []byte
@@ -24,11 +24,11 @@ func appendEvent(ctx context.Context, tx *sql.Tx, e *bq.AuditEvent) error {
 	if err != nil {
 		return err
 	}
-	e.Seq, e.PrevHash = seq+1, prev
+	e.Seq, e.PrevHash, e.Version = seq+1, prev, bq.AuditV2
 	e.Hash = e.ComputeHash(prev)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_events (seq, time, actor, credential, action, outcome, target, request_id, summary, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Seq, nanos(e.Time), e.Actor, e.Credential, e.Action, e.Outcome, e.Target, e.RequestID, e.Summary, e.PrevHash, e.Hash); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_events (`+eventColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.Seq, nanos(e.Time), e.Actor, e.Credential, e.Action, e.Outcome, e.Target, e.RequestID, e.Summary,
+		e.Version, nonNil(e.State), e.VotesThrough, nonNil(e.VotesDigest), e.PrevHash, e.Hash); err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
@@ -36,31 +36,78 @@ func appendEvent(ctx context.Context, tx *sql.Tx, e *bq.AuditEvent) error {
 	return err
 }
 
-// record appends the event for a change made by a on behalf of the caller.
-func (s *Store) record(ctx context.Context, tx *sql.Tx, a bq.Audit, action, target, format string, args ...any) error {
-	return appendEvent(ctx, tx, &bq.AuditEvent{
-		Time: s.now(), Actor: a.Actor, Credential: a.Credential, Action: action, Outcome: bq.OutcomeDone,
-		Target: target, RequestID: a.RequestID, Summary: fmt.Sprintf(format, args...),
-	})
+// nonNil keeps an empty digest an empty blob: the columns are NOT NULL.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }
 
-// RecordDenied appends an event for an attempt that was refused. It has a transaction of
-// its own: nothing changed, and the refusal is worth keeping all the same.
+// record appends the event for a change made by a on behalf of the caller. The event
+// carries the digest of its target's state as the transaction now holds it (bindState),
+// so callers record after their last change to the target. Denial runs whose window has
+// closed are folded into the trail first.
+func (s *Store) record(ctx context.Context, tx *sql.Tx, a bq.Audit, action, target, format string, args ...any) error {
+	return s.appendChange(ctx, tx, a, action, target, false, format, args...)
+}
+
+// appendChange is record; allVotes binds every votes row of a poll target, not only its
+// newest (see bindState).
+func (s *Store) appendChange(ctx context.Context, tx *sql.Tx, a bq.Audit, action, target string, allVotes bool, format string, args ...any) error {
+	now := s.now()
+	if err := s.foldDueDenials(ctx, tx, now); err != nil {
+		return err
+	}
+	e := &bq.AuditEvent{
+		Time: now, Actor: a.Actor, Credential: a.Credential, Action: action, Outcome: bq.OutcomeDone,
+		Target: target, RequestID: a.RequestID, Summary: fmt.Sprintf(format, args...),
+	}
+	if err := bindState(ctx, tx, e, allVotes); err != nil {
+		return err
+	}
+	if err := appendEvent(ctx, tx, e); err != nil {
+		return err
+	}
+	if kind, id, _ := targetKind(target); kind == string(bq.People) {
+		return s.recordDepartures(ctx, tx, a, action, id)
+	}
+	return nil
+}
+
+// RecordDenied appends an event for an attempt that was refused, in a transaction of its
+// own: nothing changed, and the refusal is worth keeping all the same. Repeats of the
+// same refusal only count (see countDenial), so that a caller cannot grow the trail
+// without limit.
 func (s *Store) RecordDenied(ctx context.Context, a bq.Audit, action, target, reason string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		return appendEvent(ctx, tx, &bq.AuditEvent{
-			Time: s.now(), Actor: a.Actor, Credential: a.Credential, Action: action, Outcome: bq.OutcomeDenied,
+		now := s.now()
+		if err := foldDenials(ctx, tx, now, false); err != nil {
+			return err
+		}
+		e := &bq.AuditEvent{
+			Time: now, Actor: a.Actor, Credential: a.Credential, Action: action, Outcome: bq.OutcomeDenied,
 			Target: target, RequestID: a.RequestID, Summary: reason,
-		})
+		}
+		counted, err := countDenial(ctx, tx, e)
+		if err == nil && !counted {
+			if err = appendEvent(ctx, tx, e); err == nil {
+				err = startDenialRun(ctx, tx, e)
+			}
+		}
+		s.denialsDue.Store(0) // the runs changed: the next write looks again
+		return err
 	})
 }
 
-const eventColumns = `seq, time, actor, credential, action, outcome, target, request_id, summary, prev_hash, hash`
+const eventColumns = `seq, time, actor, credential, action, outcome, target, request_id, summary,
+	version, state, votes_through, votes_digest, prev_hash, hash`
 
 func scanEvent(r scanner) (*bq.AuditEvent, error) {
 	var e bq.AuditEvent
 	var t int64
-	if err := r.Scan(&e.Seq, &t, &e.Actor, &e.Credential, &e.Action, &e.Outcome, &e.Target, &e.RequestID, &e.Summary, &e.PrevHash, &e.Hash); err != nil {
+	if err := r.Scan(&e.Seq, &t, &e.Actor, &e.Credential, &e.Action, &e.Outcome, &e.Target, &e.RequestID, &e.Summary,
+		&e.Version, &e.State, &e.VotesThrough, &e.VotesDigest, &e.PrevHash, &e.Hash); err != nil {
 		return nil, err
 	}
 	e.Time = fromNanos(t)
@@ -94,56 +141,17 @@ func (s *Store) ListAuditEvents(ctx context.Context, f store.AuditFilter) ([]bq.
 
 // VerifyAuditLog recomputes the hash chain from the first event to the recorded head and
 // reports the first place where it breaks. With known heads, it also checks that each is
-// still in the trail, unchanged.
+// still in the trail, unchanged. A whole chain is then held against the stored state
+// (verifyState): votes, ballots, counts and every target's newest digest.
 func (s *Store) VerifyAuditLog(ctx context.Context, known ...store.KnownHead) (*store.AuditVerdict, error) {
 	v := &store.AuditVerdict{}
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&v.HeadSeq, &v.HeadHash)
-		if errors.Is(err, sql.ErrNoRows) {
-			v.HeadSeq, v.HeadHash, err = 0, bq.GenesisHash, nil
-		}
-		if err != nil {
+		marks, err := verifyChain(ctx, tx, v, known)
+		if err != nil || v.Problem != "" {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+eventColumns+` FROM audit_events ORDER BY seq`)
-		if err != nil {
+		if v.BadSeq, v.Target, v.Problem, err = verifyState(ctx, tx, marks); err != nil || v.Problem != "" {
 			return err
-		}
-		defer rows.Close()
-		check := bq.NewChainCheck()
-		for rows.Next() {
-			e, err := scanEvent(rows)
-			if err != nil {
-				return err
-			}
-			problem := check.Next(e)
-			for _, k := range known {
-				if problem == "" && k.Seq == e.Seq && !bytes.Equal(k.Hash, e.Hash) {
-					problem = "its hash differs from the head recorded for it earlier: the trail was rewritten"
-				}
-			}
-			if problem != "" {
-				v.BadSeq, v.Problem, v.Count = e.Seq, problem, check.Count
-				return nil
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		v.Count = check.Count
-		if problem := check.Finish(v.HeadSeq, v.HeadHash); problem != "" {
-			v.Problem = problem
-			return nil
-		}
-		for _, k := range known {
-			if k.Seq == 0 && !bytes.Equal(k.Hash, bq.GenesisHash) {
-				v.Problem = "the head recorded for an empty trail is not the genesis hash"
-				return nil
-			}
-			if k.Seq > v.Count {
-				v.Problem = fmt.Sprintf("the trail ends at event %d, before the head recorded earlier (event %d): events were removed", v.Count, k.Seq)
-				return nil
-			}
 		}
 		v.OK = true
 		return nil
@@ -152,6 +160,63 @@ func (s *Store) VerifyAuditLog(ctx context.Context, known ...store.KnownHead) (*
 		return nil, err
 	}
 	return v, nil
+}
+
+// verifyChain walks the chain and fills in v; v.Problem stays empty when it is whole. It
+// returns the newest state-bearing event of each target, which a whole chain vouches for.
+func verifyChain(ctx context.Context, tx *sql.Tx, v *store.AuditVerdict, known []store.KnownHead) (map[string]*mark, error) {
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&v.HeadSeq, &v.HeadHash)
+	if errors.Is(err, sql.ErrNoRows) {
+		v.HeadSeq, v.HeadHash, err = 0, bq.GenesisHash, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+eventColumns+` FROM audit_events ORDER BY seq`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	marks := map[string]*mark{}
+	check := bq.NewChainCheck()
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		problem := check.Next(e)
+		for _, k := range known {
+			if problem == "" && k.Seq == e.Seq && !bytes.Equal(k.Hash, e.Hash) {
+				problem = "its hash differs from the head recorded for it earlier: the trail was rewritten"
+			}
+		}
+		if problem != "" {
+			v.BadSeq, v.Problem, v.Count = e.Seq, problem, check.Count
+			return nil, nil
+		}
+		if len(e.State) > 0 {
+			marks[e.Target] = &mark{seq: e.Seq, state: e.State, votesThrough: e.VotesThrough}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	v.Count = check.Count
+	if problem := check.Finish(v.HeadSeq, v.HeadHash); problem != "" {
+		v.Problem = problem
+		return nil, nil
+	}
+	for _, k := range known {
+		if k.Seq == 0 && !bytes.Equal(k.Hash, bq.GenesisHash) {
+			v.Problem = "the head recorded for an empty trail is not the genesis hash"
+			return nil, nil
+		}
+		if k.Seq > v.Count {
+			v.Problem = fmt.Sprintf("the trail ends at event %d, before the head recorded earlier (event %d): events were removed", v.Count, k.Seq)
+			return nil, nil
+		}
+	}
+	return marks, nil
 }
 
 // AuditHead returns the newest event's sequence number and hash, to be written down

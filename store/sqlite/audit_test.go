@@ -36,8 +36,8 @@ func TestVerifyCatchesEveryKindOfTampering(t *testing.T) {
 	}
 	cases = append(cases,
 		tamper{"insert in the middle", `UPDATE audit_events SET seq = seq + 10 WHERE seq >= 3; UPDATE audit_events SET seq = seq - 9 WHERE seq >= 13;
-			INSERT INTO audit_events SELECT 3, time, actor, credential, action, outcome, target, request_id, 'forged', prev_hash, hash FROM audit_events WHERE seq = 2`, 3},
-		tamper{"append a forged event", `INSERT INTO audit_events SELECT 6, time, actor, credential, action, outcome, target, request_id, summary, hash, hash FROM audit_events WHERE seq = 5`, 6},
+			INSERT INTO audit_events (seq, time, actor, credential, action, outcome, target, request_id, summary, prev_hash, hash) SELECT 3, time, actor, credential, action, outcome, target, request_id, 'forged', prev_hash, hash FROM audit_events WHERE seq = 2`, 3},
+		tamper{"append a forged event", `INSERT INTO audit_events (seq, time, actor, credential, action, outcome, target, request_id, summary, prev_hash, hash) SELECT 6, time, actor, credential, action, outcome, target, request_id, summary, hash, hash FROM audit_events WHERE seq = 5`, 6},
 		tamper{"swap two events", `UPDATE audit_events SET seq = -2 WHERE seq = 2; UPDATE audit_events SET seq = 2 WHERE seq = 3; UPDATE audit_events SET seq = 3 WHERE seq = -2`, 2},
 		tamper{"delete the head", `DELETE FROM audit_head`, 0},
 	)

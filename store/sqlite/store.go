@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	// The driver registers itself as "sqlite3". Uniqueness is checked by query inside
@@ -47,6 +48,12 @@ type Store struct {
 	quit       chan struct{}
 	writerDone chan struct{}
 	closeOnce  sync.Once
+	// opened is set once Open succeeded: only then does Close write (it folds the
+	// pending denial runs), so a database Open refused is left as it was.
+	opened bool
+	// denialsDue is when the earliest pending denial run ends, as far as this store knows
+	// (0: not known yet); until then a write need not look for runs to fold.
+	denialsDue atomic.Int64
 }
 
 // Options tune Open. The zero value is fine for production.
@@ -76,8 +83,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	params := fmt.Sprintf("_journal_mode=WAL&_synchronous=FULL&_foreign_keys=on&_busy_timeout=%d", busyTimeout.Milliseconds())
 	var err error
 	// IMMEDIATE transactions take the write lock at BEGIN, so a writer never fails half
-	// way through when another process (the offline token command) writes too.
-	if s.write, err = sql.Open("sqlite3", path+"?"+params+"&_txlock=immediate"); err != nil {
+	// way through when another process (the offline token command) writes too. The one
+	// write connection keeps its prepared statements: preparing cost the vote path more
+	// than running them did.
+	if s.write, err = sql.Open("sqlite3", path+"?"+params+"&_txlock=immediate&_stmt_cache_size=64"); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s.write.SetMaxOpenConns(1)
@@ -95,6 +104,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.opened = true
 	go s.writeVotes()
 	return s, nil
 }
@@ -197,6 +207,9 @@ func (s *Store) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 				return err
 			}
+			if err := s.afterMigration(ctx, tx, m.version); err != nil {
+				return err
+			}
 			// user_version is part of the database header, so it commits with the schema.
 			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version))
 			return err
@@ -209,12 +222,18 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database. WAL contents are checkpointed by SQLite as the last
-// connection closes.
+// Close folds the pending runs of repeated denials into the audit trail and closes the
+// database. WAL contents are checkpointed by SQLite as the last connection closes.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() { close(s.quit) })
-	<-s.writerDone
 	var errs []error
+	s.closeOnce.Do(func() {
+		close(s.quit)
+		<-s.writerDone
+		if s.opened {
+			errs = append(errs, s.endDenialRuns(context.Background()))
+		}
+	})
+	<-s.writerDone
 	if s.read != nil {
 		errs = append(errs, s.read.Close())
 	}

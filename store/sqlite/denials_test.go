@@ -11,10 +11,11 @@ import (
 	"time"
 
 	bq "github.com/bieuquyet/bieuquyet"
+	"github.com/bieuquyet/bieuquyet/store/storetest"
 	"github.com/bieuquyet/bieuquyet/store"
 )
 
-func openClocked(t *testing.T, path string, clock *testClock) *Store {
+func openClocked(t *testing.T, path string, clock *storetest.Clock) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), path, Options{Now: clock.Now})
 	if err != nil {
@@ -49,7 +50,7 @@ func deny(t *testing.T, s *Store, a bq.Audit, action, target, reason string) {
 // is appended at once and the rest fold into one event, with their count and time span,
 // when the run's window closes.
 func TestRepeatedDenialsFoldIntoOneEvent(t *testing.T) {
-	clock := &testClock{now: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}
+	clock := storetest.NewClock()
 	s := openClocked(t, filepath.Join(t.TempDir(), "d.db"), clock)
 	start := clock.Now()
 	for i := range 1000 {
@@ -62,13 +63,13 @@ func TestRepeatedDenialsFoldIntoOneEvent(t *testing.T) {
 	if len(events) != 1 || events[0].Summary != refusal || events[0].Outcome != bq.OutcomeDenied || events[0].RequestID != "r0" {
 		t.Fatalf("during the run: %+v", events)
 	}
-	if v := verify(t, s); !v.OK {
+	if v := storetest.Verify(t, s); !v.OK {
 		t.Fatalf("during the run: %+v", v)
 	}
 
 	// The window closes; the next write, of any kind, folds the run.
 	clock.Advance(denialWindow)
-	mustPerson(t, s, "Lê Văn Một", true, 1)
+	storetest.MustPerson(t, s, "Lê Văn Một", true, 1)
 	events = allEvents(t, s)
 	if len(events) != 3 {
 		t.Fatalf("%d events after the run, want the first denial, its summary and the new person: %+v", len(events), events)
@@ -80,7 +81,7 @@ func TestRepeatedDenialsFoldIntoOneEvent(t *testing.T) {
 		sum.Target != "people/3" || sum.Outcome != bq.OutcomeDenied || sum.RequestID != "r999" {
 		t.Fatalf("summary event %+v\nwant summary %q", sum, want)
 	}
-	if v := verify(t, s); !v.OK {
+	if v := storetest.Verify(t, s); !v.OK {
 		t.Fatalf("after the run: %+v", v)
 	}
 
@@ -94,7 +95,7 @@ func TestRepeatedDenialsFoldIntoOneEvent(t *testing.T) {
 // Each of caller, credential, action, target and reason makes another run, appended at
 // once; alternating between two runs does not defeat the folding.
 func TestDifferentDenialsStartNewRuns(t *testing.T) {
-	clock := &testClock{now: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}
+	clock := storetest.NewClock()
 	s := openClocked(t, filepath.Join(t.TempDir(), "d.db"), clock)
 	other := intruder
 	other.Actor = "people/8"
@@ -135,7 +136,7 @@ func TestDifferentDenialsStartNewRuns(t *testing.T) {
 // A caller who varies the target (say, every id) still adds a bounded number of events:
 // past maxDenialRuns open runs, its denials are counted in one overflow run.
 func TestACallerCannotFloodTheTrailByVaryingTheTarget(t *testing.T) {
-	clock := &testClock{now: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}
+	clock := storetest.NewClock()
 	s := openClocked(t, filepath.Join(t.TempDir(), "d.db"), clock)
 	for i := range 1000 {
 		deny(t, s, intruder, "GetPerson", bq.PersonName(int64(i+1)), "not visible")
@@ -160,7 +161,7 @@ func TestACallerCannotFloodTheTrailByVaryingTheTarget(t *testing.T) {
 		!strings.HasSuffix(over.Summary, "the last: GetPerson people/1000: not visible") {
 		t.Fatalf("overflow event %+v", over)
 	}
-	if v := verify(t, s); !v.OK {
+	if v := storetest.Verify(t, s); !v.OK {
 		t.Fatalf("verdict %+v", v)
 	}
 }
@@ -168,7 +169,7 @@ func TestACallerCannotFloodTheTrailByVaryingTheTarget(t *testing.T) {
 // Counts are committed with each denial: a crash loses none, and the run is folded at
 // the first write after its window; a clean Close folds every run at once.
 func TestDenialCountsSurviveACrashAndEndAtClose(t *testing.T) {
-	clock := &testClock{now: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}
+	clock := storetest.NewClock()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "d.db")
 	s := openClocked(t, path, clock)
@@ -195,12 +196,12 @@ func TestDenialCountsSurviveACrashAndEndAtClose(t *testing.T) {
 		t.Fatalf("after the crash: %d events, want the first denial only", n)
 	}
 	clock.Advance(denialWindow)
-	mustPerson(t, c, "Lê Văn Một", true, 1)
+	storetest.MustPerson(t, c, "Lê Văn Một", true, 1)
 	events = allEvents(t, c)
 	if len(events) != 3 || !strings.HasPrefix(events[1].Summary, "denied 9 more times between") {
 		t.Fatalf("after the crash and a write: %+v", events)
 	}
-	if v := verify(t, c); !v.OK {
+	if v := storetest.Verify(t, c); !v.OK {
 		t.Fatalf("verdict %+v", v)
 	}
 }

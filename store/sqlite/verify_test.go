@@ -11,6 +11,7 @@ import (
 	"time"
 
 	bq "github.com/bieuquyet/bieuquyet"
+	"github.com/bieuquyet/bieuquyet/store/storetest"
 	"github.com/bieuquyet/bieuquyet/rosterfile"
 	"github.com/bieuquyet/bieuquyet/store"
 )
@@ -21,7 +22,7 @@ import (
 type busy struct {
 	s     *Store
 	path  string
-	clock *testClock
+	clock *storetest.Clock
 	ban   *bq.Group // a committee, with votes in pollBan
 	all   *bq.Group // the all-delegates group
 	// open still takes votes; ban is closed, opinion cancelled, due closed at its deadline.
@@ -35,7 +36,7 @@ type busy struct {
 func newBusy(t *testing.T) *busy {
 	t.Helper()
 	ctx := context.Background()
-	b := &busy{clock: &testClock{now: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}}
+	b := &busy{clock: storetest.NewClock()}
 	b.path = filepath.Join(t.TempDir(), "busy.db")
 	var err error
 	if b.s, err = Open(ctx, b.path, Options{Now: b.clock.Now}); err != nil {
@@ -54,7 +55,7 @@ func newBusy(t *testing.T) *busy {
 	step(err)
 	file, err := rosterfile.Parse(csv, rosterfile.FormatCSV)
 	step(err)
-	_, err = s.ApplyRoster(ctx, testAudit, file, false)
+	_, err = s.ApplyRoster(ctx, storetest.Audit, file, false)
 	step(err)
 
 	groups, err := s.ListGroups(ctx, store.GroupFilter{Limit: 100})
@@ -70,9 +71,9 @@ func newBusy(t *testing.T) *busy {
 			b.ban = g
 		}
 	}
-	_, err = s.UpdateCouncil(ctx, testAudit, func(c *bq.Council) error { c.Place = "Thủ Dầu Một"; return nil })
+	_, err = s.UpdateCouncil(ctx, storetest.Audit, func(c *bq.Council) error { c.Place = "Thủ Dầu Một"; return nil })
 	step(err)
-	_, err = s.UpdateGroup(ctx, testAudit, b.ban.ID, func(g *bq.Group) error { g.ZaloLink = "https://zalo.me/g/moi"; return nil })
+	_, err = s.UpdateGroup(ctx, storetest.Audit, b.ban.ID, func(g *bq.Group) error { g.ZaloLink = "https://zalo.me/g/moi"; return nil })
 	step(err)
 	var member, staff int64
 	leaders := map[int64]bool{}
@@ -84,25 +85,25 @@ func newBusy(t *testing.T) *busy {
 			member = m.PersonID
 		}
 	}
-	_, err = s.UpdatePerson(ctx, testAudit, member, func(p *bq.Person) error { p.Title = "Ủy viên"; return nil })
+	_, err = s.UpdatePerson(ctx, storetest.Audit, member, func(p *bq.Person) error { p.Title = "Ủy viên"; return nil })
 	step(err)
-	newcomer, err := s.CreatePerson(ctx, testAudit, &bq.Person{FullName: "Đỗ Văn Mới", Delegate: true, Phone: "+84911000001"})
+	newcomer, err := s.CreatePerson(ctx, storetest.Audit, &bq.Person{FullName: "Đỗ Văn Mới", Delegate: true, Phone: "+84911000001"})
 	step(err)
-	helper, err := s.CreatePerson(ctx, testAudit, &bq.Person{FullName: "Trần Thị Giúp", Phone: "+84911000002"})
+	helper, err := s.CreatePerson(ctx, storetest.Audit, &bq.Person{FullName: "Trần Thị Giúp", Phone: "+84911000002"})
 	step(err)
 	staff = helper.ID
-	_, err = s.AddGroupMember(ctx, testAudit, b.ban.ID, newcomer.ID, "")
+	_, err = s.AddGroupMember(ctx, storetest.Audit, b.ban.ID, newcomer.ID, "")
 	step(err)
-	_, err = s.AddGroupMember(ctx, testAudit, b.ban.ID, staff, "")
+	_, err = s.AddGroupMember(ctx, storetest.Audit, b.ban.ID, staff, "")
 	step(err)
-	_, err = s.RemoveGroupMember(ctx, testAudit, b.ban.ID, staff)
+	_, err = s.RemoveGroupMember(ctx, storetest.Audit, b.ban.ID, staff)
 	step(err)
-	_, err = s.AddGroupMember(ctx, testAudit, sc.ID, staff, "")
+	_, err = s.AddGroupMember(ctx, storetest.Audit, sc.ID, staff, "")
 	step(err)
 	// A delegate who leaves the delegates leaves the all-delegates group too.
-	_, err = s.RemoveGroupMember(ctx, testAudit, b.ban.ID, newcomer.ID)
+	_, err = s.RemoveGroupMember(ctx, storetest.Audit, b.ban.ID, newcomer.ID)
 	step(err)
-	_, err = s.UpdatePerson(ctx, testAudit, newcomer.ID, func(p *bq.Person) error { p.Delegate = false; return nil })
+	_, err = s.UpdatePerson(ctx, storetest.Audit, newcomer.ID, func(p *bq.Person) error { p.Delegate = false; return nil })
 	step(err)
 	// Deactivation takes a delegate out of every group at once.
 	b.left = member
@@ -111,22 +112,22 @@ func newBusy(t *testing.T) *busy {
 	for _, g := range in {
 		b.leftGroups = append(b.leftGroups, bq.GroupName(g.ID))
 	}
-	_, err = s.DeactivatePerson(ctx, testAudit, member)
+	_, err = s.DeactivatePerson(ctx, storetest.Audit, member)
 	step(err)
-	_, err = s.DeactivatePerson(ctx, testAudit, staff)
+	_, err = s.DeactivatePerson(ctx, storetest.Audit, staff)
 	step(err)
 	b.gone = staff
 
 	mkToken := func(role bq.TokenRole, person int64) *bq.Token {
 		_, hash, err := bq.NewTokenSecret()
 		step(err)
-		tok, err := s.CreateToken(ctx, testAudit, &bq.Token{Name: "t", Role: role, PersonID: person, Hash: hash, ExpireTime: b.clock.Now().Add(time.Hour)})
+		tok, err := s.CreateToken(ctx, storetest.Audit, &bq.Token{Name: "t", Role: role, PersonID: person, Hash: hash, ExpireTime: b.clock.Now().Add(time.Hour)}, bq.RequestKey{})
 		step(err)
 		return tok
 	}
 	mkToken(bq.TokenAdmin, 0)
 	revoked := mkToken(bq.TokenPerson, b.ban.LeaderID)
-	_, err = s.RevokeToken(ctx, testAudit, revoked.ID)
+	_, err = s.RevokeToken(ctx, storetest.Audit, revoked.ID)
 	step(err)
 
 	for _, g := range []**bq.Group{&b.ban, &b.all, &sc} {
@@ -140,12 +141,12 @@ func newBusy(t *testing.T) *busy {
 			p.Rule, p.MultipleChoice = bq.RuleNone, true
 		}
 		p.Normalize()
-		out, err := s.CreatePoll(ctx, testAudit, p, "")
+		out, err := s.CreatePoll(ctx, storetest.Audit, p, bq.RequestKey{})
 		step(err)
 		return out
 	}
 	vote := func(p *bq.Poll, person int64, options ...string) {
-		_, err := s.RecordVote(ctx, testAudit, store.VoteRequest{PollID: p.ID, PersonID: person, Options: options, Withdraw: len(options) == 0, Source: bq.SourceZalo, Note: "qua Zalo"})
+		_, err := s.RecordVote(ctx, storetest.Audit, store.VoteRequest{PollID: p.ID, PersonID: person, Options: options, Withdraw: len(options) == 0, Source: bq.SourceZalo, Note: "qua Zalo"})
 		step(err)
 	}
 	voters := func(g *bq.Group) []int64 {
@@ -169,16 +170,16 @@ func newBusy(t *testing.T) *busy {
 	for _, id := range bv[1:3] {
 		entries = append(entries, store.VoteEntry{PersonID: id, Options: []int{0}})
 	}
-	_, _, err = s.ImportVotes(ctx, testAudit, b.pollBan.ID, entries, bq.SourceOther, false)
+	_, _, err = s.ImportVotes(ctx, storetest.Audit, b.pollBan.ID, entries, bq.SourceOther, false, bq.RequestKey{})
 	step(err)
-	_, err = s.ClosePoll(ctx, testAudit, b.pollBan.ID)
+	_, err = s.ClosePoll(ctx, storetest.Audit, b.pollBan.ID, bq.RequestKey{})
 	step(err)
 
 	b.opinion = open(sc, sc, bq.KindOpinion, []string{"Phương án A", "Phương án B", "Phương án C"}, time.Hour)
 	scv := voters(sc)
 	vote(b.opinion, scv[0], "Phương án A", "Phương án C")
 	vote(b.opinion, scv[1], "Phương án B")
-	_, err = s.CancelPoll(ctx, testAudit, b.opinion.ID, "trùng nội dung")
+	_, err = s.CancelPoll(ctx, storetest.Audit, b.opinion.ID, "trùng nội dung", bq.RequestKey{})
 	step(err)
 
 	b.due = open(sc, b.all, bq.KindVote, nil, time.Minute)
@@ -203,14 +204,14 @@ func newBusy(t *testing.T) *busy {
 	}
 	step(s.RecordDenied(ctx, caller, "UpdatePerson", "people/3", "only the Office changes people"))
 	// The same file again puts back what was edited since.
-	_, err = s.ApplyRoster(ctx, testAudit, file, false)
+	_, err = s.ApplyRoster(ctx, storetest.Audit, file, false)
 	step(err)
 	return b
 }
 
 func TestAnUntouchedStoreVerifiesAfterEveryKindOfWrite(t *testing.T) {
 	b := newBusy(t)
-	if v := verify(t, b.s); !v.OK {
+	if v := storetest.Verify(t, b.s); !v.OK {
 		t.Fatalf("verdict %+v", v)
 	}
 	// Reopened, with the denial runs folded at Close, and after more writes.
@@ -222,7 +223,7 @@ func TestAnUntouchedStoreVerifiesAfterEveryKindOfWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v := verify(t, s); !v.OK {
+	if v := storetest.Verify(t, s); !v.OK {
 		t.Fatalf("after reopening: %+v", v)
 	}
 	events, err := s.ListAuditEvents(context.Background(), store.AuditFilter{Limit: 5000})
@@ -242,10 +243,10 @@ func TestAnUntouchedStoreVerifiesAfterEveryKindOfWrite(t *testing.T) {
 	if !folded {
 		t.Error("the run of denials was not folded at Close")
 	}
-	if _, err := s.RecordVote(context.Background(), testAudit, store.VoteRequest{PollID: b.open.ID, PersonID: b.openVoters[0], Options: []string{bq.VoteOptions[2]}, Source: bq.SourceZalo}); err != nil {
+	if _, err := s.RecordVote(context.Background(), storetest.Audit, store.VoteRequest{PollID: b.open.ID, PersonID: b.openVoters[0], Options: []string{bq.VoteOptions[2]}, Source: bq.SourceZalo}); err != nil {
 		t.Fatal(err)
 	}
-	if v := verify(t, s); !v.OK {
+	if v := storetest.Verify(t, s); !v.OK {
 		t.Fatalf("after more writes: %+v", v)
 	}
 }
@@ -345,11 +346,11 @@ func TestVerifyCatchesTamperedState(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBusy(t)
-			if v := verify(t, b.s); !v.OK {
+			if v := storetest.Verify(t, b.s); !v.OK {
 				t.Fatalf("before tampering: %+v", v)
 			}
 			rawExec(t, b.path, tc.sql(b))
-			v := verify(t, b.s)
+			v := storetest.Verify(t, b.s)
 			if v.OK || v.Problem == "" {
 				t.Fatalf("tampering not caught: %+v", v)
 			}
@@ -394,7 +395,7 @@ func TestUpgradeBindsTheStateStoredBefore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v := verify(t, s); !v.OK {
+	if v := storetest.Verify(t, s); !v.OK {
 		t.Fatalf("after the upgrade: %+v", v)
 	}
 	var targets int
@@ -417,14 +418,14 @@ func TestUpgradeBindsTheStateStoredBefore(t *testing.T) {
 			t.Fatalf("event %d: %+v", e.Seq, e)
 		}
 	}
-	if _, err := s.RecordVote(ctx, testAudit, store.VoteRequest{PollID: b.open.ID, PersonID: b.openVoters[1], Options: []string{bq.VoteOptions[1]}, Source: bq.SourceZalo}); err != nil {
+	if _, err := s.RecordVote(ctx, storetest.Audit, store.VoteRequest{PollID: b.open.ID, PersonID: b.openVoters[1], Options: []string{bq.VoteOptions[1]}, Source: bq.SourceZalo}); err != nil {
 		t.Fatal(err)
 	}
-	if v := verify(t, s); !v.OK {
+	if v := storetest.Verify(t, s); !v.OK {
 		t.Fatalf("after a vote: %+v", v)
 	}
 	rawExec(t, b.path, fmt.Sprintf(`UPDATE votes SET note = 'sửa' WHERE id = (SELECT min(id) FROM votes WHERE poll_id = %d)`, b.open.ID))
-	if v := verify(t, s); v.OK || v.Target != bq.PollName(b.open.ID) {
+	if v := storetest.Verify(t, s); v.OK || v.Target != bq.PollName(b.open.ID) {
 		t.Fatalf("a vote written before the upgrade, changed after: %+v", v)
 	}
 }

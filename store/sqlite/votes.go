@@ -114,7 +114,7 @@ func (s *Store) commitVotes(batch []*voteJob) {
 func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, action string, req store.VoteRequest, indices []int) (*bq.VoteRecord, error) {
 	if prior, found, err := earlier(ctx, tx, a, action, req.Key); err != nil || found {
 		if found {
-			return voteByID(ctx, tx, prior)
+			return loadVote(ctx, tx, prior)
 		}
 		return nil, err
 	}
@@ -302,7 +302,7 @@ func scanVote(r scanner) (*bq.VoteRecord, error) {
 }
 
 // voteByID reads one vote record; id is as a request's result keeps it.
-func voteByID(ctx context.Context, tx *sql.Tx, id string) (*bq.VoteRecord, error) {
+func loadVote(ctx context.Context, tx *sql.Tx, id string) (*bq.VoteRecord, error) {
 	return scanVote(tx.QueryRowContext(ctx, voteSelect+`WHERE v.id = ?`, id))
 }
 
@@ -383,7 +383,7 @@ func importReplay(ctx context.Context, tx *sql.Tx, result string) ([]bq.VoteReco
 	}
 	recs := make([]bq.VoteRecord, 0, len(made.Votes))
 	for _, id := range made.Votes {
-		v, err := voteByID(ctx, tx, strconv.FormatInt(id, 10))
+		v, err := loadVote(ctx, tx, strconv.FormatInt(id, 10))
 		if err != nil {
 			return nil, 0, err
 		}

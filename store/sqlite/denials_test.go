@@ -11,8 +11,8 @@ import (
 	"time"
 
 	bq "github.com/bieuquyet/bieuquyet"
-	"github.com/bieuquyet/bieuquyet/store/storetest"
 	"github.com/bieuquyet/bieuquyet/store"
+	"github.com/bieuquyet/bieuquyet/store/storetest"
 )
 
 func openClocked(t *testing.T, path string, clock *storetest.Clock) *Store {

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	bq "github.com/bieuquyet/bieuquyet"
-	"github.com/bieuquyet/bieuquyet/store/storetest"
 	"github.com/bieuquyet/bieuquyet/rosterfile"
 	"github.com/bieuquyet/bieuquyet/store"
+	"github.com/bieuquyet/bieuquyet/store/storetest"
 )
 
 // busy is a store that has seen every kind of write: the sample roster imported and

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	bq "github.com/bieuquyet/bieuquyet"
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
 )
 
@@ -381,8 +382,8 @@ const maxVoteListSize = 2 << 20
 // pollName turns a POLL argument, "polls/7" or "7", into a resource name.
 func pollName(cmd, arg string) (string, error) {
 	arg = strings.TrimSpace(arg)
-	if id := strings.TrimPrefix(arg, "polls/"); isID(id) {
-		return "polls/" + id, nil
+	if name, ok := resourceName(bq.Polls, arg); ok {
+		return name, nil
 	}
 	return "", usageErrorf(cmd, "%q is not a poll: use polls/ID or ID", arg)
 }

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	bq "github.com/bieuquyet/bieuquyet"
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
 )
 
@@ -18,11 +19,11 @@ import (
 // taken as they are, a phone number is looked up.
 func (a *app) personName(ctx context.Context, cmd, arg string) (string, error) {
 	arg = strings.TrimSpace(arg)
-	if id, ok := strings.CutPrefix(arg, "people/"); ok {
-		if !isID(id) {
-			return "", usageErrorf(cmd, "%q is not a person: use people/ID, ID or a phone number", arg)
+	if strings.HasPrefix(arg, "people/") {
+		if name, ok := resourceName(bq.People, arg); ok {
+			return name, nil
 		}
-		return arg, nil
+		return "", usageErrorf(cmd, "%q is not a person: use people/ID, ID or a phone number", arg)
 	}
 	if looksLikePhone(arg) {
 		resp, err := call(ctx, a, services.ListPeople, &pb.ListPeopleRequest{Phone: arg, PageSize: 1})
@@ -36,8 +37,8 @@ func (a *app) personName(ctx context.Context, cmd, arg string) (string, error) {
 		a.rememberName(p.GetName(), p.GetFullName())
 		return p.GetName(), nil
 	}
-	if isID(arg) {
-		return "people/" + arg, nil
+	if name, ok := resourceName(bq.People, arg); ok {
+		return name, nil
 	}
 	return "", usageErrorf(cmd, "%q is not a person: use people/ID, ID or a phone number", arg)
 }
@@ -45,8 +46,8 @@ func (a *app) personName(ctx context.Context, cmd, arg string) (string, error) {
 // tokenName turns a TOKEN argument, "tokens/7" or "7", into a resource name.
 func tokenName(cmd, arg string) (string, error) {
 	arg = strings.TrimSpace(arg)
-	if id := strings.TrimPrefix(arg, "tokens/"); isID(id) {
-		return "tokens/" + id, nil
+	if name, ok := resourceName(bq.Tokens, arg); ok {
+		return name, nil
 	}
 	return "", usageErrorf(cmd, "%q is not a token: use tokens/ID or ID", arg)
 }
@@ -70,6 +71,19 @@ func looksLikePhone(s string) bool {
 	return digits > 6
 }
 
+// resourceName reads "collection/ID", or a bare ID, into the resource name the domain
+// builds: the one spelling the server accepts.
+func resourceName(c bq.Collection, arg string) (string, bool) {
+	if !strings.HasPrefix(arg, string(c)+"/") {
+		arg = string(c) + "/" + arg
+	}
+	id, err := bq.ParseName("", c, arg)
+	if err != nil {
+		return "", false
+	}
+	return c.Name(id), true
+}
+
 func isID(s string) bool {
 	if s == "" || s[0] == '0' {
 		return false
@@ -87,14 +101,14 @@ func isID(s string) bool {
 // since Vietnamese typed on some keyboards arrives decomposed.
 func (a *app) groupName(ctx context.Context, cmd, arg string) (string, error) {
 	arg = strings.TrimSpace(arg)
-	if id, ok := strings.CutPrefix(arg, "groups/"); ok {
-		if !isID(id) {
-			return "", usageErrorf(cmd, "%q is not a group: use groups/ID, ID or the group's name", arg)
+	if strings.HasPrefix(arg, "groups/") {
+		if name, ok := resourceName(bq.Groups, arg); ok {
+			return name, nil
 		}
-		return arg, nil
+		return "", usageErrorf(cmd, "%q is not a group: use groups/ID, ID or the group's name", arg)
 	}
-	if isID(arg) {
-		return "groups/" + arg, nil
+	if name, ok := resourceName(bq.Groups, arg); ok {
+		return name, nil
 	}
 	if arg == "" {
 		return "", usageErrorf(cmd, "GROUP is empty")

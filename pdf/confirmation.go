@@ -43,11 +43,11 @@ var bodySizes = []float64{13, 12.5, 12, 11.5, 11, 10.5, 10}
 // Renderer draws confirmations. It keeps no state between documents beyond the fonts,
 // which are cut once per process and only read, so one Renderer serves many goroutines.
 type Renderer struct {
-	fonts func() fontSet
+	fonts fonts
 }
 
 // New returns a renderer with the embedded Liberation Serif fonts.
-func New() *Renderer { return &Renderer{fonts: cutFonts} }
+func New() *Renderer { return &Renderer{fonts: pageFonts{}} }
 
 var _ bq.DocumentRenderer = (*Renderer)(nil)
 
@@ -108,15 +108,17 @@ func (r *Renderer) Confirmation(p *bq.ConfirmationPaper) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	fonts := r.fonts()
 	var used layout
 	for _, size := range bodySizes {
-		f := newDoc(fonts, p.IssueTime)
-		used = drawConfirmation(f, p, t, size)
+		f, err := newDoc(r.fonts, p.IssueTime)
+		if err != nil {
+			return nil, fmt.Errorf("render %s: %w", p.Name(), err)
+		}
+		used = drawConfirmation(f, r.fonts, p, t, size)
 		if used.end > bodyLimit {
 			continue
 		}
-		if err := drawFoot(f, p, t); err != nil {
+		if err := drawFoot(f, r.fonts, p, t); err != nil {
 			return nil, err
 		}
 		if err := f.Error(); err != nil {
@@ -160,7 +162,7 @@ func ruleText(p *bq.Poll) string {
 
 // drawConfirmation draws the header and the body at body size size and reports where
 // the body went.
-func drawConfirmation(f *gofpdf.Fpdf, p *bq.ConfirmationPaper, t *text, size float64) layout {
+func drawConfirmation(f *gofpdf.Fpdf, fs fonts, p *bq.ConfirmationPaper, t *text, size float64) layout {
 	name := p.Name()
 	f.SetTitle(fmt.Sprintf("%s - %s - %s", docTitle(p.Poll.Kind), t.person, t.title), true)
 	f.SetSubject(name, true)
@@ -173,8 +175,8 @@ func drawConfirmation(f *gofpdf.Fpdf, p *bq.ConfirmationPaper, t *text, size flo
 	const rightX, rightW = 100.0, pageW - marginR - 100.0
 	lh := lineHeight(12.5)
 	y := marginT
-	y, _ = centered(f, leftX, y, leftW, "", 12.5, lh, t.councilUpper)
-	y, wide := centered(f, leftX, y, leftW, "B", 12.5, lh, t.bodyUpper)
+	y, _ = centered(f, fs, leftX, y, leftW, "", 12.5, lh, t.councilUpper)
+	y, wide := centered(f, fs, leftX, y, leftW, "B", 12.5, lh, t.bodyUpper)
 	// A rule under the body's name, a third to a half of its line, centred.
 	rule := wide * 0.4
 	f.SetLineWidth(0.3)
@@ -182,21 +184,21 @@ func drawConfirmation(f *gofpdf.Fpdf, p *bq.ConfirmationPaper, t *text, size flo
 	leftEnd := y + 3
 
 	ry := marginT
-	ry, _ = centered(f, rightX, ry, rightW, "B", 12.5, lh, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
-	ry, motto := centered(f, rightX, ry, rightW, "B", 13.5, lineHeight(13.5), "Độc lập - Tự do - Hạnh phúc")
+	ry, _ = centered(f, fs, rightX, ry, rightW, "B", 12.5, lh, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+	ry, motto := centered(f, fs, rightX, ry, rightW, "B", 13.5, lineHeight(13.5), "Độc lập - Tự do - Hạnh phúc")
 	// The motto is underlined with a line as long as itself.
 	f.Line(rightX+(rightW-motto)/2, ry+0.6, rightX+(rightW+motto)/2, ry+0.6)
 	rightEnd := ry + 3
 
 	y = max(leftEnd, rightEnd) + 1
-	centered(f, leftX, y, leftW, "", 13, lineHeight(13), "Số: "+strconv.FormatInt(p.ID, 10)+"/PXN-HĐND")
-	y, _ = centered(f, rightX, y, rightW, "I", 13, lineHeight(13), t.place+", "+bq.DocumentDate(p.IssueTime))
+	centered(f, fs, leftX, y, leftW, "", 13, lineHeight(13), "Số: "+strconv.FormatInt(p.ID, 10)+"/PXN-HĐND")
+	y, _ = centered(f, fs, rightX, y, rightW, "I", 13, lineHeight(13), t.place+", "+bq.DocumentDate(p.IssueTime))
 
 	// Title and abstract.
 	y += 6
-	y, _ = centered(f, marginL, y, textW, "B", 14, lineHeight(14), docTitle(p.Poll.Kind))
+	y, _ = centered(f, fs, marginL, y, textW, "B", 14, lineHeight(14), docTitle(p.Poll.Kind))
 	titleStart := y
-	y, _ = centered(f, marginL, y, textW, "B", 14, lineHeight(14), t.title)
+	y, _ = centered(f, fs, marginL, y, textW, "B", 14, lineHeight(14), t.title)
 	titleH := y - titleStart
 	y += 4
 
@@ -205,7 +207,7 @@ func drawConfirmation(f *gofpdf.Fpdf, p *bq.ConfirmationPaper, t *text, size flo
 	blh := lineHeight(size)
 	gap := blh * 0.3
 	j := func(spans ...piece) {
-		y = para(f, marginL, y, textW, size, blh, alignJustify, spans...) + gap
+		y = para(f, fs, marginL, y, textW, size, blh, alignJustify, spans...) + gap
 	}
 	vote := p.Poll.Kind == bq.KindVote
 	j(piece{"", "Họ và tên đại biểu: "}, piece{"B", t.person})
@@ -247,10 +249,9 @@ func drawConfirmation(f *gofpdf.Fpdf, p *bq.ConfirmationPaper, t *text, size flo
 	// option that would wrap in a column puts them all in one.
 	cols, colW := 1, textW-indent
 	if half := (textW - indent - colGap) / 2; len(t.options) > 4 {
-		f.SetFont(family, "B", size)
 		cols = 2
 		for _, o := range t.options {
-			if f.GetStringWidth(o)+box+3 > half {
+			if textWidth("B", size, o)+box+3 > half {
 				cols = 1
 				break
 			}
@@ -273,7 +274,7 @@ func drawConfirmation(f *gofpdf.Fpdf, p *bq.ConfirmationPaper, t *text, size flo
 			if chosen[i] {
 				style = "B"
 			}
-			next = max(next, para(f, x+box+3, y, colW-box-3, size, blh, alignLeft, piece{style, t.options[i]}))
+			next = max(next, para(f, fs, x+box+3, y, colW-box-3, size, blh, alignLeft, piece{style, t.options[i]}))
 		}
 		y = next + gap*0.5
 	}
@@ -302,24 +303,24 @@ func drawConfirmation(f *gofpdf.Fpdf, p *bq.ConfirmationPaper, t *text, size flo
 
 // drawFoot draws the signature block, the QR code and the confirmation's name, at fixed
 // places.
-func drawFoot(f *gofpdf.Fpdf, p *bq.ConfirmationPaper, t *text) error {
-	y, _ := centered(f, sigColX, sigHeadY, sigColW, "B", 13, lineHeight(13), "ĐẠI BIỂU")
-	centered(f, sigColX, y, sigColW, "I", 13, lineHeight(13), "(Ký, ghi rõ họ tên)")
+func drawFoot(f *gofpdf.Fpdf, fs fonts, p *bq.ConfirmationPaper, t *text) error {
+	y, _ := centered(f, fs, sigColX, sigHeadY, sigColW, "B", 13, lineHeight(13), "ĐẠI BIỂU")
+	centered(f, fs, sigColX, y, sigColW, "I", 13, lineHeight(13), "(Ký, ghi rõ họ tên)")
 	// The signature area between them stays empty.
-	centered(f, sigColX, sigNameY, sigColW, "B", 13, lineHeight(13), t.person)
+	centered(f, fs, sigColX, sigNameY, sigColW, "B", 13, lineHeight(13), t.person)
 
 	if err := drawQR(f, qrX, qrY, qrSize, p.Payload()); err != nil {
 		return fmt.Errorf("qr code of %s: %w", p.Name(), err)
 	}
 	lh := lineHeight(8)
 	y = qrY + 3
-	y = para(f, idX, y, idW, 8, lh, alignLeft, piece{"", "Mã phiếu:"})
-	y = para(f, idX, y, idW, 8, lh, alignLeft, piece{"B", p.Name()}) + 1
-	y = para(f, idX, y, idW, 8, lh, alignLeft, piece{"", "Danh sách đại biểu biểu quyết (SHA-256):"})
+	y = para(f, fs, idX, y, idW, 8, lh, alignLeft, piece{"", "Mã phiếu:"})
+	y = para(f, fs, idX, y, idW, 8, lh, alignLeft, piece{"B", p.Name()}) + 1
+	y = para(f, fs, idX, y, idW, 8, lh, alignLeft, piece{"", "Danh sách đại biểu biểu quyết (SHA-256):"})
 	h := p.Poll.ElectorateHash
 	for len(h) > 0 {
 		n := min(len(h), 16)
-		y = para(f, idX, y, idW, 8, lh, alignLeft, piece{"", h[:n]})
+		y = para(f, fs, idX, y, idW, 8, lh, alignLeft, piece{"", h[:n]})
 		h = h[n:]
 	}
 	return nil

@@ -91,7 +91,7 @@ func TestDeterministic(t *testing.T) {
 	for _, p := range []*bq.ConfirmationPaper{votePaper(), opinionPaper()} {
 		a := render(t, New(), p)
 		b := render(t, New(), p)
-		c := render(t, &Renderer{fonts: cutFonts}, p)
+		c := render(t, &Renderer{fonts: pageFonts{}}, p)
 		if !bytes.Equal(a, b) || !bytes.Equal(a, c) {
 			t.Errorf("%s: two renders differ", p.Name())
 		}

@@ -28,7 +28,7 @@ const (
 const producer = "bieuquyet (gofpdf 1.16.2)"
 
 // newDoc starts a one-page A4 document dated t, with the fonts loaded.
-func newDoc(fonts fontSet, t time.Time) *gofpdf.Fpdf {
+func newDoc(fs fonts, t time.Time) (*gofpdf.Fpdf, error) {
 	f := gofpdf.New("P", "mm", "A4", "")
 	// gofpdf writes its fonts from a map: sorting makes the object order, and so the
 	// bytes, the same on every run.
@@ -41,11 +41,13 @@ func newDoc(fonts fontSet, t time.Time) *gofpdf.Fpdf {
 	f.SetModificationDate(t)
 	f.SetProducer(producer, true)
 	f.SetCreator("bieuquyet", true)
-	fonts.add(f)
+	if err := fs.add(f); err != nil {
+		return nil, err
+	}
 	f.AddPage()
 	f.SetTextColor(0, 0, 0)
 	f.SetDrawColor(0, 0, 0)
-	return f
+	return f, nil
 }
 
 // output finishes the document.
@@ -75,13 +77,12 @@ type word struct {
 }
 
 // words splits styled text into words; "\n" breaks the line.
-func words(f *gofpdf.Fpdf, size float64, spans []piece) []word {
+func words(size float64, spans []piece) []word {
 	var out []word
 	var cur *word
 	br := false
 	flush := func() { cur = nil }
 	for _, sp := range spans {
-		f.SetFont(family, sp.style, size)
 		start := -1
 		emit := func(end int, s string) {
 			if start < 0 {
@@ -94,7 +95,7 @@ func words(f *gofpdf.Fpdf, size float64, spans []piece) []word {
 				br = false
 			}
 			cur.pieces = append(cur.pieces, piece{sp.style, t})
-			cur.w += f.GetStringWidth(t)
+			cur.w += textWidth(sp.style, size, t)
 			start = -1
 		}
 		for i, r := range sp.text {
@@ -118,7 +119,7 @@ func words(f *gofpdf.Fpdf, size float64, spans []piece) []word {
 
 // breakLong cuts words wider than w into pieces that fit, so nothing runs past the
 // margin: a long unbroken string is wrapped, never clipped.
-func breakLong(f *gofpdf.Fpdf, size, w float64, ws []word) []word {
+func breakLong(size, w float64, ws []word) []word {
 	var out []word
 	for _, wd := range ws {
 		if wd.w <= w {
@@ -127,10 +128,9 @@ func breakLong(f *gofpdf.Fpdf, size, w float64, ws []word) []word {
 		}
 		cur := word{br: wd.br}
 		for _, p := range wd.pieces {
-			f.SetFont(family, p.style, size)
 			var run strings.Builder
 			for _, r := range p.text {
-				rw := f.GetStringWidth(string(r))
+				rw := textWidth(p.style, size, string(r))
 				if cur.w+rw > w && (cur.w > 0 || run.Len() > 0) {
 					if run.Len() > 0 {
 						cur.pieces = append(cur.pieces, piece{p.style, run.String()})
@@ -173,10 +173,9 @@ const (
 
 // para draws styled text wrapped to w from (x, y), line height lh, and returns the y below
 // it. A justified paragraph's last line, and any line before a break, is left aligned.
-func para(f *gofpdf.Fpdf, x, y, w, size, lh float64, a align, spans ...piece) float64 {
-	ws := breakLong(f, size, w, words(f, size, spans))
-	f.SetFont(family, "", size)
-	space := f.GetStringWidth(" ")
+func para(f *gofpdf.Fpdf, fs fonts, x, y, w, size, lh float64, a align, spans ...piece) float64 {
+	ws := breakLong(size, w, words(size, spans))
+	space := textWidth("", size, " ")
 	em := size * ptMM
 	for i := 0; i < len(ws); {
 		j, lw := fill(ws, i, w, space)
@@ -190,15 +189,10 @@ func para(f *gofpdf.Fpdf, x, y, w, size, lh float64, a align, spans ...piece) fl
 		}
 		base := y + (lh-em)/2 + 0.8*em
 		cx := left
-		style := "-"
 		for k := i; k < j; k++ {
 			for _, p := range ws[k].pieces {
-				if p.style != style {
-					f.SetFont(family, p.style, size)
-					style = p.style
-				}
-				f.Text(cx, base, p.text)
-				cx += f.GetStringWidth(p.text)
+				fs.draw(f, p.style, size, cx, base, p.text)
+				cx += textWidth(p.style, size, p.text)
 			}
 			cx += gap
 		}
@@ -211,10 +205,9 @@ func para(f *gofpdf.Fpdf, x, y, w, size, lh float64, a align, spans ...piece) fl
 // centered draws text centred in [x, x+w], wrapped, and returns the y below it and the
 // width of its widest line. Text of two lines is broken where the lines come out most
 // even ("HỘI ĐỒNG NHÂN DÂN / TỈNH BÌNH DƯƠNG"), as a typist would break a heading.
-func centered(f *gofpdf.Fpdf, x, y, w float64, style string, size, lh float64, text string) (float64, float64) {
-	ws := breakLong(f, size, w, words(f, size, []piece{{style, text}}))
-	f.SetFont(family, "", size)
-	space := f.GetStringWidth(" ")
+func centered(f *gofpdf.Fpdf, fs fonts, x, y, w float64, style string, size, lh float64, text string) (float64, float64) {
+	ws := breakLong(size, w, words(size, []piece{{style, text}}))
+	space := textWidth("", size, " ")
 	var lines [][2]int
 	widest := 0.0
 	for i := 0; i < len(ws); {
@@ -246,7 +239,7 @@ func centered(f *gofpdf.Fpdf, x, y, w float64, style string, size, lh float64, t
 		}
 		spans = append(spans, wd.pieces...)
 	}
-	return para(f, x, y, w, size, lh, alignCenter, spans...), widest
+	return para(f, fs, x, y, w, size, lh, alignCenter, spans...), widest
 }
 
 // span is the width of words set on one line.

@@ -30,7 +30,7 @@ const (
 	sigHeadY  = 224.0 // "ĐẠI BIỂU"
 	sigNameY  = SignatureY + SignatureH + 1
 	qrX, qrY  = marginL, 236.0
-	qrSize    = 34.0 // the code itself about 26 mm, with its quiet zone
+	qrSize    = 34.0 // the code itself about 27 mm, with its quiet zone
 	idX       = qrX + qrSize + 1
 	idW       = sigColX - 3 - idX
 	bodyLimit = sigHeadY - 4 // the body ends above the signature block
@@ -41,7 +41,7 @@ const (
 var bodySizes = []float64{13, 12.5, 12, 11.5, 11, 10.5, 10}
 
 // Renderer draws confirmations. It keeps no state between documents beyond the fonts,
-// which are cut once per process and only read, so one Renderer serves many goroutines.
+// which are prepared once per process and only read, so one Renderer serves many goroutines.
 type Renderer struct {
 	fonts fonts
 }

@@ -99,15 +99,15 @@ func call[Req, Resp any](ctx context.Context, a *app, rpc func(services, context
 		if err == nil || !transient(err) {
 			return resp, err
 		}
+		if id != "" {
+			err = &unsureError{err: err, requestID: id}
+		}
 		if !retry || attempt == maxAttempts || ctx.Err() != nil {
-			if id != "" {
-				err = &unsureError{err: err, requestID: id}
-			}
 			return zero, err
 		}
 		select {
 		case <-time.After(backoff):
-		case <-ctx.Done():
+		case <-ctx.Done(): // interrupted during the pause: the last attempt may have been carried out
 			return zero, err
 		}
 		backoff *= 2

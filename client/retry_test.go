@@ -2,11 +2,13 @@ package client
 
 import (
 	"context"
+	"errors"
 	"os"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -289,5 +291,23 @@ func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestInterruptedRetryTellsTheRequestID checks that a write interrupted (Ctrl-C) while it
+// waits to be sent again still says which request id to send: its first attempt may have
+// been carried out.
+func TestInterruptedRetryTellsTheRequestID(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a := &app{svc: serviceClients{}, timeout: time.Second}
+	rpc := func(services, context.Context, *pb.ClosePollRequest, ...grpc.CallOption) (*pb.ClosePollResponse, error) {
+		time.AfterFunc(firstBackoff/5, cancel) // the person gives up during the pause
+		return nil, status.Error(codes.Unavailable, "connection reset")
+	}
+	_, err := call(ctx, a, rpc, &pb.ClosePollRequest{Name: "polls/1", RequestId: "close-1"})
+	var unsure *unsureError
+	if !errors.As(err, &unsure) || unsure.requestID != "close-1" {
+		t.Fatalf("interrupted during the pause: %v (%T); want the request id to send again", err, err)
 	}
 }

@@ -228,8 +228,23 @@ func ownHistory(ctx context.Context, az authorizer, p *bq.Principal, req any) er
 	return deny(r.GetPoll(), "you may read only your own votes in the polls of your groups")
 }
 
+// isResourceName reports whether s is the canonical name of a resource.
+func isResourceName(s string) bool {
+	if s == bq.CouncilName {
+		return true
+	}
+	for _, c := range []bq.Collection{bq.People, bq.Groups, bq.Polls, bq.Tokens} {
+		if _, err := bq.ParseName("", c, s); err == nil {
+			return true
+		}
+	}
+	_, _, err := bq.ParseConfirmationName("", s)
+	return err == nil
+}
+
 // requestTarget names the resource a request is about, for the audit of a refusal: its
-// name, poll, body, group or person field, or those of the resource it carries.
+// name, poll, body, group or person field, or those of the resource it carries; "" when
+// none holds a well-formed resource name.
 func requestTarget(req any) string {
 	m, ok := req.(proto.Message)
 	if !ok {
@@ -240,7 +255,9 @@ func requestTarget(req any) string {
 		if fd := msg.Descriptor().Fields().ByName(field); fd != nil {
 			switch fd.Kind() {
 			case protoreflect.StringKind:
-				if s := msg.Get(fd).String(); s != "" {
+				// Only a resource name as the domain spells it: the field is as the caller
+				// sent it, unchecked, and the trail keeps it.
+				if s := msg.Get(fd).String(); isResourceName(s) {
 					return s
 				}
 			case protoreflect.MessageKind:

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -23,6 +25,8 @@ type pollServer struct {
 	sched *scheduler
 	// recheck authorizes a stream's caller again (Server.reauthorize).
 	recheck func(ctx context.Context, req any) error
+	// stopping is closed when the server shuts down.
+	stopping <-chan struct{}
 }
 
 var pollKinds = map[pb.PollKind]bq.PollKind{pb.PollKind_POLL_KIND_VOTE: bq.KindVote, pb.PollKind_POLL_KIND_OPINION: bq.KindOpinion}
@@ -431,6 +435,8 @@ func (s *pollServer) WatchPoll(req *pb.WatchPollRequest, stream pb.PollService_W
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-s.stopping:
+			return status.Error(codes.Unavailable, "the server is shutting down; watch again when it is back")
 		case <-changed:
 			continue // votes do not change who may watch
 		case <-access:

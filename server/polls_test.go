@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -12,7 +13,10 @@ import (
 	"time"
 
 	"golang.org/x/text/unicode/norm"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -562,5 +566,73 @@ func TestReusedRequestIDIsOneRequestOnly(t *testing.T) {
 	for _, bad := range []string{"có dấu", "a b", strings.Repeat("x", 101)} {
 		_, err := h.polls.ClosePoll(ctx, &pb.ClosePollRequest{Name: poll.GetName(), RequestId: bad})
 		wantStatus(t, err, codes.InvalidArgument)
+	}
+}
+
+// An open watch ends as soon as the server shuts down, with UNAVAILABLE, rather than hold
+// the graceful stop for its whole grace period.
+func TestShutdownEndsWatches(t *testing.T) {
+	clock := newFakeClock()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "watch.db"), sqlite.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	secret, hash, _ := bq.NewTokenSecret()
+	if _, err := st.CreateToken(context.Background(), bq.Audit{Actor: "local:test"}, &bq.Token{Name: "admin", Role: bq.TokenAdmin, Hash: hash, ExpireTime: clock.Now().Add(time.Hour)}, bq.RequestKey{}); err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Config{Store: st, Clock: clock})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(lis)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+secret)
+	h := &harness{conn: conn, roster: pb.NewRosterServiceClient(conn), polls: pb.NewPollServiceClient(conn)}
+	if _, err := h.roster.ImportRoster(ctx, &pb.ImportRosterRequest{Content: readSample(t, "roster.csv")}); err != nil {
+		t.Fatal(err)
+	}
+	groups, err := h.roster.ListGroups(ctx, &pb.ListGroupsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ban string
+	for _, g := range groups.GetGroups() {
+		if g.GetDisplayName() == "HĐND - Ban Pháp chế" {
+			ban = g.GetName()
+		}
+	}
+	p, err := h.polls.CreatePoll(ctx, &pb.CreatePollRequest{Poll: &pb.Poll{Body: ban, Kind: pb.PollKind_POLL_KIND_VOTE, Title: "T", Question: "Q?",
+		DecisionRule: pb.DecisionRule_DECISION_RULE_MAJORITY_OF_ALL, Deadline: timestamppb.New(clock.Now().Add(time.Hour))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watchCtx, cancel := context.WithTimeout(ctx, time.Minute) // a bound for a failing test only
+	defer cancel()
+	stream, err := h.polls.WatchPoll(watchCtx, &pb.WatchPollRequest{Poll: p.GetPoll().GetName()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	// With no deadline of its own, a graceful stop would wait for the watch for ever.
+	done := make(chan struct{})
+	go func() {
+		srv.Shutdown(context.Background())
+		close(done)
+	}()
+	_, err = stream.Recv()
+	wantStatus(t, err, codes.Unavailable)
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("Shutdown still waits for the watch")
 	}
 }

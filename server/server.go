@@ -65,14 +65,17 @@ func New(cfg Config) *Server {
 	pb.RegisterAuditServiceServer(s.grpc, &auditServer{base: b, store: cfg.Store})
 	hub := newHub()
 	sched := &scheduler{store: cfg.Store, clock: clock, log: s.log, wake: make(chan struct{}, 1), closed: hub.notify}
-	pb.RegisterPollServiceServer(s.grpc, &pollServer{base: b, store: cfg.Store, clock: clock, hub: hub, sched: sched, recheck: s.reauthorize})
+	// ctx ends when Shutdown starts: the scheduler stops, and open watches end at once
+	// rather than hold GracefulStop for its whole grace period.
+	ctx, stop := context.WithCancel(context.Background())
+	pb.RegisterPollServiceServer(s.grpc, &pollServer{base: b, store: cfg.Store, clock: clock, hub: hub, sched: sched, recheck: s.reauthorize,
+		stopping: ctx.Done()})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	for name := range s.grpc.GetServiceInfo() {
 		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	ctx, stop := context.WithCancel(context.Background())
 	s.stop, s.done = stop, make(chan struct{})
 	go func() {
 		defer close(s.done)

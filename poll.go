@@ -195,8 +195,6 @@ func (p *Poll) Validate(prefix string, now time.Time) Violations {
 	switch {
 	case p.Deadline.IsZero():
 		vs.Add(prefix+".deadline", "is required")
-	case !p.Deadline.After(now):
-		vs.Add(prefix+".deadline", "must be in the future")
 	case p.Deadline.Sub(now) > MaxPollSpan:
 		vs.Add(prefix+".deadline", "may be at most a year away: Zalo polls are for urgent work (Điều 7.2)")
 	}

@@ -28,7 +28,14 @@ func (g *Group) Electorate() []int64 {
 // Open starts a new poll, opened by body in group by actor at now: it applies Điều 7.2
 // (who may poll where) and freezes the electorate (Điều 3.5: nobody added later votes).
 // It returns the electorate, which the store keeps with the names of the moment.
+//
+// That the deadline lies ahead is checked here, not in Validate: a retry of a poll already
+// opened (its request id known to the store, which looks it up first) must get that poll
+// back even once its deadline has passed.
 func (p *Poll) Open(body, group *Group, actor string, now time.Time) ([]int64, error) {
+	if !p.Deadline.After(now) {
+		return nil, Invalid("poll.deadline", "must be in the future")
+	}
 	if err := CheckVenue(body, group); err != nil {
 		return nil, err
 	}

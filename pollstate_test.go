@@ -129,7 +129,7 @@ func TestAcceptVote(t *testing.T) {
 func TestOpenFreezesTheElectorate(t *testing.T) {
 	body := &Group{ID: 3, Kind: KindCommittee, DisplayName: "HĐND - Ban Pháp chế", Members: []Member{
 		{PersonID: 4, Role: RoleLeader}, {PersonID: 2, Role: RoleMember}, {PersonID: 8, Role: RoleStaff}}}
-	p := &Poll{}
+	p := &Poll{Deadline: t0.Add(time.Hour)}
 	voters, err := p.Open(body, body, "people/4", t0)
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +138,12 @@ func TestOpenFreezesTheElectorate(t *testing.T) {
 		t.Errorf("Open: voters %v, poll %+v", voters, p)
 	}
 	empty := &Group{ID: 4, Kind: KindCommittee, DisplayName: "HĐND - Ban Trống", Members: []Member{{PersonID: 8, Role: RoleStaff}}}
-	if _, err := (&Poll{}).Open(empty, empty, "x", t0); ErrorCode(err) != CodeFailedPrecondition {
+	if _, err := (&Poll{Deadline: t0.Add(time.Hour)}).Open(empty, empty, "x", t0); ErrorCode(err) != CodeFailedPrecondition {
 		t.Errorf("a group without delegates: %v", err)
+	}
+	// The deadline must lie ahead when the poll opens (a retry of an opened poll never
+	// gets here: the store returns it first).
+	if _, err := (&Poll{Deadline: t0}).Open(body, body, "x", t0); ErrorCode(err) != CodeInvalid || !strings.Contains(err.Error(), "poll.deadline: must be in the future") {
+		t.Errorf("a deadline now: %v", err)
 	}
 }

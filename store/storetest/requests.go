@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	bq "github.com/bieuquyet/bieuquyet"
 	"github.com/bieuquyet/bieuquyet/store"
@@ -153,5 +154,28 @@ func testStaffNeverVote(t *testing.T, open Factory) {
 	err := f.Vote(t, p, f.Staff, "Tán thành")
 	if bq.ErrorCode(err) != bq.CodeFailedPrecondition || !strings.Contains(err.Error(), "Chuyên viên (people/8) is staff, not a delegate: staff never vote") {
 		t.Errorf("vote of staff: %v", err)
+	}
+}
+
+// A poll opened with a request id is returned to a retry of that request even once its
+// deadline has passed: the retry must not be refused for a deadline "in the past".
+func testRetryAfterTheDeadlineReturnsThePoll(t *testing.T, open Factory) {
+	f := newPollFixture(t, open)
+	ctx := context.Background()
+	p := &bq.Poll{BodyID: f.Ban.ID, GroupID: f.Ban.ID, Kind: bq.KindVote, Title: "Thông qua", Question: "Đồng ý?",
+		Rule: bq.RuleMajorityOfAll, Deadline: f.Clock.Now().Add(time.Hour)}
+	p.Normalize()
+	key := bq.RequestKey{ID: "open-late", Fingerprint: "f"}
+	first, err := f.Store.CreatePoll(ctx, Audit, p, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Clock.Advance(2 * time.Hour)
+	again, err := f.Store.CreatePoll(ctx, Audit, p, key)
+	if err != nil || again.ID != first.ID {
+		t.Fatalf("retry after the deadline: %+v, %v; want polls/%d", again, err, first.ID)
+	}
+	if _, err := f.Store.CreatePoll(ctx, Audit, p, bq.RequestKey{}); bq.ErrorCode(err) != bq.CodeInvalid {
+		t.Errorf("a new poll with a past deadline: %v; want invalid", err)
 	}
 }

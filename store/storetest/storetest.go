@@ -61,6 +61,7 @@ var tests = []struct {
 	{"RequestIDsAreRetriesOfOneRequestOnly", testRequestIDsAreRetriesOfOneRequestOnly},
 	{"DeactivatedDelegateKeepsTheirVoteButCastsNoNewOne", testDeactivatedDelegateKeepsTheirVoteButCastsNoNewOne},
 	{"StaffNeverVote", testStaffNeverVote},
+	{"RetryAfterTheDeadlineReturnsThePoll", testRetryAfterTheDeadlineReturnsThePoll},
 	// The audit trail and access.
 	{"EveryChangeAppendsOneChainedEvent", testEveryChangeAppendsOneChainedEvent},
 	{"RefusedChangeLeavesNoEvent", testRefusedChangeLeavesNoEvent},

@@ -47,6 +47,9 @@ func (r *TallyReport) Validate() error {
 	if r.BodyName == "" {
 		vs.Add("report.body_name", "is required")
 	}
+	if r.OpenedBy == "" {
+		vs.Add("report.opened_by", "is required")
+	}
 	if r.PrintTime.IsZero() {
 		vs.Add("report.print_time", "is required")
 	}

@@ -379,9 +379,9 @@ func (r *Renderer) Report(rep *bq.TallyReport) ([]byte, error) {
 		what, did, didNot = "lấy ý kiến", "đã cho ý kiến", "chưa cho ý kiến"
 	}
 	w.para(reportSize, alignJustify, piece{"", "Nội dung " + what + ": " + t.question})
-	times := fmt.Sprintf("Mở lúc %s do %s (%s); thời hạn đến %s", bq.DocumentTime(p.CreateTime), t.openedBy, t.body, bq.DocumentTime(p.Deadline))
-	if p.Deadline.IsZero() {
-		times = fmt.Sprintf("Mở lúc %s do %s (%s)", bq.DocumentTime(p.CreateTime), t.openedBy, t.body)
+	times := fmt.Sprintf("%s do %s (%s) mở lúc %s", strings.ToUpper(what[:1])+what[1:], t.openedBy, t.body, bq.DocumentTime(p.CreateTime))
+	if !p.Deadline.IsZero() {
+		times += "; thời hạn đến " + bq.DocumentTime(p.Deadline)
 	}
 	if !p.CloseTime.IsZero() {
 		times += "; kết thúc lúc " + bq.DocumentTime(p.CloseTime)
@@ -391,7 +391,8 @@ func (r *Renderer) Report(rep *bq.TallyReport) ([]byte, error) {
 	if p.State == bq.StateCancelled && t.cancelReason != "" {
 		state += " (lý do: " + t.cancelReason + ")"
 	}
-	w.para(reportSize, alignJustify, piece{"", fmt.Sprintf("%s. Tổng số đại biểu: %d; %s: %d; %s: %d.", state, p.Eligible, did, tl.Voted, didNot, len(tl.Missing))})
+	w.para(reportSize, alignJustify, piece{"", state + "."})
+	w.para(reportSize, alignJustify, piece{"", fmt.Sprintf("Tổng số đại biểu: %d; %s: %d; %s: %d.", p.Eligible, did, tl.Voted, didNot, len(tl.Missing))})
 	if rule := reportRule(tl); vote && rule != "" {
 		w.para(reportSize, alignJustify, piece{"", "Quy tắc thông qua: " + rule})
 	}

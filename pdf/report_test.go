@@ -343,3 +343,61 @@ func TestReportExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestReportVariants checks the wording of the cases the examples do not show.
+func TestReportVariants(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(r *bq.TallyReport)
+		want []string
+	}{
+		{"majority of cast", func(r *bq.TallyReport) { r.Tally.Poll.Rule = bq.RuleMajorityOfCast }, []string{
+			"quá nửa số đại biểu tham gia biểu quyết tán thành (8 đại biểu đã biểu quyết, cần ít nhất 5)",
+			"Kết quả: Thông qua: 5/8 phiếu tán thành, cần 5",
+		}},
+		{"cancelled", func(r *bq.TallyReport) {
+			r.Tally.Poll.State, r.Tally.Poll.CancelReason = bq.StateCancelled, "Nội dung được đưa ra kỳ họp thường lệ"
+		}, []string{"Tình trạng: Đã hủy (lý do: Nội dung được đưa ra kỳ họp thường lệ).", "Kết quả: Đã hủy"}},
+		{"everyone voted", func(r *bq.TallyReport) {
+			r.Tally.Choices[2] = append(r.Tally.Choices[2], r.Tally.Missing[0])
+			r.Tally.Counts[2]++
+			r.Tally.Voted++
+			r.Tally.Missing = nil
+		}, []string{"Tất cả đại biểu đều đã biểu quyết.", "9 Ưng Hoàng Phúc", "Bùi Văn Ước (không còn hoạt động) Không biểu quyết"}},
+		{"nobody voted", func(r *bq.TallyReport) {
+			for o := range r.Tally.Choices {
+				r.Tally.Missing = append(r.Tally.Missing, r.Tally.Choices[o]...)
+				r.Tally.Choices[o], r.Tally.Counts[o] = nil, 0
+			}
+			r.Tally.Voted = 0
+		}, []string{"Chưa có đại biểu nào biểu quyết.", "Kết quả: Không thông qua: 0/9 tán thành, cần 5", "9 Ưng Hoàng Phúc"}},
+		{"twenty long options", func(r *bq.TallyReport) {
+			o := opinionReport()
+			p := opinionPaper().Poll
+			p.Eligible = 5
+			o.Tally.Poll = p
+			o.Tally.Counts = make([]int, len(p.Options))
+			o.Tally.Choices = make([][]bq.Voter, len(p.Options))
+			for i := range p.Options {
+				p.Options[i] += " và việc thực hiện chính sách hỗ trợ phát triển kinh tế - xã hội"
+				o.Tally.Counts[i] = i % 4
+			}
+			o.Tally.Decide()
+			*r = *o
+		}, []string{"Nội dung 20: giao thông nông thôn xã số 20 và việc thực hiện chính sách hỗ trợ phát triển kinh tế - xã hội"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := voteReport()
+			tc.edit(rep)
+			rep.Tally.Decide()
+			b := renderReport(t, rep)
+			run(t, "qpdf", "--check", writeTemp(t, b))
+			got := strings.Join(strings.Fields(pdftotext(t, b, false)), " ")
+			for _, s := range tc.want {
+				if !strings.Contains(got, s) {
+					t.Errorf("pdftotext lacks %q:\n%s", s, got)
+				}
+			}
+		})
+	}
+}

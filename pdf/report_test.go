@@ -229,7 +229,7 @@ func TestReportRealTools(t *testing.T) {
 		{"report-opinion.txt", opinionReport(), 2, []string{
 			"BÁO CÁO KẾT QUẢ LẤY Ý KIẾN", "Nội dung lấy ý kiến:", "Tình trạng: Đang lấy ý kiến.",
 			"Mỗi đại biểu được chọn nhiều phương án", "II. ĐẠI BIỂU ĐÃ CHO Ý KIẾN",
-			"1 Dương Minh Khoa Nội dung 4: giao thông nông thôn xã số 4 —",
+			"STT Họ và tên Lựa chọn Xác nhận", "Dương Minh Khoa", "Đặng Thị Hương", "Hồ Văn Tâm",
 			"Nội dung 1: giao thông nông thôn xã số 1 Nội dung 2: giao thông nông thôn xã số 2",
 			"1 Nguyễn Thị Hồng Nhung 2 Trần Quốc Ân",
 		}},
@@ -255,6 +255,11 @@ func TestReportRealTools(t *testing.T) {
 				if !strings.Contains(got, s) {
 					t.Errorf("pdftotext lacks %q", s)
 				}
+			}
+			// The voters come in Vietnamese order: Dương, Đặng, Hồ.
+			voters := got[strings.Index(got, "STT Họ và tên Lựa chọn"):]
+			if a, b, c := strings.Index(voters, "Dương Minh Khoa"), strings.Index(voters, "Đặng Thị Hương"), strings.Index(voters, "Hồ Văn Tâm"); !(0 <= a && a < b && b < c) {
+				t.Errorf("voters out of order: Dương at %d, Đặng at %d, Hồ at %d", a, b, c)
 			}
 			if tc.rep.Tally.Poll.Kind == bq.KindOpinion {
 				for _, s := range []string{"Quy tắc thông qua", "Thông qua:", "cần ít nhất", "để thông qua"} {

@@ -1,6 +1,6 @@
 // Package pdf draws the documents the service issues, with gofpdf: the written
-// confirmation of Điều 7.2 that each voter signs. It knows nothing of gRPC or SQL; the
-// server reaches it through bieuquyet.DocumentRenderer.
+// confirmation of Điều 7.2 that each voter signs, and the tally report leaders file. It
+// knows nothing of gRPC or SQL; the server reaches it through bieuquyet.DocumentRenderer.
 package pdf
 
 import (
@@ -40,8 +40,9 @@ const (
 // decree's 13 pt first, then smaller for long polls, never below 10 pt.
 var bodySizes = []float64{13, 12.5, 12, 11.5, 11, 10.5, 10}
 
-// Renderer draws confirmations. It keeps no state between documents beyond the fonts,
-// which are prepared once per process and only read, so one Renderer serves many goroutines.
+// Renderer draws confirmations and tally reports. It keeps no state between documents
+// beyond the fonts, which are prepared once per process and only read, so one Renderer
+// serves many goroutines.
 type Renderer struct {
 	fonts fonts
 }

@@ -250,6 +250,9 @@ type DocumentRenderer interface {
 	// Confirmation renders one confirmation. The same paper gives the same bytes. A paper
 	// whose wording cannot fit its one page is refused with CodeFailedPrecondition.
 	Confirmation(p *ConfirmationPaper) ([]byte, error)
+	// Report renders a poll's tally report for leaders, over as many A4 pages as its lists
+	// need. The same report gives the same bytes.
+	Report(r *TallyReport) ([]byte, error)
 }
 
 // The payload of a confirmation's QR code (docs/confirmation-format.md):

@@ -1,6 +1,6 @@
 // Package pdf draws the documents the service issues, with gofpdf: the written
-// confirmation of Điều 7.2 that each voter signs. It knows nothing of gRPC or SQL; the
-// server reaches it through bieuquyet.DocumentRenderer.
+// confirmation of Điều 7.2 that each voter signs, and the tally report leaders file. It
+// knows nothing of gRPC or SQL; the server reaches it through bieuquyet.DocumentRenderer.
 package pdf
 
 import (
@@ -40,8 +40,9 @@ const (
 // decree's 13 pt first, then smaller for long polls, never below 10 pt.
 var bodySizes = []float64{13, 12.5, 12, 11.5, 11, 10.5, 10}
 
-// Renderer draws confirmations. It keeps no state between documents beyond the fonts,
-// which are prepared once per process and only read, so one Renderer serves many goroutines.
+// Renderer draws confirmations and tally reports. It keeps no state between documents
+// beyond the fonts, which are prepared once per process and only read, so one Renderer
+// serves many goroutines.
 type Renderer struct {
 	fonts fonts
 }
@@ -169,30 +170,7 @@ func drawConfirmation(f *gofpdf.Fpdf, fs fonts, p *bq.ConfirmationPaper, t *text
 	f.SetAuthor(t.council, true)
 	f.SetKeywords(fmt.Sprintf("bieuquyet %s %s %s", name, bq.PersonName(p.Person.ID), p.Payload()), true)
 
-	// Header: the issuing body on the left, the national motto on the right, each
-	// centred in its column (Nghị định 30/2020/NĐ-CP, Phụ lục I).
-	const leftX, leftW = 22.0, 80.0
-	const rightX, rightW = 100.0, pageW - marginR - 100.0
-	lh := lineHeight(12.5)
-	y := marginT
-	y, _ = centered(f, fs, leftX, y, leftW, "", 12.5, lh, t.councilUpper)
-	y, wide := centered(f, fs, leftX, y, leftW, "B", 12.5, lh, t.bodyUpper)
-	// A rule under the body's name, a third to a half of its line, centred.
-	rule := wide * 0.4
-	f.SetLineWidth(0.3)
-	f.Line(leftX+(leftW-rule)/2, y+1, leftX+(leftW+rule)/2, y+1)
-	leftEnd := y + 3
-
-	ry := marginT
-	ry, _ = centered(f, fs, rightX, ry, rightW, "B", 12.5, lh, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
-	ry, motto := centered(f, fs, rightX, ry, rightW, "B", 13.5, lineHeight(13.5), "Độc lập - Tự do - Hạnh phúc")
-	// The motto is underlined with a line as long as itself.
-	f.Line(rightX+(rightW-motto)/2, ry+0.6, rightX+(rightW+motto)/2, ry+0.6)
-	rightEnd := ry + 3
-
-	y = max(leftEnd, rightEnd) + 1
-	centered(f, fs, leftX, y, leftW, "", 13, lineHeight(13), "Số: "+strconv.FormatInt(p.ID, 10)+"/PXN-HĐND")
-	y, _ = centered(f, fs, rightX, y, rightW, "I", 13, lineHeight(13), t.place+", "+bq.DocumentDate(p.IssueTime))
+	y := heading(f, fs, t.councilUpper, t.bodyUpper, "Số: "+strconv.FormatInt(p.ID, 10)+"/PXN-HĐND", t.place+", "+bq.DocumentDate(p.IssueTime))
 
 	// Title and abstract.
 	y += 6

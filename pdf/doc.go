@@ -251,6 +251,40 @@ func span(ws []word, space float64) float64 {
 	return w + space*float64(len(ws)-1)
 }
 
+// heading draws the head of an administrative document (Nghị định 30/2020/NĐ-CP, Phụ lục
+// I): the issuing body on the left (the council, then the group in bold with a short rule
+// under it), the national motto on the right, underlined as long as itself, each centred in
+// its column; then the number line on the left and the place and date in italics on the
+// right. It returns the y below them.
+func heading(f *gofpdf.Fpdf, fs fonts, councilUpper, bodyUpper, number, placeDate string) float64 {
+	lh := lineHeight(12.5)
+	y := marginT
+	y, _ = centered(f, fs, headLeftX, y, headLeftW, "", 12.5, lh, councilUpper)
+	y, wide := centered(f, fs, headLeftX, y, headLeftW, "B", 12.5, lh, bodyUpper)
+	// A rule under the body's name, a third to a half of its line, centred.
+	rule := wide * 0.4
+	f.SetLineWidth(0.3)
+	f.Line(headLeftX+(headLeftW-rule)/2, y+1, headLeftX+(headLeftW+rule)/2, y+1)
+	leftEnd := y + 3
+
+	ry := marginT
+	ry, _ = centered(f, fs, headRightX, ry, headRightW, "B", 12.5, lh, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+	ry, motto := centered(f, fs, headRightX, ry, headRightW, "B", 13.5, lineHeight(13.5), "Độc lập - Tự do - Hạnh phúc")
+	f.Line(headRightX+(headRightW-motto)/2, ry+0.6, headRightX+(headRightW+motto)/2, ry+0.6)
+	rightEnd := ry + 3
+
+	y = max(leftEnd, rightEnd) + 1
+	centered(f, fs, headLeftX, y, headLeftW, "", 13, lineHeight(13), number)
+	y, _ = centered(f, fs, headRightX, y, headRightW, "I", 13, lineHeight(13), placeDate)
+	return y
+}
+
+// The heading's two columns.
+const (
+	headLeftX, headLeftW   = 22.0, 80.0
+	headRightX, headRightW = 100.0, pageW - marginR - 100.0
+)
+
 // checkbox draws an empty square box of side s at (x, y), ticked when on. The tick is
 // drawn, not typed: it must not depend on a glyph the font may lack.
 func checkbox(f *gofpdf.Fpdf, x, y, s float64, on bool) {

@@ -62,6 +62,10 @@ var tests = []struct {
 	{"DeactivatedDelegateKeepsTheirVoteButCastsNoNewOne", testDeactivatedDelegateKeepsTheirVoteButCastsNoNewOne},
 	{"StaffNeverVote", testStaffNeverVote},
 	{"RetryAfterTheDeadlineReturnsThePoll", testRetryAfterTheDeadlineReturnsThePoll},
+	// Written confirmations.
+	{"ConfirmationsAreIssuedOncePerVoter", testConfirmationsAreIssuedOncePerVoter},
+	{"ConfirmationPlansGoStale", testConfirmationPlansGoStale},
+	{"ListConfirmationsFiltersAndPages", testListConfirmationsFiltersAndPages},
 	// The audit trail and access.
 	{"EveryChangeAppendsOneChainedEvent", testEveryChangeAppendsOneChainedEvent},
 	{"RefusedChangeLeavesNoEvent", testRefusedChangeLeavesNoEvent},

@@ -2,11 +2,14 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -34,6 +37,7 @@ type confirmationServer struct {
 	store  store.Store
 	render bq.DocumentRenderer
 	hub    *hub
+	now    func() time.Time // the report's print time
 }
 
 var confirmationStatuses = map[pb.ConfirmationStatus]bq.ConfirmationStatus{
@@ -108,13 +112,9 @@ func (s *confirmationServer) papers(ctx context.Context, poll *bq.Poll, cs []bq.
 	if err != nil {
 		return nil, err
 	}
-	openedBy := officeName
-	if id, err := bq.ParseName("opened_by", bq.People, poll.OpenedBy); err == nil {
-		p, err := s.store.GetPerson(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		openedBy = p.FullName
+	openedBy, err := s.openerName(ctx, poll)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]*bq.ConfirmationPaper, len(cs))
 	for i := range cs {
@@ -131,6 +131,19 @@ func (s *confirmationServer) papers(ctx context.Context, poll *bq.Poll, cs []bq.
 		}
 	}
 	return out, nil
+}
+
+// openerName is who opened a poll, as a paper names them: the person, or the Office.
+func (s *confirmationServer) openerName(ctx context.Context, poll *bq.Poll) (string, error) {
+	id, err := bq.ParseName("opened_by", bq.People, poll.OpenedBy)
+	if err != nil {
+		return officeName, nil
+	}
+	p, err := s.store.GetPerson(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return p.FullName, nil
 }
 
 // renderAll renders the confirmations' documents on every core; the renderer is safe for
@@ -255,12 +268,79 @@ func (s *confirmationServer) DownloadConfirmation(req *pb.DownloadConfirmationRe
 	return nil
 }
 
-// GetTallyReport waits for the report's renderer (issue 5/7, the tally report).
+// GetTallyReport draws the poll's tally report for leaders: the tally as it is now, each
+// voter's confirmation status, and the audit trail's head at this moment, so that a filed
+// paper copy is a witness of the trail kept outside the database.
 func (s *confirmationServer) GetTallyReport(req *pb.GetTallyReportRequest, stream pb.ConfirmationService_GetTallyReportServer) error {
-	if _, err := bq.ParseName("poll", bq.Polls, req.GetPoll()); err != nil {
-		return s.fail(stream.Context(), err)
+	ctx := stream.Context()
+	pollID, err := bq.ParseName("poll", bq.Polls, req.GetPoll())
+	if err != nil {
+		return s.fail(ctx, err)
 	}
-	return status.Error(codes.Unimplemented, "the tally report is not available in this version of the server yet")
+	if s.render == nil {
+		return status.Error(codes.Unimplemented, "this server has no document renderer: it cannot draw reports")
+	}
+	r, err := s.tallyReport(ctx, pollID)
+	if err != nil {
+		return s.fail(ctx, err)
+	}
+	doc, err := s.render.Report(r)
+	if err != nil {
+		return s.fail(ctx, err)
+	}
+	sum := sha256.Sum256(doc)
+	first := &pb.GetTallyReportResponse{FileName: fmt.Sprintf("bao-cao-polls-%d.pdf", pollID), Sha256: hex.EncodeToString(sum[:]), SizeBytes: int64(len(doc))}
+	if err := stream.Send(first); err != nil {
+		return err
+	}
+	for len(doc) > 0 {
+		n := min(chunkSize, len(doc))
+		if err := stream.Send(&pb.GetTallyReportResponse{Chunk: doc[:n]}); err != nil {
+			return err
+		}
+		doc = doc[n:]
+	}
+	return nil
+}
+
+// tallyReport gathers what the report shows.
+func (s *confirmationServer) tallyReport(ctx context.Context, pollID int64) (*bq.TallyReport, error) {
+	t, err := s.store.GetTally(ctx, pollID)
+	if err != nil {
+		return nil, err
+	}
+	council, err := s.store.GetCouncil(ctx)
+	if err != nil {
+		return nil, err
+	}
+	body, err := s.store.GetGroup(ctx, t.Poll.BodyID)
+	if err != nil {
+		return nil, err
+	}
+	openedBy, err := s.openerName(ctx, t.Poll)
+	if err != nil {
+		return nil, err
+	}
+	statuses := map[int64]bq.ConfirmationStatus{}
+	for after := int64(0); ; {
+		cs, err := s.store.ListConfirmations(ctx, store.ConfirmationFilter{PollID: pollID, AfterPerson: after, Limit: maxPageSize})
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			statuses[c.PersonID] = c.Status
+		}
+		if len(cs) < maxPageSize {
+			break
+		}
+		after = cs[len(cs)-1].PersonID
+	}
+	seq, hash, err := s.store.AuditHead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &bq.TallyReport{Council: *council, BodyName: body.DisplayName, OpenedBy: openedBy, Tally: t,
+		Confirmations: statuses, PrintTime: s.now(), AuditHead: bq.AuditHeadText(seq, hash)}, nil
 }
 
 func confirmationPB(c *bq.Confirmation) *pb.Confirmation {

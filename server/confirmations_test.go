@@ -5,7 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -263,10 +268,63 @@ func TestConfirmationsOfAVoteInBanPhapChe(t *testing.T) {
 		}
 	}
 
+	// The leaders' report: the tally, each voter's confirmation, and the trail's head.
+	head, err := h.audit.GetAuditHead(ctx, &pb.GetAuditHeadRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := h.confs.GetTallyReport(ctx, &pb.GetTallyReportRequest{Poll: poll.GetName()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report []byte
+	first, err := stream.Recv()
+	for err == nil {
+		msg, rerr := stream.Recv()
+		if rerr != nil {
+			err = rerr
+			break
+		}
+		report = append(report, msg.GetChunk()...)
+	}
+	if err != io.EOF {
+		t.Fatalf("report stream: %v", err)
+	}
+	sum := sha256.Sum256(report)
+	if hex.EncodeToString(sum[:]) != first.GetSha256() || int64(len(report)) != first.GetSizeBytes() || !bytes.HasPrefix(report, []byte("%PDF-")) {
+		t.Fatalf("report: %d bytes, header %v", len(report), first)
+	}
+	if text := pdfText(t, report); text != "" {
+		for _, want := range []string{"BÁO CÁO KẾT QUẢ BIỂU QUYẾT", "HĐND - Ban Pháp chế", "Chờ ký",
+			fmt.Sprintf("Đầu chuỗi nhật ký: %d:%x", head.GetHead().GetSeq(), head.GetHead().GetHash())} {
+			if !strings.Contains(text, want) {
+				t.Errorf("the report lacks %q:\n%s", want, text)
+			}
+		}
+	}
+
 	v, err := h.audit.VerifyAuditLog(ctx, &pb.VerifyAuditLogRequest{})
 	if err != nil || !v.GetOk() {
 		t.Fatalf("verify: %v, %v", v, err)
 	}
+}
+
+// pdfText is what pdftotext reads from doc, or "" (and the test notes it) without it.
+func pdfText(t *testing.T, doc []byte) string {
+	t.Helper()
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		t.Log("pdftotext is not installed (poppler-utils): the report's text is not checked")
+		return ""
+	}
+	path := filepath.Join(t.TempDir(), "report.pdf")
+	if err := os.WriteFile(path, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdftotext", "-layout", path, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return strings.Join(strings.Fields(string(out)), " ")
 }
 
 func TestGenerateConfirmationsWithoutARenderer(t *testing.T) {

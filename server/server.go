@@ -74,7 +74,7 @@ func New(cfg Config) *Server {
 	ctx, stop := context.WithCancel(context.Background())
 	pb.RegisterPollServiceServer(s.grpc, &pollServer{base: b, store: cfg.Store, clock: clock, hub: hub, sched: sched, recheck: s.reauthorize,
 		stopping: ctx.Done()})
-	pb.RegisterConfirmationServiceServer(s.grpc, &confirmationServer{base: b, store: cfg.Store, render: cfg.Renderer, hub: hub})
+	pb.RegisterConfirmationServiceServer(s.grpc, &confirmationServer{base: b, store: cfg.Store, render: cfg.Renderer, hub: hub, now: clock.Now})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	for name := range s.grpc.GetServiceInfo() {

@@ -138,8 +138,8 @@ var pollReportCommand = &command{
 	setup: func(fs *flag.FlagSet) action {
 		out := fs.String("o", "", "the `FILE` to save the report in, - for standard output")
 		return func(ctx context.Context, a *app, args []string) error {
-			if err := requireFlags(fs, "o"); err != nil {
-				return err
+			if !visited(fs)["o"] {
+				return usageErrorf(fs.Name(), "-o FILE is required (- for standard output)")
 			}
 			if *out == "" {
 				return usageErrorf(fs.Name(), "-o is empty: give a FILE, or - for standard output")

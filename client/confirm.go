@@ -96,7 +96,7 @@ var confirmCommands = []*command{
 		summary: "save the documents of a poll's confirmations in DIR, one file per delegate named after them, skipping those already there; " +
 			"or one confirmation in FILE (- for standard output); each is checked against the SHA-256 the server reports",
 		setup: func(fs *flag.FlagSet) action {
-			dir := fs.String("dir", "", "the folder to save a poll's confirmations in (created when missing); files already there with the right content are kept")
+			dir := fs.String("dir", "", "the folder to save a poll's confirmations in (created when missing); files already there with the right content are kept; on a terminal, a bar on stderr shows the progress")
 			out := fs.String("o", "", "the `FILE` to save one confirmation in, - for standard output")
 			return func(ctx context.Context, a *app, args []string) error {
 				set := visited(fs)

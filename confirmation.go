@@ -47,6 +47,7 @@ type Confirmation struct {
 	ID       int64
 	PollID   int64
 	PersonID int64
+	FullName string   // the delegate's name as in the poll's electorate
 	Options  []int    // the confirmed choice: indices into the poll's options, ascending
 	Choice   []string // the texts of Options
 	// The vote record the choice came from.
@@ -89,7 +90,7 @@ func NewConfirmation(id int64, poll *Poll, vote *VoteRecord, issue, deadline tim
 		choice[i] = poll.Options[o]
 	}
 	return &Confirmation{
-		ID: id, PollID: poll.ID, PersonID: vote.PersonID,
+		ID: id, PollID: poll.ID, PersonID: vote.PersonID, FullName: vote.FullName,
 		Options: opts, Choice: choice,
 		VoteID: vote.ID, VoteTime: vote.RecordTime, VoteSource: vote.Source, VoteNote: vote.Note,
 		IssueTime: issue, Deadline: deadline,

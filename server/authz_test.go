@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	bq "github.com/bieuquyet/bieuquyet"
+	"github.com/bieuquyet/bieuquyet/pdf"
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
 	"github.com/bieuquyet/bieuquyet/store"
 	"github.com/bieuquyet/bieuquyet/store/sqlite"
@@ -52,7 +54,10 @@ type fixture struct {
 	leader, delegate, staff int64 // people in g
 	outsider, otherLeader   int64
 	spareToken              int64
-	poll                    int64 // an open vote in g
+	poll                    int64  // an open vote in g
+	closed                  int64  // a closed vote in g, the leader's and the delegate's votes recorded
+	confirmed               int64  // the same, its confirmations issued
+	own                     string // the delegate's confirmation in confirmed
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -136,9 +141,51 @@ func newFixture(t *testing.T) *fixture {
 	if _, err := st.RecordVote(ctx, a, store.VoteRequest{PollID: p.ID, PersonID: f.delegate, Options: []string{"Tán thành"}, Source: bq.SourceZalo}); err != nil {
 		t.Fatal(err)
 	}
-	f.h = start(t, st, "")
+	f.closed = closedPoll(t, st, f.g, f.leader, f.delegate)
+	f.confirmed = closedPoll(t, st, f.g, f.leader, f.delegate)
+	plan, err := st.PlanConfirmations(ctx, f.confirmed, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := make([][]byte, len(plan.Confirmations))
+	for i, c := range plan.Confirmations {
+		docs[i] = []byte("%PDF-1.4 " + c.Name())
+	}
+	_, issued, err := st.IssueConfirmations(ctx, a, plan, docs, bq.RequestKey{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range issued {
+		if c.PersonID == f.delegate {
+			f.own = c.Name()
+		}
+	}
+	f.h = startWith(t, Config{Store: st, Renderer: pdf.New()}, "")
 	f.h.st = st
 	return f
+}
+
+// closedPoll opens a vote in group g, records each voter's "Tán thành" and closes it.
+func closedPoll(t *testing.T, st *sqlite.Store, g int64, voters ...int64) int64 {
+	t.Helper()
+	ctx := context.Background()
+	a := bq.Audit{Actor: "local:test"}
+	poll := &bq.Poll{BodyID: g, GroupID: g, Kind: bq.KindVote, Title: "Thông qua báo cáo", Question: "Đồng ý thông qua báo cáo?",
+		Rule: bq.RuleMajorityOfAll, Deadline: time.Now().Add(time.Hour)}
+	poll.Normalize()
+	p, err := st.CreatePoll(ctx, a, poll, bq.RequestKey{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range voters {
+		if _, err := st.RecordVote(ctx, a, store.VoteRequest{PollID: p.ID, PersonID: v, Options: []string{"Tán thành"}, Source: bq.SourceZalo}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.ClosePoll(ctx, a, p.ID, bq.RequestKey{}); err != nil {
+		t.Fatal(err)
+	}
+	return p.ID
 }
 
 // matrixCase is one RPC: a valid request against the fixture, and who may make it.
@@ -155,7 +202,7 @@ func unary[Req, Resp any](fn func(context.Context, Req, ...grpc.CallOption) (Res
 }
 
 func matrix(h *harness) map[string]matrixCase {
-	r, a, au, pl := h.roster, h.access, h.audit, h.polls
+	r, a, au, pl, cf := h.roster, h.access, h.audit, h.polls, h.confs
 	poll := func(f *fixture) string { return fmt.Sprintf("polls/%d", f.poll) }
 	pname := func(id int64) string { return fmt.Sprintf("people/%d", id) }
 	gname := func(id int64) string { return fmt.Sprintf("groups/%d", id) }
@@ -242,6 +289,43 @@ func matrix(h *harness) map[string]matrixCase {
 			_, err = stream.Recv()
 			return err
 		}},
+
+		pb.ConfirmationService_GenerateConfirmations_FullMethodName: {leaderOfG, unary(cf.GenerateConfirmations, func(f *fixture) *pb.GenerateConfirmationsRequest {
+			return &pb.GenerateConfirmationsRequest{Poll: fmt.Sprintf("polls/%d", f.closed)}
+		})},
+		// A delegate of G lists only their own; staff in G get an empty list.
+		pb.ConfirmationService_ListConfirmations_FullMethodName: {peopleInG, unary(cf.ListConfirmations, func(f *fixture) *pb.ListConfirmationsRequest {
+			return &pb.ListConfirmationsRequest{Poll: fmt.Sprintf("polls/%d", f.confirmed)}
+		})},
+		pb.ConfirmationService_GetConfirmation_FullMethodName: {ownVotes, unary(cf.GetConfirmation, func(f *fixture) *pb.GetConfirmationRequest {
+			return &pb.GetConfirmationRequest{Name: f.own}
+		})},
+		pb.ConfirmationService_DownloadConfirmation_FullMethodName: {ownVotes, func(ctx context.Context, f *fixture) error {
+			stream, err := cf.DownloadConfirmation(ctx, &pb.DownloadConfirmationRequest{Name: f.own})
+			if err != nil {
+				return err
+			}
+			for {
+				if _, err := stream.Recv(); err != nil {
+					if err == io.EOF {
+						return nil
+					}
+					return err
+				}
+			}
+		}},
+		pb.ConfirmationService_GetTallyReport_FullMethodName: {leaderOfG, func(ctx context.Context, f *fixture) error {
+			stream, err := cf.GetTallyReport(ctx, &pb.GetTallyReportRequest{Poll: fmt.Sprintf("polls/%d", f.confirmed)})
+			if err != nil {
+				return err
+			}
+			_, err = stream.Recv()
+			// The report's renderer has not landed: past the policy, the handler says so.
+			if status.Code(err) == codes.Unimplemented {
+				return nil
+			}
+			return err
+		}},
 	}
 }
 
@@ -302,7 +386,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			continue
 		}
 		if _, ok := matrix(&harness{roster: pb.NewRosterServiceClient(nil), access: pb.NewAccessServiceClient(nil), audit: pb.NewAuditServiceClient(nil),
-			polls: pb.NewPollServiceClient(nil)})[method]; !ok {
+			polls: pb.NewPollServiceClient(nil), confs: pb.NewConfirmationServiceClient(nil)})[method]; !ok {
 			t.Errorf("%s is not in the authorization matrix", method)
 			continue
 		}

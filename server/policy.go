@@ -44,14 +44,25 @@ var policies = map[string]rule{
 	pb.PollService_CreatePoll_FullMethodName:      bodyLeader(func(r any) string { return r.(*pb.CreatePollRequest).GetPoll().GetBody() }),
 	pb.PollService_GetPoll_FullMethodName:         pollMember(func(r any) string { return r.(*pb.GetPollRequest).GetName() }),
 	pb.PollService_ListPolls_FullMethodName:       anyone, // people see the polls of their own groups: the handler filters
-	pb.PollService_ClosePoll_FullMethodName:       pollLeader(func(r any) string { return r.(*pb.ClosePollRequest).GetName() }),
-	pb.PollService_CancelPoll_FullMethodName:      pollLeader(func(r any) string { return r.(*pb.CancelPollRequest).GetName() }),
+	pb.PollService_ClosePoll_FullMethodName:       pollLeader("name", "close or cancel", func(r any) string { return r.(*pb.ClosePollRequest).GetName() }),
+	pb.PollService_CancelPoll_FullMethodName:      pollLeader("name", "close or cancel", func(r any) string { return r.(*pb.CancelPollRequest).GetName() }),
 	pb.PollService_RecordVote_FullMethodName:      office, // the secretariat records from the Zalo poll; nobody votes for anybody
 	pb.PollService_ImportVotes_FullMethodName:     office,
 	pb.PollService_ListVotes_FullMethodName:       pollMember(func(r any) string { return r.(*pb.ListVotesRequest).GetPoll() }),
 	pb.PollService_ListVoteHistory_FullMethodName: ownHistory,
 	pb.PollService_GetTally_FullMethodName:        pollMember(func(r any) string { return r.(*pb.GetTallyRequest).GetPoll() }),
 	pb.PollService_WatchPoll_FullMethodName:       pollMember(func(r any) string { return r.(*pb.WatchPollRequest).GetPoll() }),
+
+	pb.ConfirmationService_GenerateConfirmations_FullMethodName: pollLeader("poll", "issue the confirmations of", func(r any) string {
+		return r.(*pb.GenerateConfirmationsRequest).GetPoll()
+	}),
+	// Members of the poll's group may ask; the handler shows a delegate only their own.
+	pb.ConfirmationService_ListConfirmations_FullMethodName:    pollMember(func(r any) string { return r.(*pb.ListConfirmationsRequest).GetPoll() }),
+	pb.ConfirmationService_GetConfirmation_FullMethodName:      ownConfirmation(func(r any) string { return r.(*pb.GetConfirmationRequest).GetName() }),
+	pb.ConfirmationService_DownloadConfirmation_FullMethodName: ownConfirmation(func(r any) string { return r.(*pb.DownloadConfirmationRequest).GetName() }),
+	pb.ConfirmationService_GetTallyReport_FullMethodName: pollLeader("poll", "read the tally report of", func(r any) string {
+		return r.(*pb.GetTallyReportRequest).GetPoll()
+	}),
 }
 
 // rule decides one call. It returns nil to allow, a *denial to refuse, or another error
@@ -62,6 +73,7 @@ type rule func(ctx context.Context, az authorizer, p *bq.Principal, req any) err
 type authorizer interface {
 	SharesGroup(ctx context.Context, a, b int64) (bool, error)
 	PollGroups(ctx context.Context, id int64) (body, group int64, err error)
+	GetConfirmation(ctx context.Context, pollID, id int64) (*bq.Confirmation, error)
 }
 
 // denial is a refusal by policy: the reason goes to the caller, the target to the audit.
@@ -182,28 +194,61 @@ func pollMember(poll func(any) string) rule {
 	}
 }
 
-// pollLeader allows the Office, and the leader of the body that opened the poll.
-func pollLeader(poll func(any) string) rule {
+// pollLeader allows the Office, and the leader of the body that opened the poll; field
+// names the request field that holds the poll, what says what the call does to it.
+func pollLeader(field, what string, poll func(any) string) rule {
 	return func(ctx context.Context, az authorizer, p *bq.Principal, req any) error {
 		if p.IsOffice() {
 			return nil
 		}
 		name := poll(req)
-		id, err := bq.ParseName("name", bq.Polls, name)
+		id, err := bq.ParseName(field, bq.Polls, name)
 		if err != nil {
 			return err
 		}
 		body, _, err := az.PollGroups(ctx, id)
 		if bq.ErrorCode(err) == bq.CodeNotFound {
-			return deny(name, "%s does not exist or is not yours to close", name)
+			return deny(name, "%s does not exist or is not yours to %s", name, what)
 		}
 		if err != nil {
 			return err
 		}
 		if !p.Leads(body) {
-			return deny(name, "only the leader of %s, or the Office, may close or cancel %s", bq.GroupName(body), name)
+			return deny(name, "only the leader of %s, or the Office, may %s %s", bq.GroupName(body), what, name)
 		}
 		return nil
+	}
+}
+
+// ownConfirmation allows the Office, the leader of the body that opened the poll, and the
+// delegate the confirmation was issued to. Anyone else is told the same whether it exists
+// or not.
+func ownConfirmation(confirmation func(any) string) rule {
+	return func(ctx context.Context, az authorizer, p *bq.Principal, req any) error {
+		if p.IsOffice() {
+			return nil
+		}
+		name := confirmation(req)
+		pollID, id, err := bq.ParseConfirmationName("name", name)
+		if err != nil {
+			return err
+		}
+		refused := deny(name, "%s does not exist or is not yours: a delegate sees only their own confirmations", name)
+		body, _, err := az.PollGroups(ctx, pollID)
+		if bq.ErrorCode(err) == bq.CodeNotFound {
+			return refused
+		}
+		if err != nil {
+			return err
+		}
+		if p.Leads(body) {
+			return nil
+		}
+		c, err := az.GetConfirmation(ctx, pollID, id)
+		if bq.ErrorCode(err) == bq.CodeNotFound || err == nil && (p.Person == nil || c.PersonID != p.Person.ID) {
+			return refused
+		}
+		return err
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	bq "github.com/bieuquyet/bieuquyet"
+	"github.com/bieuquyet/bieuquyet/pdf"
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
 	"github.com/bieuquyet/bieuquyet/store/sqlite"
 )
@@ -86,13 +87,15 @@ type pollHarness struct {
 	clock *fakeClock
 	cs    *countingStore
 	ban   *pb.Group // HĐND - Ban Pháp chế of the sample roster
+	path  string    // the database file
 }
 
 // startPolls serves the sample roster on a fake clock shared by server and store.
 func startPolls(t *testing.T) *pollHarness {
 	t.Helper()
 	clock := newFakeClock()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "polls.db"), sqlite.Options{Now: clock.Now})
+	path := filepath.Join(t.TempDir(), "polls.db")
+	st, err := sqlite.Open(context.Background(), path, sqlite.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,9 +105,9 @@ func startPolls(t *testing.T) *pollHarness {
 	if _, err := st.CreateToken(context.Background(), bq.Audit{Actor: "local:test"}, &bq.Token{Name: "admin", Role: bq.TokenAdmin, Hash: hash, ExpireTime: clock.Now().Add(24 * time.Hour)}, bq.RequestKey{}); err != nil {
 		t.Fatal(err)
 	}
-	h := startWith(t, Config{Store: cs, Clock: clock}, secret)
+	h := startWith(t, Config{Store: cs, Clock: clock, Renderer: pdf.New()}, secret)
 	h.st = st
-	ph := &pollHarness{harness: h, clock: clock, cs: cs}
+	ph := &pollHarness{harness: h, clock: clock, cs: cs, path: path}
 	h.importRoster(t, readSample(t, "roster.csv"), false)
 	groups, err := h.roster.ListGroups(context.Background(), &pb.ListGroupsRequest{})
 	if err != nil {

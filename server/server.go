@@ -13,6 +13,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
+	bq "github.com/bieuquyet/bieuquyet"
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
 	"github.com/bieuquyet/bieuquyet/store"
 )
@@ -28,6 +29,9 @@ type Config struct {
 	// Clock is the time the server works by: token lifetimes, poll deadlines. It must
 	// be the store's clock too. Tests inject their own; nil is the wall clock.
 	Clock Clock
+	// Renderer draws the documents the server issues (pdf.New()). Without one, the
+	// confirmations already issued can still be read, but none can be issued.
+	Renderer bq.DocumentRenderer
 	// Options are added to the gRPC server's own (credentials, for instance).
 	Options []grpc.ServerOption
 }
@@ -66,6 +70,7 @@ func New(cfg Config) *Server {
 	hub := newHub()
 	sched := &scheduler{store: cfg.Store, clock: clock, log: s.log, wake: make(chan struct{}, 1), closed: hub.notify}
 	pb.RegisterPollServiceServer(s.grpc, &pollServer{base: b, store: cfg.Store, clock: clock, hub: hub, sched: sched, recheck: s.reauthorize})
+	pb.RegisterConfirmationServiceServer(s.grpc, &confirmationServer{base: b, store: cfg.Store, render: cfg.Renderer, hub: hub})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	for name := range s.grpc.GetServiceInfo() {

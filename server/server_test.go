@@ -52,6 +52,7 @@ type harness struct {
 	access pb.AccessServiceClient
 	audit  pb.AuditServiceClient
 	polls  pb.PollServiceClient
+	confs  pb.ConfirmationServiceClient
 	logs   *syncBuffer
 	st     *sqlite.Store // nil for a fake store
 	admin  string        // the admin token every call carries unless it names its own
@@ -108,7 +109,8 @@ func startWith(t *testing.T, cfg Config, admin string, dialOpts ...grpc.DialOpti
 		srv.Shutdown(context.Background())
 	})
 	return &harness{conn: conn, roster: pb.NewRosterServiceClient(conn), access: pb.NewAccessServiceClient(conn),
-		audit: pb.NewAuditServiceClient(conn), polls: pb.NewPollServiceClient(conn), logs: logs, admin: admin}
+		audit: pb.NewAuditServiceClient(conn), polls: pb.NewPollServiceClient(conn), confs: pb.NewConfirmationServiceClient(conn),
+		logs: logs, admin: admin}
 }
 
 // startStore opens a fresh SQLite file with an admin token and serves it.

@@ -21,6 +21,7 @@ type Store interface {
 	AccessStore
 	AuditStore
 	PollStore
+	ConfirmationStore
 	Close() error
 }
 
@@ -74,6 +75,59 @@ type PollStore interface {
 	ListVotes(ctx context.Context, pollID, afterPerson int64, limit int) ([]bq.VoteRecord, error)
 	ListVoteHistory(ctx context.Context, pollID, personID int64) ([]bq.VoteRecord, error)
 	GetTally(ctx context.Context, pollID int64) (*bq.Tally, error)
+}
+
+// ConfirmationStore issues and keeps the written confirmations of closed polls (Điều 7.2).
+// It stores documents and knows nothing of how they are drawn: issuing is planned (a
+// read), the caller renders each planned confirmation, and the documents are issued in
+// one transaction, which holds only if the plan still does. A vote cannot change on a
+// closed poll, so a plan goes stale only if the poll's state moved on or another poll's
+// confirmations took the planned ids; IssueConfirmations then returns ErrStalePlan and
+// the caller plans again.
+type ConfirmationStore interface {
+	// PlanConfirmations reads what issuing a poll's confirmations will write: the issue
+	// time (the store's clock, as every document must show it), the confirmation deadline
+	// (Poll.StartConfirming: the one given, else the poll's own, else the default) and
+	// one confirmation per delegate with a current choice, ids assigned, in person order.
+	// For a poll whose confirmations were issued already, the plan is those (Issued),
+	// with their digests: nothing is to be rendered again.
+	PlanConfirmations(ctx context.Context, pollID int64, deadline time.Time) (*ConfirmationPlan, error)
+	// IssueConfirmations stores documents[i], exactly as given, as plan.Confirmations[i]
+	// with its SHA-256 and size, moves the poll to CONFIRMING and appends an event per
+	// confirmation and one for the poll, in one transaction. A poll whose confirmations
+	// were issued already gets them back unchanged, whatever the plan and documents; so
+	// does a retry of the same request.
+	IssueConfirmations(ctx context.Context, a bq.Audit, plan *ConfirmationPlan, documents [][]byte, key bq.RequestKey) (*bq.Poll, []bq.Confirmation, error)
+	ListConfirmations(ctx context.Context, f ConfirmationFilter) ([]bq.Confirmation, error)
+	GetConfirmation(ctx context.Context, pollID, id int64) (*bq.Confirmation, error)
+	// ConfirmationDocument returns a confirmation and the bytes of its document as issued.
+	ConfirmationDocument(ctx context.Context, pollID, id int64) (*bq.Confirmation, []byte, error)
+}
+
+// ConfirmationPlan is what issuing a poll's confirmations will write; see
+// ConfirmationStore.
+type ConfirmationPlan struct {
+	Poll      *bq.Poll // as read: CLOSED, or past it when Issued
+	Version   int64    // the poll's version when read
+	IssueTime time.Time
+	Deadline  time.Time
+	// Confirmations in person order, with their ids, choices and vote records; the
+	// digests are set only when Issued.
+	Confirmations []bq.Confirmation
+	Issued        bool
+}
+
+// ErrStalePlan is returned by IssueConfirmations when the plan no longer holds: plan
+// again, and render again.
+var ErrStalePlan = errors.New("the confirmation plan is stale")
+
+// ConfirmationFilter selects a poll's confirmations, in person order.
+type ConfirmationFilter struct {
+	PollID      int64
+	PersonID    int64 // only this person's
+	Status      bq.ConfirmationStatus
+	AfterPerson int64
+	Limit       int
 }
 
 // AuditFilter selects events. Zero fields select everything.

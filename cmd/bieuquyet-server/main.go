@@ -18,6 +18,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/bieuquyet/bieuquyet/pdf"
 	"github.com/bieuquyet/bieuquyet/server"
 	"github.com/bieuquyet/bieuquyet/store/sqlite"
 )
@@ -169,7 +170,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	cfg := server.Config{Store: st, Logger: log}
+	cfg := server.Config{Store: st, Logger: log, Renderer: pdf.New()}
 	if creds != nil {
 		cfg.Options = append(cfg.Options, grpc.Creds(creds))
 	}

@@ -49,6 +49,10 @@ var stateTables = map[string][]stateTable{
 			"electorate_hash", "eligible", "version", "request_id", "create_time", "close_time", "update_time"}},
 		{"poll_electorate", "poll_id", "person_id", []string{"person_id", "full_name", "zalo_name", "phone"}},
 	},
+	// A confirmation's document is read whole, as a blob literal: a changed byte, digest or
+	// status shows. It costs reading the document (tens of kilobytes) once per event on it.
+	string(bq.Confirmations): {{"confirmations", "id", "id", []string{"id", "poll_id", "person_id", "vote_id", "options", "issue_time",
+		"deadline", "status", "sha256", "size", "document"}}},
 }
 
 // stateQueries holds, for each kind, the statements that read its tables, taking the id
@@ -89,26 +93,33 @@ func literals(columns []string) string {
 	return strings.Join(q, " || ',' || ")
 }
 
-// stateKinds lists the tables whose every row is a target, with the query of their ids,
+// stateKinds lists the tables whose every row is a target, with the query of their names'
+// parts (the id, and for a confirmation its poll), the schema version that created them,
 // for VerifyAuditLog and the baseline of migration 0005.
 var stateKinds = []struct {
 	kind, ids, tables string
+	schema            int
 }{
-	{bq.CouncilName, `SELECT id FROM council ORDER BY id`, "the council row"},
-	{string(bq.People), `SELECT id FROM people ORDER BY id`, "the people row"},
-	{string(bq.Groups), `SELECT id FROM groups ORDER BY id`, "the groups row or its group_members"},
-	{string(bq.Tokens), `SELECT id FROM tokens ORDER BY id`, "the tokens row"},
-	{string(bq.Polls), `SELECT id FROM polls ORDER BY id`, "the polls row or its poll_electorate"},
+	{bq.CouncilName, `SELECT id FROM council ORDER BY id`, "the council row", 1},
+	{string(bq.People), `SELECT id FROM people ORDER BY id`, "the people row", 1},
+	{string(bq.Groups), `SELECT id FROM groups ORDER BY id`, "the groups row or its group_members", 1},
+	{string(bq.Tokens), `SELECT id FROM tokens ORDER BY id`, "the tokens row", 2},
+	{string(bq.Polls), `SELECT id FROM polls ORDER BY id`, "the polls row or its poll_electorate", 3},
+	{string(bq.Confirmations), `SELECT id, poll_id FROM confirmations ORDER BY id`, "the confirmations row (its document, digest or status)", 6},
 }
 
 // targetKind returns the kind of state a target names and its id; ok is false for targets
-// without state (a poll's body named in a refused call, a future kind).
+// without state (a poll's body named in a refused call, a future kind). A confirmation,
+// polls/{poll}/confirmations/{id}, is known by its own id; its row holds its poll.
 func targetKind(target string) (kind string, id int64, ok bool) {
 	if target == bq.CouncilName {
 		return bq.CouncilName, 1, true
 	}
+	if _, id, err := bq.ParseConfirmationName("target", target); err == nil {
+		return string(bq.Confirmations), id, true
+	}
 	coll, _, _ := strings.Cut(target, "/")
-	if _, known := stateQueries[coll]; !known || coll == bq.CouncilName {
+	if _, known := stateQueries[coll]; !known || coll == bq.CouncilName || coll == string(bq.Confirmations) {
 		return "", 0, false
 	}
 	id, err := bq.ParseName("target", bq.Collection(coll), target)
@@ -118,12 +129,15 @@ func targetKind(target string) (kind string, id int64, ok bool) {
 	return coll, id, true
 }
 
-// targetName is the inverse of targetKind.
-func targetName(kind string, id int64) string {
-	if kind == bq.CouncilName {
+// targetName is the inverse of targetKind, from a row of its stateKinds query.
+func targetName(kind string, row []any) string {
+	switch kind {
+	case bq.CouncilName:
 		return bq.CouncilName
+	case string(bq.Confirmations):
+		return bq.ConfirmationName(row[1].(int64), row[0].(int64))
 	}
-	return bq.Collection(kind).Name(id)
+	return bq.Collection(kind).Name(row[0].(int64))
 }
 
 // readState reads a target's state: one text per table of stateTables, nil where the
@@ -132,7 +146,7 @@ func readState(ctx context.Context, tx *sql.Tx, kind string, id int64) ([]any, e
 	out := make([]any, len(stateQueries[kind]))
 	for i, q := range stateQueries[kind] {
 		if err := tx.QueryRowContext(ctx, q, id).Scan(&out[i]); err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("state of %s: %w", targetName(kind, id), err)
+			return nil, fmt.Errorf("state of %s %d: %w", kind, id, err)
 		}
 	}
 	return out, nil
@@ -388,12 +402,15 @@ func (s *Store) afterMigration(ctx context.Context, tx *sql.Tx, version int) err
 	// state as found, so that from here on VerifyAuditLog checks every row; what happened
 	// to the rows before cannot be vouched for. An empty database gets no event.
 	for _, k := range stateKinds {
+		if k.schema > version {
+			continue // its table comes later, and starts bound
+		}
 		ids, err := readRows(ctx, tx, k.ids)
 		if err != nil {
 			return err
 		}
 		for _, row := range ids {
-			if err := s.appendChange(ctx, tx, baselineAudit, "BindState", targetName(k.kind, row[0].(int64)), true,
+			if err := s.appendChange(ctx, tx, baselineAudit, "BindState", targetName(k.kind, row), true,
 				"the trail vouches for this state from here on: it was stored before events carried state"); err != nil {
 				return err
 			}

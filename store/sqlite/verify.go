@@ -252,7 +252,7 @@ func checkTargets(ctx context.Context, tx *sql.Tx, marks map[string]*mark, _ *re
 			return nil, err
 		}
 		for _, row := range ids {
-			name := targetName(k.kind, row[0].(int64))
+			name := targetName(k.kind, row)
 			if marks[name] == nil {
 				found = append(found, finding{0, name, fmt.Sprintf("%s is stored, but no event in the trail vouches for it: %s was added outside the service", name, k.tables)})
 			}

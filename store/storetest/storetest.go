@@ -61,6 +61,10 @@ var tests = []struct {
 	{"RequestIDsAreRetriesOfOneRequestOnly", testRequestIDsAreRetriesOfOneRequestOnly},
 	{"DeactivatedDelegateKeepsTheirVoteButCastsNoNewOne", testDeactivatedDelegateKeepsTheirVoteButCastsNoNewOne},
 	{"StaffNeverVote", testStaffNeverVote},
+	// Written confirmations.
+	{"ConfirmationsAreIssuedOncePerVoter", testConfirmationsAreIssuedOncePerVoter},
+	{"ConfirmationPlansGoStale", testConfirmationPlansGoStale},
+	{"ListConfirmationsFiltersAndPages", testListConfirmationsFiltersAndPages},
 	// The audit trail and access.
 	{"EveryChangeAppendsOneChainedEvent", testEveryChangeAppendsOneChainedEvent},
 	{"RefusedChangeLeavesNoEvent", testRefusedChangeLeavesNoEvent},

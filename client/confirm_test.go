@@ -212,12 +212,23 @@ func TestConfirmations(t *testing.T) {
 	if sum := sha256.Sum256([]byte(r.stdout)); r.code != 0 || r.stderr != "" || hex.EncodeToString(sum[:]) != want {
 		t.Errorf("confirm download NAME -o - gives other bytes (exit %d, stderr %q)", r.code, r.stderr)
 	}
+}
+
+// TestPollReport checks that poll report saves the tally report, checked against its
+// digest, in a file or on standard output.
+func TestPollReport(t *testing.T) {
+	t.Parallel()
+	addr := startConfirmServer(t)
+	importFixture(t, addr)
+	poll := closedVote(t, addr)
+	r := run(t, addr, "confirm", "generate", poll)
+	skipWithoutConfirmations(t, r)
 
 	// poll report: the tally report, checked against its digest.
 	report := filepath.Join(t.TempDir(), "bao-cao.pdf")
 	r = run(t, addr, "poll", "report", poll, "-o", report)
-	skipWithoutConfirmations(t, r) // the report comes after the confirmations
-	m := regexp.MustCompile(`^saved: ` + regexp.QuoteMeta(report) + `, the tally report of ` + poll + `, [\d.]+ KB, sha256 ([0-9a-f]{64})\n$`).FindStringSubmatch(r.stdout)
+	skipWithoutConfirmations(t, r)
+	m := regexp.MustCompile(`^saved: ` + regexp.QuoteMeta(report) + `, the tally report of ` + poll + `, [\d.]+ [KM]?B, sha256 ([0-9a-f]{64})\n$`).FindStringSubmatch(r.stdout)
 	if r.code != 0 || m == nil {
 		t.Fatalf("poll report:\n%s", r)
 	}
@@ -225,6 +236,10 @@ func TestConfirmations(t *testing.T) {
 		t.Errorf("the report has SHA-256 %s, the server reports %s", got, m[1])
 	}
 	checkPDF(t, report, 0)
+	r = run(t, addr, "poll", "report", poll, "-o", "-")
+	if sum := sha256.Sum256([]byte(r.stdout)); r.code != 0 || r.stderr != "" || hex.EncodeToString(sum[:]) != m[1] {
+		t.Errorf("poll report -o - gives other bytes (exit %d, stderr %q)", r.code, r.stderr)
+	}
 }
 
 // TestConfirmationsOfADelegate checks that a delegate's person token reaches their own
@@ -281,7 +296,7 @@ func TestConfirmationsOfADelegate(t *testing.T) {
 		}
 	}
 	// She may not read the report, which is for the leaders.
-	if r := runAs(t, addr, secret, "poll", "report", poll, "-o", filepath.Join(t.TempDir(), "r.pdf")); r.code != 1 {
+	if r := runAs(t, addr, secret, "poll", "report", poll, "-o", filepath.Join(t.TempDir(), "r.pdf")); r.code != 1 || !strings.Contains(r.stderr, "permission denied") {
 		t.Errorf("poll report as a delegate:\n%s", r)
 	}
 }

@@ -1,5 +1,5 @@
 // Package client is the bieuquyet command-line client: it reads a command line, calls
-// RosterService, AccessService, AuditService or PollService and prints the answer as
+// RosterService, AccessService, AuditService, PollService or ConfirmationService and prints the answer as
 // aligned tables for people or as JSON for programs. Run is the whole program; cmd/bieuquyet only wires
 // it to the process.
 package client
@@ -318,6 +318,7 @@ type services interface {
 	pb.AccessServiceClient
 	pb.AuditServiceClient
 	pb.PollServiceClient
+	pb.ConfirmationServiceClient
 }
 
 // serviceClients is services over one connection.
@@ -326,6 +327,7 @@ type serviceClients struct {
 	pb.AccessServiceClient
 	pb.AuditServiceClient
 	pb.PollServiceClient
+	pb.ConfirmationServiceClient
 }
 
 // services returns the clients of the server's services, dialing on first use so that
@@ -343,10 +345,11 @@ func (a *app) services() (services, error) {
 	}
 	a.conn = conn
 	a.svc = serviceClients{
-		RosterServiceClient: pb.NewRosterServiceClient(conn),
-		AccessServiceClient: pb.NewAccessServiceClient(conn),
-		AuditServiceClient:  pb.NewAuditServiceClient(conn),
-		PollServiceClient:   pb.NewPollServiceClient(conn),
+		RosterServiceClient:       pb.NewRosterServiceClient(conn),
+		AccessServiceClient:       pb.NewAccessServiceClient(conn),
+		AuditServiceClient:        pb.NewAuditServiceClient(conn),
+		PollServiceClient:         pb.NewPollServiceClient(conn),
+		ConfirmationServiceClient: pb.NewConfirmationServiceClient(conn),
 	}
 	return a.svc, nil
 }

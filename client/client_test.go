@@ -525,7 +525,7 @@ func TestErrors(t *testing.T) {
 		{"bad output", []string{"--output", "xml", "council", "get"}, 2,
 			[]string{`^bieuquyet: invalid value "xml" for flag -output: must be table or json \(run 'bieuquyet help'\)$`}},
 		{"unknown command", []string{"frobnicate"}, 2,
-			[]string{`^bieuquyet: unknown command "frobnicate"; the commands are council, people, groups, roster, poll, vote, whoami, token, audit \(run 'bieuquyet help'\)$`}},
+			[]string{`^bieuquyet: unknown command "frobnicate"; the commands are council, people, groups, roster, poll, vote, confirm, whoami, token, audit \(run 'bieuquyet help'\)$`}},
 		{"unknown subcommand", []string{"people", "delete", "1"}, 2,
 			[]string{`^bieuquyet: people: unknown command "delete"; the people commands are list, get, create, update, deactivate \(run 'bieuquyet help people'\)$`}},
 		{"no command", nil, 2, []string{`^bieuquyet: no command given \(run 'bieuquyet help'\)$`}},

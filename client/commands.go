@@ -35,6 +35,7 @@ func init() {
 	commands = append(commands, rosterCommands...)
 	commands = append(commands, pollCommands...)
 	commands = append(commands, voteCommands...)
+	commands = append(commands, confirmCommands...)
 	commands = append(commands, accessCommands...)
 	commands = append(commands, auditCommands...)
 }
@@ -285,12 +286,14 @@ Commands:
 	fmt.Fprint(w, `
 PERSON is people/ID, ID or a phone number (0912 345 678, +84912345678).
 GROUP is groups/ID, ID or the group's exact name ("HĐND - Ban Pháp chế").
-TOKEN is tokens/ID or ID. POLL is polls/ID or ID. TIME is RFC 3339
-(2026-03-01T08:00:00+07:00) or a date (2026-03-01), which means midnight in --tz; a
-poll's --deadline and --confirm-by take RFC 3339 or "2026-03-01 17:00" in --tz.
+TOKEN is tokens/ID or ID. POLL is polls/ID or ID. CONFIRMATION is
+polls/ID/confirmations/ID, as confirm list shows it. TIME is RFC 3339
+(2026-03-01T08:00:00+07:00) or a date (2026-03-01), which means midnight in --tz; the
+--deadline of poll open and confirm generate, and --confirm-by, take RFC 3339 or
+"2026-03-01 17:00" in --tz.
 A change that takes --request-id (poll open, close and cancel, vote record and
-import, token create) is sent with a new random id unless given one; the server
-carries out one id once. When such a change fails unanswered, the id is printed:
+import, confirm generate, token create) is sent with a new random id unless given one;
+the server carries out one id once. When such a change fails unanswered, the id is printed:
 run the same command again with --request-id ID to be sure it happens once.
 OPTION is an option's number, as poll show lists them from 1, or its text: as the
 poll words it ("Tán thành"), or without diacritics or case ("tan thanh") when that

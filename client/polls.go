@@ -238,6 +238,7 @@ var pollCommands = []*command{
 			}
 		},
 	},
+	pollReportCommand,
 }
 
 var voteCommands = []*command{

@@ -27,21 +27,23 @@ const (
 
 // readOnly names the request messages of the RPCs that change nothing.
 var readOnly = map[protoreflect.FullName]bool{
-	"bieuquyet.v1.GetCouncilRequest":      true,
-	"bieuquyet.v1.GetPersonRequest":       true,
-	"bieuquyet.v1.ListPeopleRequest":      true,
-	"bieuquyet.v1.GetGroupRequest":        true,
-	"bieuquyet.v1.ListGroupsRequest":      true,
-	"bieuquyet.v1.ListTokensRequest":      true,
-	"bieuquyet.v1.WhoAmIRequest":          true,
-	"bieuquyet.v1.ListAuditEventsRequest": true,
-	"bieuquyet.v1.VerifyAuditLogRequest":  true,
-	"bieuquyet.v1.GetAuditHeadRequest":    true,
-	"bieuquyet.v1.GetPollRequest":         true,
-	"bieuquyet.v1.ListPollsRequest":       true,
-	"bieuquyet.v1.ListVotesRequest":       true,
-	"bieuquyet.v1.ListVoteHistoryRequest": true,
-	"bieuquyet.v1.GetTallyRequest":        true,
+	"bieuquyet.v1.GetCouncilRequest":        true,
+	"bieuquyet.v1.GetPersonRequest":         true,
+	"bieuquyet.v1.ListPeopleRequest":        true,
+	"bieuquyet.v1.GetGroupRequest":          true,
+	"bieuquyet.v1.ListGroupsRequest":        true,
+	"bieuquyet.v1.ListTokensRequest":        true,
+	"bieuquyet.v1.WhoAmIRequest":            true,
+	"bieuquyet.v1.ListAuditEventsRequest":   true,
+	"bieuquyet.v1.VerifyAuditLogRequest":    true,
+	"bieuquyet.v1.GetAuditHeadRequest":      true,
+	"bieuquyet.v1.GetPollRequest":           true,
+	"bieuquyet.v1.ListPollsRequest":         true,
+	"bieuquyet.v1.ListVotesRequest":         true,
+	"bieuquyet.v1.ListVoteHistoryRequest":   true,
+	"bieuquyet.v1.GetTallyRequest":          true,
+	"bieuquyet.v1.ListConfirmationsRequest": true,
+	"bieuquyet.v1.GetConfirmationRequest":   true,
 }
 
 // requestIDOf returns the request_id a request carries, "" when it has none.

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc/codes"
 
 	"github.com/bieuquyet/bieuquyet/pdf"
 	"github.com/bieuquyet/bieuquyet/server"
@@ -35,16 +34,6 @@ func closedVote(t *testing.T, addr string) string {
 	mustRun(t, addr, "vote", "record", poll, tam, "Không tán thành")
 	mustRun(t, addr, "poll", "close", poll)
 	return poll
-}
-
-// skipWithoutConfirmations skips the rest of a test when the server answers r with
-// UNIMPLEMENTED: the server side of the confirmations and of the tally report is built
-// apart from this client.
-func skipWithoutConfirmations(t *testing.T, r result) {
-	t.Helper()
-	if strings.Contains(r.stderr, codeWords(codes.Unimplemented)+":") {
-		t.Skipf("the server does not serve this yet:\n%s", r)
-	}
 }
 
 // fileSum is the hex SHA-256 of a file.
@@ -91,7 +80,6 @@ func TestConfirmations(t *testing.T) {
 
 	// generate: a table of what was issued, then how many and when due.
 	r := run(t, addr, "confirm", "generate", poll, "--deadline", "2030-01-02 17:00")
-	skipWithoutConfirmations(t, r)
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("confirm generate:\n%s", r)
 	}
@@ -222,12 +210,10 @@ func TestPollReport(t *testing.T) {
 	importFixture(t, addr)
 	poll := closedVote(t, addr)
 	r := run(t, addr, "confirm", "generate", poll)
-	skipWithoutConfirmations(t, r)
 
 	// poll report: the tally report, checked against its digest.
 	report := filepath.Join(t.TempDir(), "bao-cao.pdf")
 	r = run(t, addr, "poll", "report", poll, "-o", report)
-	skipWithoutConfirmations(t, r)
 	m := regexp.MustCompile(`^saved: ` + regexp.QuoteMeta(report) + `, the tally report of ` + poll + `, [\d.]+ [KM]?B, sha256 ([0-9a-f]{64})\n$`).FindStringSubmatch(r.stdout)
 	if r.code != 0 || m == nil {
 		t.Fatalf("poll report:\n%s", r)
@@ -250,7 +236,6 @@ func TestConfirmationsOfADelegate(t *testing.T) {
 	importFixture(t, addr)
 	poll := closedVote(t, addr)
 	r := run(t, addr, "confirm", "generate", poll, "--for", "72h")
-	skipWithoutConfirmations(t, r)
 	if r.code != 0 {
 		t.Fatalf("confirm generate:\n%s", r)
 	}

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/bieuquyet/bieuquyet/pdf"
 	"github.com/bieuquyet/bieuquyet/server"
 )

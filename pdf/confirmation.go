@@ -109,6 +109,13 @@ func (r *Renderer) Confirmation(p *bq.ConfirmationPaper) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The name under the signature area has a fixed place: it must end above the bottom
+	// margin, or it would run off the page.
+	if n := lineCount(13, sigColW, []piece{{"B", t.person}}); sigNameY+float64(n)*lineHeight(13) > pageH-marginB {
+		return nil, bq.Errorf(bq.CodeFailedPrecondition,
+			"paper.person.full_name: %d characters take %d lines under the signature area of %s, which holds %d",
+			len([]rune(t.person)), n, p.Name(), int((pageH-marginB-sigNameY)/lineHeight(13)))
+	}
 	var used layout
 	for _, size := range bodySizes {
 		f, err := newDoc(r.fonts, p.IssueTime)

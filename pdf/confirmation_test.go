@@ -288,3 +288,22 @@ func TestExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestLongNameAtFoot checks the delegate's name under the signature area, set at a fixed
+// place near the foot: a name as long as the roster allows is refused with its field, or
+// printed whole; it never runs off the page.
+func TestLongNameAtFoot(t *testing.T) {
+	p := votePaper()
+	p.Person.FullName = string([]rune(strings.Repeat("Nguyễn Thị Hồng Nhung ", 14))[:bq.MaxTextLen])
+	b, err := New().Confirmation(p)
+	if err != nil {
+		if bq.ErrorCode(err) != bq.CodeFailedPrecondition || !strings.Contains(err.Error(), "paper.person.full_name") {
+			t.Fatalf("err = %v, want failed_precondition naming paper.person.full_name", err)
+		}
+		return
+	}
+	// The name is printed twice, in the body and under the signature area.
+	if got, want := strings.Count(pdftotext(t, b, false), "Nhung"), 2*strings.Count(p.Person.FullName, "Nhung"); got != want {
+		t.Errorf("pdftotext reads %d of the name's %d words \"Nhung\": part of it ran off the page", got, want)
+	}
+}

@@ -221,7 +221,7 @@ func (a *app) downloadAll(ctx context.Context, poll, dir string) error {
 			return err
 		}
 		if other, dup := seen[strings.ToLower(fn)]; dup {
-			return fmt.Errorf("the server gives %s and %s the same file name %q; nothing was saved", other, c.GetName(), fn)
+			return fmt.Errorf("the server gives %s and %s the same file name %q; nothing was saved", printable(other), printable(c.GetName()), fn)
 		}
 		seen[strings.ToLower(fn)] = c.GetName()
 		paths[i] = filepath.Join(dir, fn)
@@ -268,15 +268,18 @@ func (a *app) downloadAll(ctx context.Context, poll, dir string) error {
 }
 
 // safeFileName is the name under which a confirmation is saved: the server's file_name,
-// which must be a plain file name, or one made from the confirmation's name.
+// or one made from the confirmation's name. Either must be a plain file name ending in
+// .pdf, so that a server cannot make --dir write outside the folder (a backslash is a
+// separator on Windows) or over a file of another kind that the user keeps there.
 func safeFileName(c *pb.Confirmation) (string, error) {
 	fn := c.GetFileName()
 	if fn == "" {
-		return strings.ReplaceAll(c.GetName(), "/", "-") + ".pdf", nil
+		fn = strings.ReplaceAll(c.GetName(), "/", "-") + ".pdf"
 	}
 	if fn != filepath.Base(fn) || fn == "." || fn == ".." || strings.ContainsAny(fn, `/\:`) || strings.HasPrefix(fn, ".") ||
-		printable(fn) != fn || strings.TrimSpace(fn) != fn {
-		return "", fmt.Errorf("the server gives %s the file name %q, which is not a plain file name; nothing was saved", c.GetName(), printable(fn))
+		printable(fn) != fn || strings.TrimSpace(fn) != fn || !strings.EqualFold(filepath.Ext(fn), ".pdf") {
+		return "", fmt.Errorf("the server gives %s the file name %q, which is not a plain file name ending in .pdf; nothing was saved",
+			printable(c.GetName()), printable(fn))
 	}
 	return fn, nil
 }

@@ -217,7 +217,7 @@ func (a *app) fetchOnce(ctx context.Context, svc services, open openDoc, w io.Wr
 
 func docLabel(d *document) string {
 	if d.conf != nil {
-		return d.conf.GetName()
+		return printable(d.conf.GetName())
 	}
 	if d.fileName != "" {
 		return printable(d.fileName)

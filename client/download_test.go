@@ -159,14 +159,14 @@ func TestDownloadChecksDigest(t *testing.T) {
 func TestDownloadRefusesBadFileNames(t *testing.T) {
 	t.Parallel()
 	doc := []byte("%PDF-1.4\n")
-	for _, name := range []string{"../escape.pdf", "sub/dir.pdf", ".hidden.pdf", "..", "a\x1b[2Jb.pdf"} {
+	for _, name := range []string{"../escape.pdf", "sub/dir.pdf", ".hidden.pdf", "..", "a\x1b[2Jb.pdf", "report.PDF.exe"} {
 		f := &fakeConfirmations{docs: map[string][]byte{"polls/1/confirmations/1": doc},
 			confs: []*pb.Confirmation{fakeConfirmation("1", name, doc)}}
 		addr := startFake(t, f)
 		parent := t.TempDir()
 		dir := filepath.Join(parent, "out")
 		r := run(t, "", "--addr", addr, "confirm", "download", "1", "--dir", dir)
-		if r.code != 1 || !strings.Contains(r.stderr, "which is not a plain file name; nothing was saved") {
+		if r.code != 1 || !strings.Contains(r.stderr, "which is not a plain file name ending in .pdf; nothing was saved") {
 			t.Errorf("file name %q:\n%s", name, r)
 		}
 		if got := dirFiles(t, parent); len(got) != 0 {
@@ -230,4 +230,38 @@ func TestProgressDrawsAndClears(t *testing.T) {
 	none.add(1)
 	none.fileDone(1)
 	none.clear()
+}
+
+// TestDownloadRefusesHostileNames checks what a hostile server can make --dir write: a
+// confirmation without a file name is saved under one made from its name, which must be
+// as plain as a given one; and a file that is not a PDF (a user's notes.txt in the
+// folder) is never overwritten.
+func TestDownloadRefusesHostileNames(t *testing.T) {
+	t.Parallel()
+	doc := []byte("%PDF-1.4\n")
+	for _, tc := range []struct{ name, fileName string }{
+		{"polls/1/confirmations/1\x1b[2J", ""},
+		{`polls/1/confirmations/..\..\escape`, ""},
+		{"polls/1/confirmations/1", "notes.txt"},
+	} {
+		c := fakeConfirmation("1", tc.fileName, doc)
+		c.Name = tc.name
+		f := &fakeConfirmations{docs: map[string][]byte{tc.name: doc}, confs: []*pb.Confirmation{c}}
+		addr := startFake(t, f)
+		dir := t.TempDir()
+		notes := filepath.Join(dir, "notes.txt")
+		if err := os.WriteFile(notes, []byte("my notes"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := run(t, "", "--addr", addr, "confirm", "download", "1", "--dir", dir)
+		if r.code != 1 || !strings.Contains(r.stderr, "which is not a plain file name") {
+			t.Errorf("name %q, file name %q:\n%s", tc.name, tc.fileName, r)
+		}
+		if got := dirFiles(t, dir); len(got) != 1 {
+			t.Errorf("name %q, file name %q: the folder holds %q", tc.name, tc.fileName, got)
+		}
+		if b, _ := os.ReadFile(notes); string(b) != "my notes" {
+			t.Errorf("name %q, file name %q: notes.txt was overwritten", tc.name, tc.fileName)
+		}
+	}
 }

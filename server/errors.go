@@ -71,6 +71,10 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 	switch {
 	case errors.Is(err, store.ErrClosed):
 		return status.Error(codes.Unavailable, "the server is shutting down; try again")
+	case errors.Is(err, store.ErrStalePlan):
+		// Other polls kept issuing while this one rendered: nothing was written, and the
+		// same request can simply be sent again.
+		return status.Error(codes.Aborted, "other confirmations were issued meanwhile; send the request again")
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "the call was cancelled")
 	case errors.Is(err, context.DeadlineExceeded):

@@ -65,10 +65,11 @@ func retryable(req any) bool {
 }
 
 // transient reports whether err may go away by itself: the server could not be reached,
-// or did not answer within --timeout.
+// did not answer within --timeout, or aborted the call because of concurrent work (it
+// then wrote nothing, as with confirmations issued meanwhile for other polls).
 func transient(err error) bool {
 	switch status.Code(err) {
-	case codes.Unavailable, codes.DeadlineExceeded:
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted:
 		return true
 	}
 	return false

@@ -258,9 +258,14 @@ func (s *confirmationServer) DownloadConfirmation(req *pb.DownloadConfirmationRe
 	if err := stream.Send(&pb.DownloadConfirmationResponse{Confirmation: confirmationPB(c)}); err != nil {
 		return err
 	}
+	return sendChunks(doc, func(c []byte) error { return stream.Send(&pb.DownloadConfirmationResponse{Chunk: c}) })
+}
+
+// sendChunks sends a document in pieces of chunkSize, so no message nears gRPC's limit.
+func sendChunks(doc []byte, send func([]byte) error) error {
 	for len(doc) > 0 {
 		n := min(chunkSize, len(doc))
-		if err := stream.Send(&pb.DownloadConfirmationResponse{Chunk: doc[:n]}); err != nil {
+		if err := send(doc[:n]); err != nil {
 			return err
 		}
 		doc = doc[n:]
@@ -293,14 +298,7 @@ func (s *confirmationServer) GetTallyReport(req *pb.GetTallyReportRequest, strea
 	if err := stream.Send(first); err != nil {
 		return err
 	}
-	for len(doc) > 0 {
-		n := min(chunkSize, len(doc))
-		if err := stream.Send(&pb.GetTallyReportResponse{Chunk: doc[:n]}); err != nil {
-			return err
-		}
-		doc = doc[n:]
-	}
-	return nil
+	return sendChunks(doc, func(c []byte) error { return stream.Send(&pb.GetTallyReportResponse{Chunk: c}) })
 }
 
 // tallyReport gathers what the report shows.

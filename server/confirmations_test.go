@@ -231,6 +231,19 @@ func TestConfirmationsOfAVoteInBanPhapChe(t *testing.T) {
 		t.Fatalf("a delegate downloads a confirmation that does not exist: %v", err)
 	}
 
+	// A voter who has left the group since still lists their own confirmation; another
+	// delegate of the council, never in this poll, lists nothing.
+	if _, err := h.roster.RemoveGroupMember(ctx, &pb.RemoveGroupMemberRequest{Group: h.ban.GetName(), Person: mine.GetPerson()}); err != nil {
+		t.Fatal(err)
+	}
+	if own, err := h.confs.ListConfirmations(as, &pb.ListConfirmationsRequest{Poll: poll.GetName()}); err != nil || len(own.GetConfirmations()) != 1 {
+		t.Fatalf("a voter who left the group lists %v, %v", own, err)
+	}
+	outsider := withToken(ctx, h.personToken(t, "people/1"))
+	if _, err := h.confs.ListConfirmations(outsider, &pb.ListConfirmationsRequest{Poll: poll.GetName()}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("a delegate outside the poll lists: %v", err)
+	}
+
 	// The poll reports CONFIRMING, and watching it goes on.
 	tally, err := h.polls.GetTally(ctx, &pb.GetTallyRequest{Poll: poll.GetName()})
 	if err != nil || tally.GetTally().GetState() != pb.PollState_POLL_STATE_CONFIRMING {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
@@ -56,8 +57,9 @@ var policies = map[string]rule{
 	pb.ConfirmationService_GenerateConfirmations_FullMethodName: pollLeader("poll", "issue the confirmations of", func(r any) string {
 		return r.(*pb.GenerateConfirmationsRequest).GetPoll()
 	}),
-	// Members of the poll's group may ask; the handler shows a delegate only their own.
-	pb.ConfirmationService_ListConfirmations_FullMethodName:    pollMember(func(r any) string { return r.(*pb.ListConfirmationsRequest).GetPoll() }),
+	// Members of the poll's group, and its voters who have left the group since, may ask;
+	// the handler shows a delegate only their own.
+	pb.ConfirmationService_ListConfirmations_FullMethodName:    confirmationReader(func(r any) string { return r.(*pb.ListConfirmationsRequest).GetPoll() }),
 	pb.ConfirmationService_GetConfirmation_FullMethodName:      ownConfirmation(func(r any) string { return r.(*pb.GetConfirmationRequest).GetName() }),
 	pb.ConfirmationService_DownloadConfirmation_FullMethodName: ownConfirmation(func(r any) string { return r.(*pb.DownloadConfirmationRequest).GetName() }),
 	pb.ConfirmationService_GetTallyReport_FullMethodName: pollLeader("poll", "read the tally report of", func(r any) string {
@@ -74,6 +76,7 @@ type authorizer interface {
 	SharesGroup(ctx context.Context, a, b int64) (bool, error)
 	PollGroups(ctx context.Context, id int64) (body, group int64, err error)
 	GetConfirmation(ctx context.Context, pollID, id int64) (*bq.Confirmation, error)
+	GetPoll(ctx context.Context, id int64) (*bq.Poll, []bq.Voter, error)
 }
 
 // denial is a refusal by policy: the reason goes to the caller, the target to the audit.
@@ -223,6 +226,34 @@ func pollLeader(field, what string, poll func(any) string) rule {
 // ownConfirmation allows the Office, the leader of the body that opened the poll, and the
 // delegate the confirmation was issued to. Anyone else is told the same whether it exists
 // or not.
+// confirmationReader allows what pollMember allows, and a delegate of the poll's frozen
+// electorate who has left its group since: they still owe their confirmation, and may
+// list it (the handler shows them their own row only).
+func confirmationReader(poll func(any) string) rule {
+	member := pollMember(poll)
+	return func(ctx context.Context, az authorizer, p *bq.Principal, req any) error {
+		err := member(ctx, az, p, req)
+		var d *denial
+		if !errors.As(err, &d) || p.Person == nil {
+			return err
+		}
+		id, perr := bq.ParseName("poll", bq.Polls, poll(req))
+		if perr != nil {
+			return err
+		}
+		_, voters, gerr := az.GetPoll(ctx, id)
+		if gerr != nil {
+			return err // the same refusal whether the poll exists or not
+		}
+		for _, v := range voters {
+			if v.PersonID == p.Person.ID {
+				return nil
+			}
+		}
+		return err
+	}
+}
+
 func ownConfirmation(confirmation func(any) string) rule {
 	return func(ctx context.Context, az authorizer, p *bq.Principal, req any) error {
 		if p.IsOffice() {

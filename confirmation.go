@@ -254,6 +254,11 @@ type DocumentRenderer interface {
 	// Report renders a poll's tally report for leaders, over as many A4 pages as its lists
 	// need. The same report gives the same bytes.
 	Report(r *TallyReport) ([]byte, error)
+	// Printable says whether s can be printed in the documents; if not, a CodeInvalid
+	// error names field and the first character that cannot. Text that will be printed
+	// is checked when it is written, so that a poll cannot be opened whose confirmations
+	// could never be issued.
+	Printable(field, s string) error
 }
 
 // The payload of a confirmation's QR code (docs/confirmation-format.md):

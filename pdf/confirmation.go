@@ -50,6 +50,15 @@ type Renderer struct {
 // New returns a renderer with the embedded Liberation Serif fonts.
 func New() *Renderer { return &Renderer{fonts: pageFonts{}} }
 
+// Printable reports a character of s that the documents' fonts cannot print, as bad input
+// of field.
+func (r *Renderer) Printable(field, s string) error {
+	if _, err := printable(field, s); err != nil {
+		return bq.Invalid(field, "%s", strings.TrimPrefix(err.Error(), field+": "))
+	}
+	return nil
+}
+
 var _ bq.DocumentRenderer = (*Renderer)(nil)
 
 // text is the paper's wording, checked printable, in NFC.

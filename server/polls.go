@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -27,6 +29,31 @@ type pollServer struct {
 	recheck func(ctx context.Context, req any) error
 	// stopping is closed when the server shuts down.
 	stopping <-chan struct{}
+	// render, when set, says which texts the written confirmations can print.
+	render bq.DocumentRenderer
+}
+
+// printable adds a violation for each text (by field) that the written confirmations
+// could not print: a poll whose confirmations could never be issued is refused when it is
+// opened, not when it is closed. Fields are checked in name order, for stable errors.
+func (s *pollServer) printable(vs *bq.Violations, texts map[string]string) {
+	if s.render == nil {
+		return
+	}
+	fields := make([]string, 0, len(texts))
+	for f := range texts {
+		fields = append(fields, f)
+	}
+	sort.Strings(fields)
+	for _, f := range fields {
+		if vs.Has(f) {
+			continue // one problem a field
+		}
+		var e *bq.Error
+		if err := s.render.Printable(f, texts[f]); errors.As(err, &e) {
+			*vs = append(*vs, e.Violations...)
+		}
+	}
 }
 
 var pollKinds = map[pb.PollKind]bq.PollKind{pb.PollKind_POLL_KIND_VOTE: bq.KindVote, pb.PollKind_POLL_KIND_OPINION: bq.KindOpinion}
@@ -129,6 +156,11 @@ func (s *pollServer) CreatePoll(ctx context.Context, req *pb.CreatePollRequest) 
 			vs = append(vs, v)
 		}
 	}
+	texts := map[string]string{"poll.title": p.Title, "poll.question": p.Question, "poll.description": p.Description}
+	for i, o := range p.Options {
+		texts[fmt.Sprintf("poll.options[%d]", i)] = o
+	}
+	s.printable(&vs, texts)
 	if err := vs.Err("invalid poll"); err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -265,6 +297,7 @@ func (s *pollServer) RecordVote(ctx context.Context, req *pb.RecordVoteRequest) 
 		vs.Add("note", "is required when the vote did not come from the Zalo poll: say how it was received (Điều 10.8)")
 	}
 	vs.Text("note", note, false)
+	s.printable(&vs, map[string]string{"note": note})
 	key, err := requestKey(req)
 	if err != nil {
 		vs = append(vs, err.(*bq.Error).Violations...)

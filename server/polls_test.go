@@ -639,3 +639,27 @@ func TestShutdownEndsWatches(t *testing.T) {
 		t.Fatal("Shutdown still waits for the watch")
 	}
 }
+
+// Text the written confirmations could not print is refused when it is written: a poll
+// with an emoji in an option could be opened and voted, and then never confirmed.
+func TestUnprintableTextIsRefusedWhenWritten(t *testing.T) {
+	h := startPolls(t)
+	ctx := context.Background()
+	_, err := h.polls.CreatePoll(ctx, &pb.CreatePollRequest{Poll: &pb.Poll{
+		Body: h.ban.GetName(), Kind: pb.PollKind_POLL_KIND_OPINION, Title: "Chọn ngày họp", Question: "Ngày nào?",
+		Options: []string{"Thứ Hai", "Thứ Ba 👍"}, Deadline: timestamppb.New(h.clock.Now().Add(time.Hour))}})
+	st := wantStatus(t, err, codes.InvalidArgument)
+	if got := violationFields(st); len(got) != 1 || got[0] != "poll.options[1]" {
+		t.Errorf("violations %v, want poll.options[1] (%s)", got, st.Message())
+	}
+	poll := h.open(t, pb.DecisionRule_DECISION_RULE_MAJORITY_OF_ALL)
+	_, err = h.polls.RecordVote(ctx, &pb.RecordVoteRequest{Poll: poll.GetName(), Person: h.voters()[1].GetPerson(), Options: []string{"Tán thành"},
+		Source: pb.VoteSource_VOTE_SOURCE_OTHER, Note: "gọi điện 📞"})
+	st = wantStatus(t, err, codes.InvalidArgument)
+	if got := violationFields(st); len(got) != 1 || got[0] != "note" {
+		t.Errorf("violations %v, want note (%s)", got, st.Message())
+	}
+	if polls, _ := h.polls.ListPolls(ctx, &pb.ListPollsRequest{}); len(polls.GetPolls()) != 1 {
+		t.Errorf("%d polls, want only the printable one", len(polls.GetPolls()))
+	}
+}

@@ -73,7 +73,7 @@ func New(cfg Config) *Server {
 	// rather than hold GracefulStop for its whole grace period.
 	ctx, stop := context.WithCancel(context.Background())
 	pb.RegisterPollServiceServer(s.grpc, &pollServer{base: b, store: cfg.Store, clock: clock, hub: hub, sched: sched, recheck: s.reauthorize,
-		stopping: ctx.Done()})
+		stopping: ctx.Done(), render: cfg.Renderer})
 	pb.RegisterConfirmationServiceServer(s.grpc, &confirmationServer{base: b, store: cfg.Store, render: cfg.Renderer, hub: hub, now: clock.Now})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)

@@ -90,6 +90,32 @@ var confirmCommands = []*command{
 		},
 	},
 	{
+		path:    "confirm remind",
+		args:    []string{"POLL"},
+		summary: "print, for the Office to paste into the Zalo group, a short Vietnamese message naming who still owes a signed confirmation and by when",
+		setup: func(fs *flag.FlagSet) action {
+			return func(ctx context.Context, a *app, args []string) error {
+				poll, err := pollName(fs.Name(), args[0])
+				if err != nil {
+					return err
+				}
+				p, err := call(ctx, a, services.GetPoll, &pb.GetPollRequest{Name: poll})
+				if err != nil {
+					return err
+				}
+				req := &pb.ListConfirmationsRequest{Poll: poll, PageSize: maxPageSize,
+					Status: pb.ConfirmationStatus_CONFIRMATION_STATUS_AWAITING_SIGNATURE}
+				owed, _, err := listPages(ctx, a, services.ListConfirmations, req, &req.PageToken, true,
+					(*pb.ListConfirmationsResponse).GetConfirmations)
+				if err != nil {
+					return err
+				}
+				_, err = io.WriteString(a.stdout, a.reminder(p.GetPoll(), owed))
+				return err
+			}
+		},
+	},
+	{
 		path:     "confirm download",
 		args:     []string{"POLL|CONFIRMATION"},
 		synopsis: "(--dir DIR | -o FILE)",
@@ -362,3 +388,29 @@ var (
 
 // errNoHeader is a stream that ended without saying what document it carried.
 var errNoHeader = errors.New("the server sent the document without its SHA-256 and size")
+
+// reminder is the message the Office pastes into the poll's Zalo group: who still owes a
+// signed confirmation of the poll, and by when (Điều 7.2). Names are as in the electorate,
+// in the order the service lists them.
+func (a *app) reminder(p *pb.Poll, owed []*pb.Confirmation) string {
+	what := "biểu quyết"
+	if p.GetKind() == pb.PollKind_POLL_KIND_OPINION {
+		what = "lấy ý kiến"
+	}
+	title := printLine(p.GetTitle())
+	if len(owed) == 0 {
+		return fmt.Sprintf("Các đại biểu đã gửi lại đủ Phiếu xác nhận kết quả %s \"%s\".\n", what, title)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Kính gửi các đồng chí đại biểu,\n")
+	fmt.Fprintf(&b, "Thực hiện khoản 2 Điều 7 Quy chế, Văn phòng đề nghị các đồng chí có tên dưới đây ký và gửi lại Phiếu xác nhận kết quả %s \"%s\"", what, title)
+	if d := owed[0].GetDeadline(); d != nil {
+		fmt.Fprintf(&b, " trước %s", d.AsTime().In(a.loc).Format("15 giờ 04 phút, ngày 02/01/2006"))
+	}
+	b.WriteString(":\n")
+	for i, c := range owed {
+		fmt.Fprintf(&b, "%d. %s\n", i+1, printLine(c.GetFullName()))
+	}
+	b.WriteString("Trân trọng cảm ơn.\n")
+	return b.String()
+}

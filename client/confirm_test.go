@@ -103,6 +103,17 @@ func TestConfirmations(t *testing.T) {
 	}
 	assertAligned(t, strings.Join(lines[:3], "\n"), regexp.MustCompile(`(CHOICE|Tán thành|Không tán thành)`))
 
+	// remind: the message for the Zalo group, naming who owes a signed confirmation.
+	title := field(t, mustRun(t, addr, "poll", "show", poll), "title")
+	remind := "Kính gửi các đồng chí đại biểu,\n" +
+		"Thực hiện khoản 2 Điều 7 Quy chế, Văn phòng đề nghị các đồng chí có tên dưới đây ký và gửi lại Phiếu xác nhận kết quả biểu quyết \"" + title + "\" trước 17 giờ 00 phút, ngày 02/01/2030:\n" +
+		"1. Võ Văn Khải\n" +
+		"2. Hồ Thị Tâm\n" +
+		"Trân trọng cảm ơn.\n"
+	if got := mustRun(t, addr, "confirm", "remind", poll); got != remind {
+		t.Errorf("confirm remind:\n%s\nwant\n%s", got, remind)
+	}
+
 	// Again, with its own request id: the same confirmations, no more.
 	again := mustRun(t, addr, "confirm", "generate", poll)
 	if strings.Join(strings.Split(again, "\n")[:3], "\n") != strings.Join(lines[:3], "\n") {
@@ -315,7 +326,7 @@ func TestConfirmUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"confirm"}, "missing subcommand: generate, list, download"},
+		{[]string{"confirm"}, "missing subcommand: generate, list, remind, download"},
 		{[]string{"confirm", "generate"}, "confirm generate: missing POLL"},
 		{[]string{"confirm", "generate", "x"}, `confirm generate: "x" is not a poll`},
 		{[]string{"confirm", "generate", "1", "--for", "1h", "--deadline", "2030-01-01 17:00"}, "give --deadline or --for, not both"},

@@ -84,18 +84,6 @@ func resourceName(c bq.Collection, arg string) (string, bool) {
 	return c.Name(id), true
 }
 
-func isID(s string) bool {
-	if s == "" || s[0] == '0' {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // groupName turns a GROUP argument into a resource name: "groups/3" and "3" are taken as
 // they are, anything else is a group's display name, looked up. Names compare in NFC,
 // since Vietnamese typed on some keyboards arrives decomposed.

@@ -113,7 +113,7 @@ func widestRecord(content []byte, comma byte, limit int) (line, fields int) {
 				i := bytes.IndexByte(body, '"')
 				switch {
 				case i < 0 && (len(body) > 0 || nl):
-					body, nl, ok = next()
+					body, nl, _ = next() // at the end of the file nl is false, and the next turn stops
 					continue
 				case i < 0:
 					break record // the file ends inside the quotes: not valid

@@ -83,7 +83,7 @@ func testRequestIDsAreRetriesOfOneRequestOnly(t *testing.T, open Factory) {
 	}
 
 	tokKey := bq.RequestKey{ID: "token-1", Fingerprint: "t"}
-	tok := &bq.Token{Name: "thư ký", Role: bq.TokenSecretariat, Hash: [32]byte{1}, ExpireTime: f.Clock.Now().Add(24 * 3600e9)}
+	tok := &bq.Token{Name: "thư ký", Role: bq.TokenSecretariat, Hash: [32]byte{1}, ExpireTime: f.Clock.Now().Add(24 * time.Hour)}
 	first1, err := f.Store.CreateToken(ctx, Audit, tok, tokKey)
 	if err != nil {
 		t.Fatal(err)

@@ -60,6 +60,14 @@ type Confirmation struct {
 	Status     ConfirmationStatus
 	SHA256     string // hex SHA-256 of the issued document
 	Size       int64  // bytes of the issued document
+
+	// What came back, from the confirmation's history (Apply).
+	StatusTime    time.Time // when the status last changed; zero while awaiting
+	Written       []int     // the written choice of a signed, paper, mismatched or declined confirmation
+	WrittenChoice []string  // the texts of Written, filled by the store
+	Reason        string    // a rejection's reason code
+	Detail        string    // a rejection's message, or a decline's stated reason
+	Resolution    *Resolution
 }
 
 // Name returns "polls/{poll}/confirmations/{id}".

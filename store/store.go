@@ -102,6 +102,27 @@ type ConfirmationStore interface {
 	GetConfirmation(ctx context.Context, pollID, id int64) (*bq.Confirmation, error)
 	// ConfirmationDocument returns a confirmation and the bytes of its document as issued.
 	ConfirmationDocument(ctx context.Context, pollID, id int64) (*bq.Confirmation, []byte, error)
+	// FindConfirmationBySHA256 returns the confirmation whose issued document has this
+	// hex SHA-256, or a NotFound error.
+	FindConfirmationBySHA256(ctx context.Context, digest string) (*bq.Confirmation, error)
+
+	// ChangeConfirmation takes one step of a confirmation's life in one transaction: it
+	// loads the confirmation (its history replayed) and its poll, makes it overdue first
+	// when its deadline has passed, calls change, which decides the step through the
+	// domain (Confirmation.Sign, RecordPaper, Reject, Decline, Resolve) or refuses, stores
+	// the step with its file and the new status, appends an audit event with action, and
+	// finalizes the poll when it is settled (bq.PollSettled). A finalized poll takes only
+	// late steps. It returns the confirmation and the poll after the step.
+	ChangeConfirmation(ctx context.Context, a bq.Audit, pollID, id int64, action string,
+		change func(*bq.Poll, *bq.Confirmation) (*bq.ConfirmationEvent, error)) (*bq.Confirmation, *bq.Poll, error)
+	// ConfirmationHistory returns a confirmation's steps, oldest first, with the files
+	// they name (without content).
+	ConfirmationHistory(ctx context.Context, pollID, id int64) ([]bq.ConfirmationEvent, error)
+	// ConfirmationFile returns one file that came back, with its content when kept.
+	ConfirmationFile(ctx context.Context, pollID, id, fileID int64) (*bq.ConfirmationFile, error)
+	// SettleDuePolls makes overdue every confirmation past its deadline and finalizes the
+	// confirming polls so settled, returning their ids.
+	SettleDuePolls(ctx context.Context, a bq.Audit) ([]int64, error)
 }
 
 // ConfirmationPlan is what issuing a poll's confirmations will write; see

@@ -214,7 +214,11 @@ func listConfirmations(ctx context.Context, tx *sql.Tx, f store.ConfirmationFilt
 		where, args = append(where, "c.status = ?"), append(args, f.Status)
 	}
 	args = append(args, f.Limit)
-	return collect(ctx, tx, scanConfirmation, confirmationSelect+`WHERE `+strings.Join(where, " AND ")+` ORDER BY c.person_id LIMIT ?`, args...)
+	cs, err := collect(ctx, tx, scanConfirmation, confirmationSelect+`WHERE `+strings.Join(where, " AND ")+` ORDER BY c.person_id LIMIT ?`, args...)
+	if err != nil {
+		return nil, err
+	}
+	return cs, withHistory(ctx, tx, cs)
 }
 
 // ListConfirmations returns a poll's confirmations in person order.
@@ -236,7 +240,14 @@ func getConfirmation(ctx context.Context, tx *sql.Tx, pollID, id int64) (*bq.Con
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, bq.Errorf(bq.CodeNotFound, "%s does not exist", bq.ConfirmationName(pollID, id))
 	}
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	cs := []bq.Confirmation{*c}
+	if err := withHistory(ctx, tx, cs); err != nil {
+		return nil, err
+	}
+	return &cs[0], nil
 }
 
 // GetConfirmation returns one confirmation, without its document.

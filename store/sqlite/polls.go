@@ -305,11 +305,13 @@ func (s *Store) CloseDuePolls(ctx context.Context, a bq.Audit) ([]int64, error) 
 	return closed, nil
 }
 
-// NextDeadline returns the earliest deadline of the open polls.
+// NextDeadline returns the earliest deadline the scheduler keeps: an open poll's, or a
+// confirming poll's confirmation deadline.
 func (s *Store) NextDeadline(ctx context.Context) (time.Time, bool, error) {
 	var n sql.NullInt64
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `SELECT min(deadline) FROM polls WHERE state = 'open'`).Scan(&n)
+		return tx.QueryRowContext(ctx, `SELECT min(d) FROM (SELECT min(deadline) AS d FROM polls WHERE state = 'open'
+			UNION ALL SELECT min(confirmation_deadline) FROM polls WHERE state = 'confirming')`).Scan(&n)
 	})
 	if err != nil || !n.Valid {
 		return time.Time{}, false, err

@@ -33,6 +33,11 @@ type stateTable struct {
 	columns           []string
 }
 
+// addedTables were added to their kind after its digests were first written: such a
+// table enters the digest, tagged with its name, only when the target has rows there, so
+// every digest written before it was added still holds.
+var addedTables = map[string]bool{"confirmation_events": true, "confirmation_files": true}
+
 var stateTables = map[string][]stateTable{
 	bq.CouncilName:    {{"council", "id", "id", []string{"id", "name", "term", "place", "update_time"}}},
 	string(bq.People): {{"people", "id", "id", []string{"id", "full_name", "title", "delegate", "phone", "zalo_name", "email", "signing_identity", "active", "create_time", "update_time"}}},
@@ -51,8 +56,16 @@ var stateTables = map[string][]stateTable{
 	},
 	// A confirmation's document is read whole, as a blob literal: a changed byte, digest or
 	// status shows. It costs reading the document (tens of kilobytes) once per event on it.
-	string(bq.Confirmations): {{"confirmations", "id", "id", []string{"id", "poll_id", "person_id", "vote_id", "options", "issue_time",
-		"deadline", "status", "sha256", "size", "document"}}},
+	// Its history and the files that came back (schema 7) are read whole the same way.
+	string(bq.Confirmations): {
+		{"confirmations", "id", "id", []string{"id", "poll_id", "person_id", "vote_id", "options", "issue_time",
+			"deadline", "status", "sha256", "size", "document"}},
+		{"confirmation_events", "confirmation_id", "id", []string{"id", "confirmation_id", "time", "actor", "action", "from_status",
+			"to_status", "written", "reason", "detail", "late", "file_id"}},
+		{"confirmation_files", "confirmation_id", "id", []string{"id", "confirmation_id", "kind", "media_type", "sha256", "size",
+			"content", "signer_subject", "signer_issuer", "signer_serial", "signer_fingerprint", "signing_time", "receive_time",
+			"received_by"}},
+	},
 }
 
 // stateQueries holds, for each kind, the statements that read its tables, taking the id
@@ -141,13 +154,22 @@ func targetName(kind string, row []any) string {
 }
 
 // readState reads a target's state: one text per table of stateTables, nil where the
-// target has no row.
+// target has no row; a table added later appears, as its name and its text, only when
+// the target has rows there.
 func readState(ctx context.Context, tx *sql.Tx, kind string, id int64) ([]any, error) {
-	out := make([]any, len(stateQueries[kind]))
+	out := make([]any, 0, len(stateQueries[kind]))
 	for i, q := range stateQueries[kind] {
-		if err := tx.QueryRowContext(ctx, q, id).Scan(&out[i]); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		var text any
+		if err := tx.QueryRowContext(ctx, q, id).Scan(&text); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("state of %s %d: %w", kind, id, err)
 		}
+		if t := stateTables[kind][i]; addedTables[t.table] {
+			if text != nil {
+				out = append(out, t.table, text)
+			}
+			continue
+		}
+		out = append(out, text)
 	}
 	return out, nil
 }

@@ -453,7 +453,7 @@ func downgradeToSchema4(t *testing.T, path string) int {
 	}
 	rows.Close()
 	for _, q := range []string{
-		`DROP TABLE confirmations`,
+		`DROP TABLE confirmation_events`, `DROP TABLE confirmation_files`, `DROP TABLE confirmations`,
 		`DROP INDEX audit_events_state`, `DROP INDEX votes_poll_id`, `DROP TABLE audit_denials`,
 		`ALTER TABLE audit_events DROP COLUMN version`, `ALTER TABLE audit_events DROP COLUMN state`,
 		`ALTER TABLE audit_events DROP COLUMN votes_through`, `ALTER TABLE audit_events DROP COLUMN votes_digest`,

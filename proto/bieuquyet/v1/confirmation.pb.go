@@ -113,7 +113,20 @@ type Confirmation struct {
 	SizeBytes int64  `protobuf:"varint,12,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
 	// A file name a person sorting a folder finds the delegate by, e.g.
 	// "polls-3-12-Nguyen-Thi-Hong-Nhung.pdf".
-	FileName      string `protobuf:"bytes,13,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	FileName string `protobuf:"bytes,13,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	// When the status last changed; unset while awaiting.
+	StatusTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=status_time,json=statusTime,proto3" json:"status_time,omitempty"`
+	// The choice the delegate wrote: that of a signed, paper, mismatched or declined
+	// confirmation.
+	WrittenOptions []string `protobuf:"bytes,15,rep,name=written_options,json=writtenOptions,proto3" json:"written_options,omitempty"`
+	// A rejection's reason code (see SubmitSignedConfirmationResponse) and message, or a
+	// decline's stated reason.
+	StatusReason string `protobuf:"bytes,16,opt,name=status_reason,json=statusReason,proto3" json:"status_reason,omitempty"`
+	StatusDetail string `protobuf:"bytes,17,opt,name=status_detail,json=statusDetail,proto3" json:"status_detail,omitempty"`
+	// How a mismatch was settled.
+	Resolution *Resolution `protobuf:"bytes,18,opt,name=resolution,proto3" json:"resolution,omitempty"`
+	// The evidence of the current status: the file that came back, when one did.
+	Evidence      *ReturnedFile `protobuf:"bytes,19,opt,name=evidence,proto3" json:"evidence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -239,6 +252,1313 @@ func (x *Confirmation) GetFileName() string {
 	return ""
 }
 
+func (x *Confirmation) GetStatusTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StatusTime
+	}
+	return nil
+}
+
+func (x *Confirmation) GetWrittenOptions() []string {
+	if x != nil {
+		return x.WrittenOptions
+	}
+	return nil
+}
+
+func (x *Confirmation) GetStatusReason() string {
+	if x != nil {
+		return x.StatusReason
+	}
+	return ""
+}
+
+func (x *Confirmation) GetStatusDetail() string {
+	if x != nil {
+		return x.StatusDetail
+	}
+	return ""
+}
+
+func (x *Confirmation) GetResolution() *Resolution {
+	if x != nil {
+		return x.Resolution
+	}
+	return nil
+}
+
+func (x *Confirmation) GetEvidence() *ReturnedFile {
+	if x != nil {
+		return x.Evidence
+	}
+	return nil
+}
+
+// Resolution is how the body's leader settled a mismatch.
+type Resolution struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "written_counts": the written choice counts.
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Note          string                 `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	ResolvedBy    string                 `protobuf:"bytes,3,opt,name=resolved_by,json=resolvedBy,proto3" json:"resolved_by,omitempty"`
+	ResolveTime   *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=resolve_time,json=resolveTime,proto3" json:"resolve_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Resolution) Reset() {
+	*x = Resolution{}
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Resolution) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Resolution) ProtoMessage() {}
+
+func (x *Resolution) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Resolution.ProtoReflect.Descriptor instead.
+func (*Resolution) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Resolution) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Resolution) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *Resolution) GetResolvedBy() string {
+	if x != nil {
+		return x.ResolvedBy
+	}
+	return ""
+}
+
+func (x *Resolution) GetResolveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolveTime
+	}
+	return nil
+}
+
+// Signer is what a verified digital signature says of its signer.
+type Signer struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Subject string                 `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
+	Issuer  string                 `protobuf:"bytes,2,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	// The certificate's serial number in hex.
+	Serial string `protobuf:"bytes,3,opt,name=serial,proto3" json:"serial,omitempty"`
+	// Hex SHA-256 of the signing certificate.
+	Sha256 string `protobuf:"bytes,4,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// As the signature claims; checked to lie between issue and receipt.
+	SigningTime   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=signing_time,json=signingTime,proto3" json:"signing_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Signer) Reset() {
+	*x = Signer{}
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Signer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Signer) ProtoMessage() {}
+
+func (x *Signer) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Signer.ProtoReflect.Descriptor instead.
+func (*Signer) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Signer) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *Signer) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+func (x *Signer) GetSerial() string {
+	if x != nil {
+		return x.Serial
+	}
+	return ""
+}
+
+func (x *Signer) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *Signer) GetSigningTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SigningTime
+	}
+	return nil
+}
+
+// ReturnedFile is a file that came back for a confirmation.
+type ReturnedFile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "signed_pdf" or "scan".
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	MediaType     string                 `protobuf:"bytes,2,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
+	Sha256        string                 `protobuf:"bytes,3,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	SizeBytes     int64                  `protobuf:"varint,4,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	ReceiveTime   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=receive_time,json=receiveTime,proto3" json:"receive_time,omitempty"`
+	ReceivedBy    string                 `protobuf:"bytes,6,opt,name=received_by,json=receivedBy,proto3" json:"received_by,omitempty"`
+	Signer        *Signer                `protobuf:"bytes,7,opt,name=signer,proto3" json:"signer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReturnedFile) Reset() {
+	*x = ReturnedFile{}
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReturnedFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReturnedFile) ProtoMessage() {}
+
+func (x *ReturnedFile) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReturnedFile.ProtoReflect.Descriptor instead.
+func (*ReturnedFile) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ReturnedFile) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ReturnedFile) GetMediaType() string {
+	if x != nil {
+		return x.MediaType
+	}
+	return ""
+}
+
+func (x *ReturnedFile) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *ReturnedFile) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *ReturnedFile) GetReceiveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceiveTime
+	}
+	return nil
+}
+
+func (x *ReturnedFile) GetReceivedBy() string {
+	if x != nil {
+		return x.ReceivedBy
+	}
+	return ""
+}
+
+func (x *ReturnedFile) GetSigner() *Signer {
+	if x != nil {
+		return x.Signer
+	}
+	return nil
+}
+
+// ConfirmationStep is one step of a confirmation's history.
+type ConfirmationStep struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Time  *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	Actor string                 `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
+	// "signed", "paper", "rejected", "declined", "overdue" or "resolved".
+	Action         string             `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
+	FromStatus     ConfirmationStatus `protobuf:"varint,4,opt,name=from_status,json=fromStatus,proto3,enum=bieuquyet.v1.ConfirmationStatus" json:"from_status,omitempty"`
+	ToStatus       ConfirmationStatus `protobuf:"varint,5,opt,name=to_status,json=toStatus,proto3,enum=bieuquyet.v1.ConfirmationStatus" json:"to_status,omitempty"`
+	WrittenOptions []string           `protobuf:"bytes,6,rep,name=written_options,json=writtenOptions,proto3" json:"written_options,omitempty"`
+	Reason         string             `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	Detail         string             `protobuf:"bytes,8,opt,name=detail,proto3" json:"detail,omitempty"`
+	// Arrived after the confirmation was overdue: recorded, not counted.
+	Late          bool          `protobuf:"varint,9,opt,name=late,proto3" json:"late,omitempty"`
+	File          *ReturnedFile `protobuf:"bytes,10,opt,name=file,proto3" json:"file,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmationStep) Reset() {
+	*x = ConfirmationStep{}
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmationStep) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmationStep) ProtoMessage() {}
+
+func (x *ConfirmationStep) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmationStep.ProtoReflect.Descriptor instead.
+func (*ConfirmationStep) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ConfirmationStep) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *ConfirmationStep) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *ConfirmationStep) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *ConfirmationStep) GetFromStatus() ConfirmationStatus {
+	if x != nil {
+		return x.FromStatus
+	}
+	return ConfirmationStatus_CONFIRMATION_STATUS_UNSPECIFIED
+}
+
+func (x *ConfirmationStep) GetToStatus() ConfirmationStatus {
+	if x != nil {
+		return x.ToStatus
+	}
+	return ConfirmationStatus_CONFIRMATION_STATUS_UNSPECIFIED
+}
+
+func (x *ConfirmationStep) GetWrittenOptions() []string {
+	if x != nil {
+		return x.WrittenOptions
+	}
+	return nil
+}
+
+func (x *ConfirmationStep) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ConfirmationStep) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *ConfirmationStep) GetLate() bool {
+	if x != nil {
+		return x.Late
+	}
+	return false
+}
+
+func (x *ConfirmationStep) GetFile() *ReturnedFile {
+	if x != nil {
+		return x.File
+	}
+	return nil
+}
+
+// SubmissionMetadata opens a stream that uploads a file.
+type SubmissionMetadata struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "polls/{poll}/confirmations/{id}". Optional: else the file says which it is.
+	Confirmation string `protobuf:"bytes,1,opt,name=confirmation,proto3" json:"confirmation,omitempty"`
+	// The file's name where it came from, for messages.
+	FileName string `protobuf:"bytes,2,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	// The file's size, when known, so that one over the limit is refused at once.
+	SizeBytes int64 `protobuf:"varint,3,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	// Makes the call safe to retry (AIP-155).
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmissionMetadata) Reset() {
+	*x = SubmissionMetadata{}
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmissionMetadata) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmissionMetadata) ProtoMessage() {}
+
+func (x *SubmissionMetadata) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmissionMetadata.ProtoReflect.Descriptor instead.
+func (*SubmissionMetadata) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SubmissionMetadata) GetConfirmation() string {
+	if x != nil {
+		return x.Confirmation
+	}
+	return ""
+}
+
+func (x *SubmissionMetadata) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
+func (x *SubmissionMetadata) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *SubmissionMetadata) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type SubmitSignedConfirmationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Part:
+	//
+	//	*SubmitSignedConfirmationRequest_Metadata
+	//	*SubmitSignedConfirmationRequest_Chunk
+	Part          isSubmitSignedConfirmationRequest_Part `protobuf_oneof:"part"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitSignedConfirmationRequest) Reset() {
+	*x = SubmitSignedConfirmationRequest{}
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitSignedConfirmationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitSignedConfirmationRequest) ProtoMessage() {}
+
+func (x *SubmitSignedConfirmationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitSignedConfirmationRequest.ProtoReflect.Descriptor instead.
+func (*SubmitSignedConfirmationRequest) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SubmitSignedConfirmationRequest) GetPart() isSubmitSignedConfirmationRequest_Part {
+	if x != nil {
+		return x.Part
+	}
+	return nil
+}
+
+func (x *SubmitSignedConfirmationRequest) GetMetadata() *SubmissionMetadata {
+	if x != nil {
+		if x, ok := x.Part.(*SubmitSignedConfirmationRequest_Metadata); ok {
+			return x.Metadata
+		}
+	}
+	return nil
+}
+
+func (x *SubmitSignedConfirmationRequest) GetChunk() []byte {
+	if x != nil {
+		if x, ok := x.Part.(*SubmitSignedConfirmationRequest_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isSubmitSignedConfirmationRequest_Part interface {
+	isSubmitSignedConfirmationRequest_Part()
+}
+
+type SubmitSignedConfirmationRequest_Metadata struct {
+	// The first message.
+	Metadata *SubmissionMetadata `protobuf:"bytes,1,opt,name=metadata,proto3,oneof"`
+}
+
+type SubmitSignedConfirmationRequest_Chunk struct {
+	// The next bytes of the file.
+	Chunk []byte `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
+}
+
+func (*SubmitSignedConfirmationRequest_Metadata) isSubmitSignedConfirmationRequest_Part() {}
+
+func (*SubmitSignedConfirmationRequest_Chunk) isSubmitSignedConfirmationRequest_Part() {}
+
+type SubmitSignedConfirmationResponse struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Confirmation *Confirmation          `protobuf:"bytes,1,opt,name=confirmation,proto3" json:"confirmation,omitempty"`
+	Accepted     bool                   `protobuf:"varint,2,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	// Why the file was rejected, as a code: empty, not_pdf, truncated, malformed,
+	// not_issued_prefix, other_confirmation, unsigned, changed, bad_signature,
+	// not_whole_file, untrusted, expired, key_usage, critical_extension, signing_time,
+	// unbound (the delegate has no signing identity), wrong_signer.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// A sentence saying what is wrong.
+	Message string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	// The verified signer, when accepted.
+	Signer *Signer `protobuf:"bytes,5,opt,name=signer,proto3" json:"signer,omitempty"`
+	// The confirmation was overdue: the file is recorded, not counted.
+	Late bool `protobuf:"varint,6,opt,name=late,proto3" json:"late,omitempty"`
+	// The poll after the step: FINALIZED when this was the last confirmation owed.
+	Poll          *Poll `protobuf:"bytes,7,opt,name=poll,proto3" json:"poll,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitSignedConfirmationResponse) Reset() {
+	*x = SubmitSignedConfirmationResponse{}
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitSignedConfirmationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitSignedConfirmationResponse) ProtoMessage() {}
+
+func (x *SubmitSignedConfirmationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitSignedConfirmationResponse.ProtoReflect.Descriptor instead.
+func (*SubmitSignedConfirmationResponse) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SubmitSignedConfirmationResponse) GetConfirmation() *Confirmation {
+	if x != nil {
+		return x.Confirmation
+	}
+	return nil
+}
+
+func (x *SubmitSignedConfirmationResponse) GetAccepted() bool {
+	if x != nil {
+		return x.Accepted
+	}
+	return false
+}
+
+func (x *SubmitSignedConfirmationResponse) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *SubmitSignedConfirmationResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *SubmitSignedConfirmationResponse) GetSigner() *Signer {
+	if x != nil {
+		return x.Signer
+	}
+	return nil
+}
+
+func (x *SubmitSignedConfirmationResponse) GetLate() bool {
+	if x != nil {
+		return x.Late
+	}
+	return false
+}
+
+func (x *SubmitSignedConfirmationResponse) GetPoll() *Poll {
+	if x != nil {
+		return x.Poll
+	}
+	return nil
+}
+
+// PaperMetadata opens a stream that uploads a scan.
+type PaperMetadata struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "polls/{poll}/confirmations/{id}". Optional: else the QR code on the scan says which.
+	Confirmation string `protobuf:"bytes,1,opt,name=confirmation,proto3" json:"confirmation,omitempty"`
+	FileName     string `protobuf:"bytes,2,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	SizeBytes    int64  `protobuf:"varint,3,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	// The choice the delegate marked on paper, as option texts, when it differs from the
+	// issued one; empty means as issued.
+	WrittenOptions []string `protobuf:"bytes,4,rep,name=written_options,json=writtenOptions,proto3" json:"written_options,omitempty"`
+	RequestId      string   `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *PaperMetadata) Reset() {
+	*x = PaperMetadata{}
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PaperMetadata) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PaperMetadata) ProtoMessage() {}
+
+func (x *PaperMetadata) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PaperMetadata.ProtoReflect.Descriptor instead.
+func (*PaperMetadata) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *PaperMetadata) GetConfirmation() string {
+	if x != nil {
+		return x.Confirmation
+	}
+	return ""
+}
+
+func (x *PaperMetadata) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
+func (x *PaperMetadata) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *PaperMetadata) GetWrittenOptions() []string {
+	if x != nil {
+		return x.WrittenOptions
+	}
+	return nil
+}
+
+func (x *PaperMetadata) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type RecordPaperConfirmationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Part:
+	//
+	//	*RecordPaperConfirmationRequest_Metadata
+	//	*RecordPaperConfirmationRequest_Chunk
+	Part          isRecordPaperConfirmationRequest_Part `protobuf_oneof:"part"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordPaperConfirmationRequest) Reset() {
+	*x = RecordPaperConfirmationRequest{}
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordPaperConfirmationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordPaperConfirmationRequest) ProtoMessage() {}
+
+func (x *RecordPaperConfirmationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordPaperConfirmationRequest.ProtoReflect.Descriptor instead.
+func (*RecordPaperConfirmationRequest) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RecordPaperConfirmationRequest) GetPart() isRecordPaperConfirmationRequest_Part {
+	if x != nil {
+		return x.Part
+	}
+	return nil
+}
+
+func (x *RecordPaperConfirmationRequest) GetMetadata() *PaperMetadata {
+	if x != nil {
+		if x, ok := x.Part.(*RecordPaperConfirmationRequest_Metadata); ok {
+			return x.Metadata
+		}
+	}
+	return nil
+}
+
+func (x *RecordPaperConfirmationRequest) GetChunk() []byte {
+	if x != nil {
+		if x, ok := x.Part.(*RecordPaperConfirmationRequest_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isRecordPaperConfirmationRequest_Part interface {
+	isRecordPaperConfirmationRequest_Part()
+}
+
+type RecordPaperConfirmationRequest_Metadata struct {
+	Metadata *PaperMetadata `protobuf:"bytes,1,opt,name=metadata,proto3,oneof"`
+}
+
+type RecordPaperConfirmationRequest_Chunk struct {
+	Chunk []byte `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
+}
+
+func (*RecordPaperConfirmationRequest_Metadata) isRecordPaperConfirmationRequest_Part() {}
+
+func (*RecordPaperConfirmationRequest_Chunk) isRecordPaperConfirmationRequest_Part() {}
+
+type RecordPaperConfirmationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Confirmation  *Confirmation          `protobuf:"bytes,1,opt,name=confirmation,proto3" json:"confirmation,omitempty"`
+	Late          bool                   `protobuf:"varint,2,opt,name=late,proto3" json:"late,omitempty"`
+	Poll          *Poll                  `protobuf:"bytes,3,opt,name=poll,proto3" json:"poll,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordPaperConfirmationResponse) Reset() {
+	*x = RecordPaperConfirmationResponse{}
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordPaperConfirmationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordPaperConfirmationResponse) ProtoMessage() {}
+
+func (x *RecordPaperConfirmationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordPaperConfirmationResponse.ProtoReflect.Descriptor instead.
+func (*RecordPaperConfirmationResponse) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RecordPaperConfirmationResponse) GetConfirmation() *Confirmation {
+	if x != nil {
+		return x.Confirmation
+	}
+	return nil
+}
+
+func (x *RecordPaperConfirmationResponse) GetLate() bool {
+	if x != nil {
+		return x.Late
+	}
+	return false
+}
+
+func (x *RecordPaperConfirmationResponse) GetPoll() *Poll {
+	if x != nil {
+		return x.Poll
+	}
+	return nil
+}
+
+type DeclineConfirmationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "polls/{poll}/confirmations/{id}".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The delegate's stated reason.
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The choice the delegate states, if any, as option texts.
+	Options       []string `protobuf:"bytes,3,rep,name=options,proto3" json:"options,omitempty"`
+	RequestId     string   `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeclineConfirmationRequest) Reset() {
+	*x = DeclineConfirmationRequest{}
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeclineConfirmationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeclineConfirmationRequest) ProtoMessage() {}
+
+func (x *DeclineConfirmationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeclineConfirmationRequest.ProtoReflect.Descriptor instead.
+func (*DeclineConfirmationRequest) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DeclineConfirmationRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeclineConfirmationRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *DeclineConfirmationRequest) GetOptions() []string {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *DeclineConfirmationRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type DeclineConfirmationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Confirmation  *Confirmation          `protobuf:"bytes,1,opt,name=confirmation,proto3" json:"confirmation,omitempty"`
+	Poll          *Poll                  `protobuf:"bytes,2,opt,name=poll,proto3" json:"poll,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeclineConfirmationResponse) Reset() {
+	*x = DeclineConfirmationResponse{}
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeclineConfirmationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeclineConfirmationResponse) ProtoMessage() {}
+
+func (x *DeclineConfirmationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeclineConfirmationResponse.ProtoReflect.Descriptor instead.
+func (*DeclineConfirmationResponse) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *DeclineConfirmationResponse) GetConfirmation() *Confirmation {
+	if x != nil {
+		return x.Confirmation
+	}
+	return nil
+}
+
+func (x *DeclineConfirmationResponse) GetPoll() *Poll {
+	if x != nil {
+		return x.Poll
+	}
+	return nil
+}
+
+type ResolveMismatchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "polls/{poll}/confirmations/{id}".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// How it was settled.
+	Note          string `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveMismatchRequest) Reset() {
+	*x = ResolveMismatchRequest{}
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveMismatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveMismatchRequest) ProtoMessage() {}
+
+func (x *ResolveMismatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveMismatchRequest.ProtoReflect.Descriptor instead.
+func (*ResolveMismatchRequest) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ResolveMismatchRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ResolveMismatchRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *ResolveMismatchRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type ResolveMismatchResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Confirmation  *Confirmation          `protobuf:"bytes,1,opt,name=confirmation,proto3" json:"confirmation,omitempty"`
+	Poll          *Poll                  `protobuf:"bytes,2,opt,name=poll,proto3" json:"poll,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveMismatchResponse) Reset() {
+	*x = ResolveMismatchResponse{}
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveMismatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveMismatchResponse) ProtoMessage() {}
+
+func (x *ResolveMismatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveMismatchResponse.ProtoReflect.Descriptor instead.
+func (*ResolveMismatchResponse) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ResolveMismatchResponse) GetConfirmation() *Confirmation {
+	if x != nil {
+		return x.Confirmation
+	}
+	return nil
+}
+
+func (x *ResolveMismatchResponse) GetPoll() *Poll {
+	if x != nil {
+		return x.Poll
+	}
+	return nil
+}
+
+type GetReconciliationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "polls/{id}".
+	Poll          string `protobuf:"bytes,1,opt,name=poll,proto3" json:"poll,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReconciliationRequest) Reset() {
+	*x = GetReconciliationRequest{}
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReconciliationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReconciliationRequest) ProtoMessage() {}
+
+func (x *GetReconciliationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReconciliationRequest.ProtoReflect.Descriptor instead.
+func (*GetReconciliationRequest) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GetReconciliationRequest) GetPoll() string {
+	if x != nil {
+		return x.Poll
+	}
+	return ""
+}
+
+// ReconciliationRow is one delegate's line.
+type ReconciliationRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Voter *Voter                 `protobuf:"bytes,1,opt,name=voter,proto3" json:"voter,omitempty"`
+	// The recorded choice; empty without a vote.
+	RecordedOptions []string `protobuf:"bytes,2,rep,name=recorded_options,json=recordedOptions,proto3" json:"recorded_options,omitempty"`
+	// Unset when none was issued (no vote).
+	Confirmation *Confirmation `protobuf:"bytes,3,opt,name=confirmation,proto3" json:"confirmation,omitempty"`
+	// The written choice is in the confirmed tally.
+	Counted       bool `protobuf:"varint,4,opt,name=counted,proto3" json:"counted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconciliationRow) Reset() {
+	*x = ReconciliationRow{}
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconciliationRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconciliationRow) ProtoMessage() {}
+
+func (x *ReconciliationRow) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconciliationRow.ProtoReflect.Descriptor instead.
+func (*ReconciliationRow) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ReconciliationRow) GetVoter() *Voter {
+	if x != nil {
+		return x.Voter
+	}
+	return nil
+}
+
+func (x *ReconciliationRow) GetRecordedOptions() []string {
+	if x != nil {
+		return x.RecordedOptions
+	}
+	return nil
+}
+
+func (x *ReconciliationRow) GetConfirmation() *Confirmation {
+	if x != nil {
+		return x.Confirmation
+	}
+	return nil
+}
+
+func (x *ReconciliationRow) GetCounted() bool {
+	if x != nil {
+		return x.Counted
+	}
+	return false
+}
+
+type GetReconciliationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Poll  *Poll                  `protobuf:"bytes,1,opt,name=poll,proto3" json:"poll,omitempty"`
+	Rows  []*ReconciliationRow   `protobuf:"bytes,2,rep,name=rows,proto3" json:"rows,omitempty"`
+	// The recorded votes' tally.
+	Recorded      *Tally          `protobuf:"bytes,3,opt,name=recorded,proto3" json:"recorded,omitempty"`
+	Confirmed     *ConfirmedTally `protobuf:"bytes,4,opt,name=confirmed,proto3" json:"confirmed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReconciliationResponse) Reset() {
+	*x = GetReconciliationResponse{}
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReconciliationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReconciliationResponse) ProtoMessage() {}
+
+func (x *GetReconciliationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReconciliationResponse.ProtoReflect.Descriptor instead.
+func (*GetReconciliationResponse) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetReconciliationResponse) GetPoll() *Poll {
+	if x != nil {
+		return x.Poll
+	}
+	return nil
+}
+
+func (x *GetReconciliationResponse) GetRows() []*ReconciliationRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *GetReconciliationResponse) GetRecorded() *Tally {
+	if x != nil {
+		return x.Recorded
+	}
+	return nil
+}
+
+func (x *GetReconciliationResponse) GetConfirmed() *ConfirmedTally {
+	if x != nil {
+		return x.Confirmed
+	}
+	return nil
+}
+
 type GenerateConfirmationsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "polls/{id}".
@@ -253,7 +1573,7 @@ type GenerateConfirmationsRequest struct {
 
 func (x *GenerateConfirmationsRequest) Reset() {
 	*x = GenerateConfirmationsRequest{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[1]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -265,7 +1585,7 @@ func (x *GenerateConfirmationsRequest) String() string {
 func (*GenerateConfirmationsRequest) ProtoMessage() {}
 
 func (x *GenerateConfirmationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[1]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -278,7 +1598,7 @@ func (x *GenerateConfirmationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateConfirmationsRequest.ProtoReflect.Descriptor instead.
 func (*GenerateConfirmationsRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{1}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GenerateConfirmationsRequest) GetPoll() string {
@@ -312,7 +1632,7 @@ type GenerateConfirmationsResponse struct {
 
 func (x *GenerateConfirmationsResponse) Reset() {
 	*x = GenerateConfirmationsResponse{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[2]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -324,7 +1644,7 @@ func (x *GenerateConfirmationsResponse) String() string {
 func (*GenerateConfirmationsResponse) ProtoMessage() {}
 
 func (x *GenerateConfirmationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[2]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -337,7 +1657,7 @@ func (x *GenerateConfirmationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateConfirmationsResponse.ProtoReflect.Descriptor instead.
 func (*GenerateConfirmationsResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{2}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GenerateConfirmationsResponse) GetPoll() *Poll {
@@ -369,7 +1689,7 @@ type ListConfirmationsRequest struct {
 
 func (x *ListConfirmationsRequest) Reset() {
 	*x = ListConfirmationsRequest{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[3]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -381,7 +1701,7 @@ func (x *ListConfirmationsRequest) String() string {
 func (*ListConfirmationsRequest) ProtoMessage() {}
 
 func (x *ListConfirmationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[3]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -394,7 +1714,7 @@ func (x *ListConfirmationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConfirmationsRequest.ProtoReflect.Descriptor instead.
 func (*ListConfirmationsRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{3}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListConfirmationsRequest) GetPoll() string {
@@ -435,7 +1755,7 @@ type ListConfirmationsResponse struct {
 
 func (x *ListConfirmationsResponse) Reset() {
 	*x = ListConfirmationsResponse{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[4]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -447,7 +1767,7 @@ func (x *ListConfirmationsResponse) String() string {
 func (*ListConfirmationsResponse) ProtoMessage() {}
 
 func (x *ListConfirmationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[4]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -460,7 +1780,7 @@ func (x *ListConfirmationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConfirmationsResponse.ProtoReflect.Descriptor instead.
 func (*ListConfirmationsResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{4}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListConfirmationsResponse) GetConfirmations() []*Confirmation {
@@ -487,7 +1807,7 @@ type GetConfirmationRequest struct {
 
 func (x *GetConfirmationRequest) Reset() {
 	*x = GetConfirmationRequest{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[5]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -499,7 +1819,7 @@ func (x *GetConfirmationRequest) String() string {
 func (*GetConfirmationRequest) ProtoMessage() {}
 
 func (x *GetConfirmationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[5]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -512,7 +1832,7 @@ func (x *GetConfirmationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConfirmationRequest.ProtoReflect.Descriptor instead.
 func (*GetConfirmationRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{5}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetConfirmationRequest) GetName() string {
@@ -523,15 +1843,17 @@ func (x *GetConfirmationRequest) GetName() string {
 }
 
 type GetConfirmationResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Confirmation  *Confirmation          `protobuf:"bytes,1,opt,name=confirmation,proto3" json:"confirmation,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Confirmation *Confirmation          `protobuf:"bytes,1,opt,name=confirmation,proto3" json:"confirmation,omitempty"`
+	// Its history, oldest first.
+	History       []*ConfirmationStep `protobuf:"bytes,2,rep,name=history,proto3" json:"history,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetConfirmationResponse) Reset() {
 	*x = GetConfirmationResponse{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[6]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -543,7 +1865,7 @@ func (x *GetConfirmationResponse) String() string {
 func (*GetConfirmationResponse) ProtoMessage() {}
 
 func (x *GetConfirmationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[6]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -556,12 +1878,19 @@ func (x *GetConfirmationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConfirmationResponse.ProtoReflect.Descriptor instead.
 func (*GetConfirmationResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{6}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetConfirmationResponse) GetConfirmation() *Confirmation {
 	if x != nil {
 		return x.Confirmation
+	}
+	return nil
+}
+
+func (x *GetConfirmationResponse) GetHistory() []*ConfirmationStep {
+	if x != nil {
+		return x.History
 	}
 	return nil
 }
@@ -576,7 +1905,7 @@ type DownloadConfirmationRequest struct {
 
 func (x *DownloadConfirmationRequest) Reset() {
 	*x = DownloadConfirmationRequest{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[7]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -588,7 +1917,7 @@ func (x *DownloadConfirmationRequest) String() string {
 func (*DownloadConfirmationRequest) ProtoMessage() {}
 
 func (x *DownloadConfirmationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[7]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -601,7 +1930,7 @@ func (x *DownloadConfirmationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadConfirmationRequest.ProtoReflect.Descriptor instead.
 func (*DownloadConfirmationRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{7}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *DownloadConfirmationRequest) GetName() string {
@@ -623,7 +1952,7 @@ type DownloadConfirmationResponse struct {
 
 func (x *DownloadConfirmationResponse) Reset() {
 	*x = DownloadConfirmationResponse{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[8]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -635,7 +1964,7 @@ func (x *DownloadConfirmationResponse) String() string {
 func (*DownloadConfirmationResponse) ProtoMessage() {}
 
 func (x *DownloadConfirmationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[8]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -648,7 +1977,7 @@ func (x *DownloadConfirmationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadConfirmationResponse.ProtoReflect.Descriptor instead.
 func (*DownloadConfirmationResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{8}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DownloadConfirmationResponse) GetConfirmation() *Confirmation {
@@ -675,7 +2004,7 @@ type GetTallyReportRequest struct {
 
 func (x *GetTallyReportRequest) Reset() {
 	*x = GetTallyReportRequest{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[9]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -687,7 +2016,7 @@ func (x *GetTallyReportRequest) String() string {
 func (*GetTallyReportRequest) ProtoMessage() {}
 
 func (x *GetTallyReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[9]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -700,7 +2029,7 @@ func (x *GetTallyReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTallyReportRequest.ProtoReflect.Descriptor instead.
 func (*GetTallyReportRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{9}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetTallyReportRequest) GetPoll() string {
@@ -724,7 +2053,7 @@ type GetTallyReportResponse struct {
 
 func (x *GetTallyReportResponse) Reset() {
 	*x = GetTallyReportResponse{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[10]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -736,7 +2065,7 @@ func (x *GetTallyReportResponse) String() string {
 func (*GetTallyReportResponse) ProtoMessage() {}
 
 func (x *GetTallyReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[10]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -749,7 +2078,7 @@ func (x *GetTallyReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTallyReportResponse.ProtoReflect.Descriptor instead.
 func (*GetTallyReportResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{10}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetTallyReportResponse) GetFileName() string {
@@ -784,7 +2113,7 @@ var File_bieuquyet_v1_confirmation_proto protoreflect.FileDescriptor
 
 const file_bieuquyet_v1_confirmation_proto_rawDesc = "" +
 	"\n" +
-	"\x1fbieuquyet/v1/confirmation.proto\x12\fbieuquyet.v1\x1a\x17bieuquyet/v1/poll.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x83\x04\n" +
+	"\x1fbieuquyet/v1/confirmation.proto\x12\fbieuquyet.v1\x1a\x17bieuquyet/v1/poll.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x06\n" +
 	"\fConfirmation\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06person\x18\x02 \x01(\tR\x06person\x12\x1b\n" +
@@ -802,7 +2131,117 @@ const file_bieuquyet_v1_confirmation_proto_rawDesc = "" +
 	"\x06sha256\x18\v \x01(\tR\x06sha256\x12\x1d\n" +
 	"\n" +
 	"size_bytes\x18\f \x01(\x03R\tsizeBytes\x12\x1b\n" +
-	"\tfile_name\x18\r \x01(\tR\bfileName\"\xa2\x01\n" +
+	"\tfile_name\x18\r \x01(\tR\bfileName\x12;\n" +
+	"\vstatus_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"statusTime\x12'\n" +
+	"\x0fwritten_options\x18\x0f \x03(\tR\x0ewrittenOptions\x12#\n" +
+	"\rstatus_reason\x18\x10 \x01(\tR\fstatusReason\x12#\n" +
+	"\rstatus_detail\x18\x11 \x01(\tR\fstatusDetail\x128\n" +
+	"\n" +
+	"resolution\x18\x12 \x01(\v2\x18.bieuquyet.v1.ResolutionR\n" +
+	"resolution\x126\n" +
+	"\bevidence\x18\x13 \x01(\v2\x1a.bieuquyet.v1.ReturnedFileR\bevidence\"\x94\x01\n" +
+	"\n" +
+	"Resolution\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
+	"\x04note\x18\x02 \x01(\tR\x04note\x12\x1f\n" +
+	"\vresolved_by\x18\x03 \x01(\tR\n" +
+	"resolvedBy\x12=\n" +
+	"\fresolve_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vresolveTime\"\xa9\x01\n" +
+	"\x06Signer\x12\x18\n" +
+	"\asubject\x18\x01 \x01(\tR\asubject\x12\x16\n" +
+	"\x06issuer\x18\x02 \x01(\tR\x06issuer\x12\x16\n" +
+	"\x06serial\x18\x03 \x01(\tR\x06serial\x12\x16\n" +
+	"\x06sha256\x18\x04 \x01(\tR\x06sha256\x12=\n" +
+	"\fsigning_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vsigningTime\"\x86\x02\n" +
+	"\fReturnedFile\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1d\n" +
+	"\n" +
+	"media_type\x18\x02 \x01(\tR\tmediaType\x12\x16\n" +
+	"\x06sha256\x18\x03 \x01(\tR\x06sha256\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x04 \x01(\x03R\tsizeBytes\x12=\n" +
+	"\freceive_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vreceiveTime\x12\x1f\n" +
+	"\vreceived_by\x18\x06 \x01(\tR\n" +
+	"receivedBy\x12,\n" +
+	"\x06signer\x18\a \x01(\v2\x14.bieuquyet.v1.SignerR\x06signer\"\x8f\x03\n" +
+	"\x10ConfirmationStep\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
+	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x16\n" +
+	"\x06action\x18\x03 \x01(\tR\x06action\x12A\n" +
+	"\vfrom_status\x18\x04 \x01(\x0e2 .bieuquyet.v1.ConfirmationStatusR\n" +
+	"fromStatus\x12=\n" +
+	"\tto_status\x18\x05 \x01(\x0e2 .bieuquyet.v1.ConfirmationStatusR\btoStatus\x12'\n" +
+	"\x0fwritten_options\x18\x06 \x03(\tR\x0ewrittenOptions\x12\x16\n" +
+	"\x06reason\x18\a \x01(\tR\x06reason\x12\x16\n" +
+	"\x06detail\x18\b \x01(\tR\x06detail\x12\x12\n" +
+	"\x04late\x18\t \x01(\bR\x04late\x12.\n" +
+	"\x04file\x18\n" +
+	" \x01(\v2\x1a.bieuquyet.v1.ReturnedFileR\x04file\"\x93\x01\n" +
+	"\x12SubmissionMetadata\x12\"\n" +
+	"\fconfirmation\x18\x01 \x01(\tR\fconfirmation\x12\x1b\n" +
+	"\tfile_name\x18\x02 \x01(\tR\bfileName\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x03 \x01(\x03R\tsizeBytes\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\x81\x01\n" +
+	"\x1fSubmitSignedConfirmationRequest\x12>\n" +
+	"\bmetadata\x18\x01 \x01(\v2 .bieuquyet.v1.SubmissionMetadataH\x00R\bmetadata\x12\x16\n" +
+	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
+	"\x04part\"\x9a\x02\n" +
+	" SubmitSignedConfirmationResponse\x12>\n" +
+	"\fconfirmation\x18\x01 \x01(\v2\x1a.bieuquyet.v1.ConfirmationR\fconfirmation\x12\x1a\n" +
+	"\baccepted\x18\x02 \x01(\bR\baccepted\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\x12,\n" +
+	"\x06signer\x18\x05 \x01(\v2\x14.bieuquyet.v1.SignerR\x06signer\x12\x12\n" +
+	"\x04late\x18\x06 \x01(\bR\x04late\x12&\n" +
+	"\x04poll\x18\a \x01(\v2\x12.bieuquyet.v1.PollR\x04poll\"\xb7\x01\n" +
+	"\rPaperMetadata\x12\"\n" +
+	"\fconfirmation\x18\x01 \x01(\tR\fconfirmation\x12\x1b\n" +
+	"\tfile_name\x18\x02 \x01(\tR\bfileName\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x03 \x01(\x03R\tsizeBytes\x12'\n" +
+	"\x0fwritten_options\x18\x04 \x03(\tR\x0ewrittenOptions\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\"{\n" +
+	"\x1eRecordPaperConfirmationRequest\x129\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x1b.bieuquyet.v1.PaperMetadataH\x00R\bmetadata\x12\x16\n" +
+	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
+	"\x04part\"\x9d\x01\n" +
+	"\x1fRecordPaperConfirmationResponse\x12>\n" +
+	"\fconfirmation\x18\x01 \x01(\v2\x1a.bieuquyet.v1.ConfirmationR\fconfirmation\x12\x12\n" +
+	"\x04late\x18\x02 \x01(\bR\x04late\x12&\n" +
+	"\x04poll\x18\x03 \x01(\v2\x12.bieuquyet.v1.PollR\x04poll\"\x81\x01\n" +
+	"\x1aDeclineConfirmationRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
+	"\aoptions\x18\x03 \x03(\tR\aoptions\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\x85\x01\n" +
+	"\x1bDeclineConfirmationResponse\x12>\n" +
+	"\fconfirmation\x18\x01 \x01(\v2\x1a.bieuquyet.v1.ConfirmationR\fconfirmation\x12&\n" +
+	"\x04poll\x18\x02 \x01(\v2\x12.bieuquyet.v1.PollR\x04poll\"_\n" +
+	"\x16ResolveMismatchRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04note\x18\x02 \x01(\tR\x04note\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\x81\x01\n" +
+	"\x17ResolveMismatchResponse\x12>\n" +
+	"\fconfirmation\x18\x01 \x01(\v2\x1a.bieuquyet.v1.ConfirmationR\fconfirmation\x12&\n" +
+	"\x04poll\x18\x02 \x01(\v2\x12.bieuquyet.v1.PollR\x04poll\".\n" +
+	"\x18GetReconciliationRequest\x12\x12\n" +
+	"\x04poll\x18\x01 \x01(\tR\x04poll\"\xc3\x01\n" +
+	"\x11ReconciliationRow\x12)\n" +
+	"\x05voter\x18\x01 \x01(\v2\x13.bieuquyet.v1.VoterR\x05voter\x12)\n" +
+	"\x10recorded_options\x18\x02 \x03(\tR\x0frecordedOptions\x12>\n" +
+	"\fconfirmation\x18\x03 \x01(\v2\x1a.bieuquyet.v1.ConfirmationR\fconfirmation\x12\x18\n" +
+	"\acounted\x18\x04 \x01(\bR\acounted\"\xe5\x01\n" +
+	"\x19GetReconciliationResponse\x12&\n" +
+	"\x04poll\x18\x01 \x01(\v2\x12.bieuquyet.v1.PollR\x04poll\x123\n" +
+	"\x04rows\x18\x02 \x03(\v2\x1f.bieuquyet.v1.ReconciliationRowR\x04rows\x12/\n" +
+	"\brecorded\x18\x03 \x01(\v2\x13.bieuquyet.v1.TallyR\brecorded\x12:\n" +
+	"\tconfirmed\x18\x04 \x01(\v2\x1c.bieuquyet.v1.ConfirmedTallyR\tconfirmed\"\xa2\x01\n" +
 	"\x1cGenerateConfirmationsRequest\x12\x12\n" +
 	"\x04poll\x18\x01 \x01(\tR\x04poll\x12O\n" +
 	"\x15confirmation_deadline\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x14confirmationDeadline\x12\x1d\n" +
@@ -821,9 +2260,10 @@ const file_bieuquyet_v1_confirmation_proto_rawDesc = "" +
 	"\rconfirmations\x18\x01 \x03(\v2\x1a.bieuquyet.v1.ConfirmationR\rconfirmations\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\",\n" +
 	"\x16GetConfirmationRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"Y\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x93\x01\n" +
 	"\x17GetConfirmationResponse\x12>\n" +
-	"\fconfirmation\x18\x01 \x01(\v2\x1a.bieuquyet.v1.ConfirmationR\fconfirmation\"1\n" +
+	"\fconfirmation\x18\x01 \x01(\v2\x1a.bieuquyet.v1.ConfirmationR\fconfirmation\x128\n" +
+	"\ahistory\x18\x02 \x03(\v2\x1e.bieuquyet.v1.ConfirmationStepR\ahistory\"1\n" +
 	"\x1bDownloadConfirmationRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"t\n" +
 	"\x1cDownloadConfirmationResponse\x12>\n" +
@@ -844,13 +2284,18 @@ const file_bieuquyet_v1_confirmation_proto_rawDesc = "" +
 	"\x1cCONFIRMATION_STATUS_MISMATCH\x10\x03\x12 \n" +
 	"\x1cCONFIRMATION_STATUS_REJECTED\x10\x04\x12 \n" +
 	"\x1cCONFIRMATION_STATUS_DECLINED\x10\x05\x12\x1f\n" +
-	"\x1bCONFIRMATION_STATUS_OVERDUE\x10\x062\x9d\x04\n" +
+	"\x1bCONFIRMATION_STATUS_OVERDUE\x10\x062\xc6\b\n" +
 	"\x13ConfirmationService\x12p\n" +
 	"\x15GenerateConfirmations\x12*.bieuquyet.v1.GenerateConfirmationsRequest\x1a+.bieuquyet.v1.GenerateConfirmationsResponse\x12d\n" +
 	"\x11ListConfirmations\x12&.bieuquyet.v1.ListConfirmationsRequest\x1a'.bieuquyet.v1.ListConfirmationsResponse\x12^\n" +
 	"\x0fGetConfirmation\x12$.bieuquyet.v1.GetConfirmationRequest\x1a%.bieuquyet.v1.GetConfirmationResponse\x12o\n" +
 	"\x14DownloadConfirmation\x12).bieuquyet.v1.DownloadConfirmationRequest\x1a*.bieuquyet.v1.DownloadConfirmationResponse0\x01\x12]\n" +
-	"\x0eGetTallyReport\x12#.bieuquyet.v1.GetTallyReportRequest\x1a$.bieuquyet.v1.GetTallyReportResponse0\x01B?Z=github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1;bieuquyetv1b\x06proto3"
+	"\x0eGetTallyReport\x12#.bieuquyet.v1.GetTallyReportRequest\x1a$.bieuquyet.v1.GetTallyReportResponse0\x01\x12{\n" +
+	"\x18SubmitSignedConfirmation\x12-.bieuquyet.v1.SubmitSignedConfirmationRequest\x1a..bieuquyet.v1.SubmitSignedConfirmationResponse(\x01\x12x\n" +
+	"\x17RecordPaperConfirmation\x12,.bieuquyet.v1.RecordPaperConfirmationRequest\x1a-.bieuquyet.v1.RecordPaperConfirmationResponse(\x01\x12j\n" +
+	"\x13DeclineConfirmation\x12(.bieuquyet.v1.DeclineConfirmationRequest\x1a).bieuquyet.v1.DeclineConfirmationResponse\x12^\n" +
+	"\x0fResolveMismatch\x12$.bieuquyet.v1.ResolveMismatchRequest\x1a%.bieuquyet.v1.ResolveMismatchResponse\x12d\n" +
+	"\x11GetReconciliation\x12&.bieuquyet.v1.GetReconciliationRequest\x1a'.bieuquyet.v1.GetReconciliationResponseB?Z=github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1;bieuquyetv1b\x06proto3"
 
 var (
 	file_bieuquyet_v1_confirmation_proto_rawDescOnce sync.Once
@@ -865,52 +2310,111 @@ func file_bieuquyet_v1_confirmation_proto_rawDescGZIP() []byte {
 }
 
 var file_bieuquyet_v1_confirmation_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_bieuquyet_v1_confirmation_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_bieuquyet_v1_confirmation_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_bieuquyet_v1_confirmation_proto_goTypes = []any{
-	(ConfirmationStatus)(0),               // 0: bieuquyet.v1.ConfirmationStatus
-	(*Confirmation)(nil),                  // 1: bieuquyet.v1.Confirmation
-	(*GenerateConfirmationsRequest)(nil),  // 2: bieuquyet.v1.GenerateConfirmationsRequest
-	(*GenerateConfirmationsResponse)(nil), // 3: bieuquyet.v1.GenerateConfirmationsResponse
-	(*ListConfirmationsRequest)(nil),      // 4: bieuquyet.v1.ListConfirmationsRequest
-	(*ListConfirmationsResponse)(nil),     // 5: bieuquyet.v1.ListConfirmationsResponse
-	(*GetConfirmationRequest)(nil),        // 6: bieuquyet.v1.GetConfirmationRequest
-	(*GetConfirmationResponse)(nil),       // 7: bieuquyet.v1.GetConfirmationResponse
-	(*DownloadConfirmationRequest)(nil),   // 8: bieuquyet.v1.DownloadConfirmationRequest
-	(*DownloadConfirmationResponse)(nil),  // 9: bieuquyet.v1.DownloadConfirmationResponse
-	(*GetTallyReportRequest)(nil),         // 10: bieuquyet.v1.GetTallyReportRequest
-	(*GetTallyReportResponse)(nil),        // 11: bieuquyet.v1.GetTallyReportResponse
-	(*timestamppb.Timestamp)(nil),         // 12: google.protobuf.Timestamp
-	(VoteSource)(0),                       // 13: bieuquyet.v1.VoteSource
-	(*Poll)(nil),                          // 14: bieuquyet.v1.Poll
+	(ConfirmationStatus)(0),                  // 0: bieuquyet.v1.ConfirmationStatus
+	(*Confirmation)(nil),                     // 1: bieuquyet.v1.Confirmation
+	(*Resolution)(nil),                       // 2: bieuquyet.v1.Resolution
+	(*Signer)(nil),                           // 3: bieuquyet.v1.Signer
+	(*ReturnedFile)(nil),                     // 4: bieuquyet.v1.ReturnedFile
+	(*ConfirmationStep)(nil),                 // 5: bieuquyet.v1.ConfirmationStep
+	(*SubmissionMetadata)(nil),               // 6: bieuquyet.v1.SubmissionMetadata
+	(*SubmitSignedConfirmationRequest)(nil),  // 7: bieuquyet.v1.SubmitSignedConfirmationRequest
+	(*SubmitSignedConfirmationResponse)(nil), // 8: bieuquyet.v1.SubmitSignedConfirmationResponse
+	(*PaperMetadata)(nil),                    // 9: bieuquyet.v1.PaperMetadata
+	(*RecordPaperConfirmationRequest)(nil),   // 10: bieuquyet.v1.RecordPaperConfirmationRequest
+	(*RecordPaperConfirmationResponse)(nil),  // 11: bieuquyet.v1.RecordPaperConfirmationResponse
+	(*DeclineConfirmationRequest)(nil),       // 12: bieuquyet.v1.DeclineConfirmationRequest
+	(*DeclineConfirmationResponse)(nil),      // 13: bieuquyet.v1.DeclineConfirmationResponse
+	(*ResolveMismatchRequest)(nil),           // 14: bieuquyet.v1.ResolveMismatchRequest
+	(*ResolveMismatchResponse)(nil),          // 15: bieuquyet.v1.ResolveMismatchResponse
+	(*GetReconciliationRequest)(nil),         // 16: bieuquyet.v1.GetReconciliationRequest
+	(*ReconciliationRow)(nil),                // 17: bieuquyet.v1.ReconciliationRow
+	(*GetReconciliationResponse)(nil),        // 18: bieuquyet.v1.GetReconciliationResponse
+	(*GenerateConfirmationsRequest)(nil),     // 19: bieuquyet.v1.GenerateConfirmationsRequest
+	(*GenerateConfirmationsResponse)(nil),    // 20: bieuquyet.v1.GenerateConfirmationsResponse
+	(*ListConfirmationsRequest)(nil),         // 21: bieuquyet.v1.ListConfirmationsRequest
+	(*ListConfirmationsResponse)(nil),        // 22: bieuquyet.v1.ListConfirmationsResponse
+	(*GetConfirmationRequest)(nil),           // 23: bieuquyet.v1.GetConfirmationRequest
+	(*GetConfirmationResponse)(nil),          // 24: bieuquyet.v1.GetConfirmationResponse
+	(*DownloadConfirmationRequest)(nil),      // 25: bieuquyet.v1.DownloadConfirmationRequest
+	(*DownloadConfirmationResponse)(nil),     // 26: bieuquyet.v1.DownloadConfirmationResponse
+	(*GetTallyReportRequest)(nil),            // 27: bieuquyet.v1.GetTallyReportRequest
+	(*GetTallyReportResponse)(nil),           // 28: bieuquyet.v1.GetTallyReportResponse
+	(*timestamppb.Timestamp)(nil),            // 29: google.protobuf.Timestamp
+	(VoteSource)(0),                          // 30: bieuquyet.v1.VoteSource
+	(*Poll)(nil),                             // 31: bieuquyet.v1.Poll
+	(*Voter)(nil),                            // 32: bieuquyet.v1.Voter
+	(*Tally)(nil),                            // 33: bieuquyet.v1.Tally
+	(*ConfirmedTally)(nil),                   // 34: bieuquyet.v1.ConfirmedTally
 }
 var file_bieuquyet_v1_confirmation_proto_depIdxs = []int32{
-	12, // 0: bieuquyet.v1.Confirmation.vote_time:type_name -> google.protobuf.Timestamp
-	13, // 1: bieuquyet.v1.Confirmation.vote_source:type_name -> bieuquyet.v1.VoteSource
-	12, // 2: bieuquyet.v1.Confirmation.issue_time:type_name -> google.protobuf.Timestamp
-	12, // 3: bieuquyet.v1.Confirmation.deadline:type_name -> google.protobuf.Timestamp
+	29, // 0: bieuquyet.v1.Confirmation.vote_time:type_name -> google.protobuf.Timestamp
+	30, // 1: bieuquyet.v1.Confirmation.vote_source:type_name -> bieuquyet.v1.VoteSource
+	29, // 2: bieuquyet.v1.Confirmation.issue_time:type_name -> google.protobuf.Timestamp
+	29, // 3: bieuquyet.v1.Confirmation.deadline:type_name -> google.protobuf.Timestamp
 	0,  // 4: bieuquyet.v1.Confirmation.status:type_name -> bieuquyet.v1.ConfirmationStatus
-	12, // 5: bieuquyet.v1.GenerateConfirmationsRequest.confirmation_deadline:type_name -> google.protobuf.Timestamp
-	14, // 6: bieuquyet.v1.GenerateConfirmationsResponse.poll:type_name -> bieuquyet.v1.Poll
-	1,  // 7: bieuquyet.v1.GenerateConfirmationsResponse.confirmations:type_name -> bieuquyet.v1.Confirmation
-	0,  // 8: bieuquyet.v1.ListConfirmationsRequest.status:type_name -> bieuquyet.v1.ConfirmationStatus
-	1,  // 9: bieuquyet.v1.ListConfirmationsResponse.confirmations:type_name -> bieuquyet.v1.Confirmation
-	1,  // 10: bieuquyet.v1.GetConfirmationResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
-	1,  // 11: bieuquyet.v1.DownloadConfirmationResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
-	2,  // 12: bieuquyet.v1.ConfirmationService.GenerateConfirmations:input_type -> bieuquyet.v1.GenerateConfirmationsRequest
-	4,  // 13: bieuquyet.v1.ConfirmationService.ListConfirmations:input_type -> bieuquyet.v1.ListConfirmationsRequest
-	6,  // 14: bieuquyet.v1.ConfirmationService.GetConfirmation:input_type -> bieuquyet.v1.GetConfirmationRequest
-	8,  // 15: bieuquyet.v1.ConfirmationService.DownloadConfirmation:input_type -> bieuquyet.v1.DownloadConfirmationRequest
-	10, // 16: bieuquyet.v1.ConfirmationService.GetTallyReport:input_type -> bieuquyet.v1.GetTallyReportRequest
-	3,  // 17: bieuquyet.v1.ConfirmationService.GenerateConfirmations:output_type -> bieuquyet.v1.GenerateConfirmationsResponse
-	5,  // 18: bieuquyet.v1.ConfirmationService.ListConfirmations:output_type -> bieuquyet.v1.ListConfirmationsResponse
-	7,  // 19: bieuquyet.v1.ConfirmationService.GetConfirmation:output_type -> bieuquyet.v1.GetConfirmationResponse
-	9,  // 20: bieuquyet.v1.ConfirmationService.DownloadConfirmation:output_type -> bieuquyet.v1.DownloadConfirmationResponse
-	11, // 21: bieuquyet.v1.ConfirmationService.GetTallyReport:output_type -> bieuquyet.v1.GetTallyReportResponse
-	17, // [17:22] is the sub-list for method output_type
-	12, // [12:17] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	29, // 5: bieuquyet.v1.Confirmation.status_time:type_name -> google.protobuf.Timestamp
+	2,  // 6: bieuquyet.v1.Confirmation.resolution:type_name -> bieuquyet.v1.Resolution
+	4,  // 7: bieuquyet.v1.Confirmation.evidence:type_name -> bieuquyet.v1.ReturnedFile
+	29, // 8: bieuquyet.v1.Resolution.resolve_time:type_name -> google.protobuf.Timestamp
+	29, // 9: bieuquyet.v1.Signer.signing_time:type_name -> google.protobuf.Timestamp
+	29, // 10: bieuquyet.v1.ReturnedFile.receive_time:type_name -> google.protobuf.Timestamp
+	3,  // 11: bieuquyet.v1.ReturnedFile.signer:type_name -> bieuquyet.v1.Signer
+	29, // 12: bieuquyet.v1.ConfirmationStep.time:type_name -> google.protobuf.Timestamp
+	0,  // 13: bieuquyet.v1.ConfirmationStep.from_status:type_name -> bieuquyet.v1.ConfirmationStatus
+	0,  // 14: bieuquyet.v1.ConfirmationStep.to_status:type_name -> bieuquyet.v1.ConfirmationStatus
+	4,  // 15: bieuquyet.v1.ConfirmationStep.file:type_name -> bieuquyet.v1.ReturnedFile
+	6,  // 16: bieuquyet.v1.SubmitSignedConfirmationRequest.metadata:type_name -> bieuquyet.v1.SubmissionMetadata
+	1,  // 17: bieuquyet.v1.SubmitSignedConfirmationResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
+	3,  // 18: bieuquyet.v1.SubmitSignedConfirmationResponse.signer:type_name -> bieuquyet.v1.Signer
+	31, // 19: bieuquyet.v1.SubmitSignedConfirmationResponse.poll:type_name -> bieuquyet.v1.Poll
+	9,  // 20: bieuquyet.v1.RecordPaperConfirmationRequest.metadata:type_name -> bieuquyet.v1.PaperMetadata
+	1,  // 21: bieuquyet.v1.RecordPaperConfirmationResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
+	31, // 22: bieuquyet.v1.RecordPaperConfirmationResponse.poll:type_name -> bieuquyet.v1.Poll
+	1,  // 23: bieuquyet.v1.DeclineConfirmationResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
+	31, // 24: bieuquyet.v1.DeclineConfirmationResponse.poll:type_name -> bieuquyet.v1.Poll
+	1,  // 25: bieuquyet.v1.ResolveMismatchResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
+	31, // 26: bieuquyet.v1.ResolveMismatchResponse.poll:type_name -> bieuquyet.v1.Poll
+	32, // 27: bieuquyet.v1.ReconciliationRow.voter:type_name -> bieuquyet.v1.Voter
+	1,  // 28: bieuquyet.v1.ReconciliationRow.confirmation:type_name -> bieuquyet.v1.Confirmation
+	31, // 29: bieuquyet.v1.GetReconciliationResponse.poll:type_name -> bieuquyet.v1.Poll
+	17, // 30: bieuquyet.v1.GetReconciliationResponse.rows:type_name -> bieuquyet.v1.ReconciliationRow
+	33, // 31: bieuquyet.v1.GetReconciliationResponse.recorded:type_name -> bieuquyet.v1.Tally
+	34, // 32: bieuquyet.v1.GetReconciliationResponse.confirmed:type_name -> bieuquyet.v1.ConfirmedTally
+	29, // 33: bieuquyet.v1.GenerateConfirmationsRequest.confirmation_deadline:type_name -> google.protobuf.Timestamp
+	31, // 34: bieuquyet.v1.GenerateConfirmationsResponse.poll:type_name -> bieuquyet.v1.Poll
+	1,  // 35: bieuquyet.v1.GenerateConfirmationsResponse.confirmations:type_name -> bieuquyet.v1.Confirmation
+	0,  // 36: bieuquyet.v1.ListConfirmationsRequest.status:type_name -> bieuquyet.v1.ConfirmationStatus
+	1,  // 37: bieuquyet.v1.ListConfirmationsResponse.confirmations:type_name -> bieuquyet.v1.Confirmation
+	1,  // 38: bieuquyet.v1.GetConfirmationResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
+	5,  // 39: bieuquyet.v1.GetConfirmationResponse.history:type_name -> bieuquyet.v1.ConfirmationStep
+	1,  // 40: bieuquyet.v1.DownloadConfirmationResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
+	19, // 41: bieuquyet.v1.ConfirmationService.GenerateConfirmations:input_type -> bieuquyet.v1.GenerateConfirmationsRequest
+	21, // 42: bieuquyet.v1.ConfirmationService.ListConfirmations:input_type -> bieuquyet.v1.ListConfirmationsRequest
+	23, // 43: bieuquyet.v1.ConfirmationService.GetConfirmation:input_type -> bieuquyet.v1.GetConfirmationRequest
+	25, // 44: bieuquyet.v1.ConfirmationService.DownloadConfirmation:input_type -> bieuquyet.v1.DownloadConfirmationRequest
+	27, // 45: bieuquyet.v1.ConfirmationService.GetTallyReport:input_type -> bieuquyet.v1.GetTallyReportRequest
+	7,  // 46: bieuquyet.v1.ConfirmationService.SubmitSignedConfirmation:input_type -> bieuquyet.v1.SubmitSignedConfirmationRequest
+	10, // 47: bieuquyet.v1.ConfirmationService.RecordPaperConfirmation:input_type -> bieuquyet.v1.RecordPaperConfirmationRequest
+	12, // 48: bieuquyet.v1.ConfirmationService.DeclineConfirmation:input_type -> bieuquyet.v1.DeclineConfirmationRequest
+	14, // 49: bieuquyet.v1.ConfirmationService.ResolveMismatch:input_type -> bieuquyet.v1.ResolveMismatchRequest
+	16, // 50: bieuquyet.v1.ConfirmationService.GetReconciliation:input_type -> bieuquyet.v1.GetReconciliationRequest
+	20, // 51: bieuquyet.v1.ConfirmationService.GenerateConfirmations:output_type -> bieuquyet.v1.GenerateConfirmationsResponse
+	22, // 52: bieuquyet.v1.ConfirmationService.ListConfirmations:output_type -> bieuquyet.v1.ListConfirmationsResponse
+	24, // 53: bieuquyet.v1.ConfirmationService.GetConfirmation:output_type -> bieuquyet.v1.GetConfirmationResponse
+	26, // 54: bieuquyet.v1.ConfirmationService.DownloadConfirmation:output_type -> bieuquyet.v1.DownloadConfirmationResponse
+	28, // 55: bieuquyet.v1.ConfirmationService.GetTallyReport:output_type -> bieuquyet.v1.GetTallyReportResponse
+	8,  // 56: bieuquyet.v1.ConfirmationService.SubmitSignedConfirmation:output_type -> bieuquyet.v1.SubmitSignedConfirmationResponse
+	11, // 57: bieuquyet.v1.ConfirmationService.RecordPaperConfirmation:output_type -> bieuquyet.v1.RecordPaperConfirmationResponse
+	13, // 58: bieuquyet.v1.ConfirmationService.DeclineConfirmation:output_type -> bieuquyet.v1.DeclineConfirmationResponse
+	15, // 59: bieuquyet.v1.ConfirmationService.ResolveMismatch:output_type -> bieuquyet.v1.ResolveMismatchResponse
+	18, // 60: bieuquyet.v1.ConfirmationService.GetReconciliation:output_type -> bieuquyet.v1.GetReconciliationResponse
+	51, // [51:61] is the sub-list for method output_type
+	41, // [41:51] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_bieuquyet_v1_confirmation_proto_init() }
@@ -919,13 +2423,21 @@ func file_bieuquyet_v1_confirmation_proto_init() {
 		return
 	}
 	file_bieuquyet_v1_poll_proto_init()
+	file_bieuquyet_v1_confirmation_proto_msgTypes[6].OneofWrappers = []any{
+		(*SubmitSignedConfirmationRequest_Metadata)(nil),
+		(*SubmitSignedConfirmationRequest_Chunk)(nil),
+	}
+	file_bieuquyet_v1_confirmation_proto_msgTypes[9].OneofWrappers = []any{
+		(*RecordPaperConfirmationRequest_Metadata)(nil),
+		(*RecordPaperConfirmationRequest_Chunk)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bieuquyet_v1_confirmation_proto_rawDesc), len(file_bieuquyet_v1_confirmation_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,11 +19,16 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ConfirmationService_GenerateConfirmations_FullMethodName = "/bieuquyet.v1.ConfirmationService/GenerateConfirmations"
-	ConfirmationService_ListConfirmations_FullMethodName     = "/bieuquyet.v1.ConfirmationService/ListConfirmations"
-	ConfirmationService_GetConfirmation_FullMethodName       = "/bieuquyet.v1.ConfirmationService/GetConfirmation"
-	ConfirmationService_DownloadConfirmation_FullMethodName  = "/bieuquyet.v1.ConfirmationService/DownloadConfirmation"
-	ConfirmationService_GetTallyReport_FullMethodName        = "/bieuquyet.v1.ConfirmationService/GetTallyReport"
+	ConfirmationService_GenerateConfirmations_FullMethodName    = "/bieuquyet.v1.ConfirmationService/GenerateConfirmations"
+	ConfirmationService_ListConfirmations_FullMethodName        = "/bieuquyet.v1.ConfirmationService/ListConfirmations"
+	ConfirmationService_GetConfirmation_FullMethodName          = "/bieuquyet.v1.ConfirmationService/GetConfirmation"
+	ConfirmationService_DownloadConfirmation_FullMethodName     = "/bieuquyet.v1.ConfirmationService/DownloadConfirmation"
+	ConfirmationService_GetTallyReport_FullMethodName           = "/bieuquyet.v1.ConfirmationService/GetTallyReport"
+	ConfirmationService_SubmitSignedConfirmation_FullMethodName = "/bieuquyet.v1.ConfirmationService/SubmitSignedConfirmation"
+	ConfirmationService_RecordPaperConfirmation_FullMethodName  = "/bieuquyet.v1.ConfirmationService/RecordPaperConfirmation"
+	ConfirmationService_DeclineConfirmation_FullMethodName      = "/bieuquyet.v1.ConfirmationService/DeclineConfirmation"
+	ConfirmationService_ResolveMismatch_FullMethodName          = "/bieuquyet.v1.ConfirmationService/ResolveMismatch"
+	ConfirmationService_GetReconciliation_FullMethodName        = "/bieuquyet.v1.ConfirmationService/GetReconciliation"
 )
 
 // ConfirmationServiceClient is the client API for ConfirmationService service.
@@ -48,6 +53,29 @@ type ConfirmationServiceClient interface {
 	DownloadConfirmation(ctx context.Context, in *DownloadConfirmationRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DownloadConfirmationResponse], error)
 	// The tally report of a poll as a PDF, in chunks. The Office and the body's leader.
 	GetTallyReport(ctx context.Context, in *GetTallyReportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetTallyReportResponse], error)
+	// Submits a digitally signed confirmation: first the metadata, then the file in chunks,
+	// at most 20 MiB in all (RESOURCE_EXHAUSTED above). The file must be the issued
+	// document, unchanged, with incremental updates that only sign it, signed by the
+	// delegate with a certificate that chains to the service's trust roots. A file that
+	// fails is recorded as a rejection with its reason (the confirmation becomes REJECTED
+	// and another submission may follow); the response says which. The Office, or the
+	// delegate for their own confirmation.
+	SubmitSignedConfirmation(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[SubmitSignedConfirmationRequest, SubmitSignedConfirmationResponse], error)
+	// Records an ink-signed paper confirmation the Office attests, with a scan of it (PDF,
+	// PNG or JPEG; metadata first, then chunks). Without a named confirmation it is found by
+	// the QR code on the scan. When the delegate wrote another choice than the issued one,
+	// give it: the confirmation becomes MISMATCH. The Office.
+	RecordPaperConfirmation(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[RecordPaperConfirmationRequest, RecordPaperConfirmationResponse], error)
+	// Records that the delegate declined to confirm, with their stated reason and choice.
+	// The Office, or the delegate for their own confirmation.
+	DeclineConfirmation(ctx context.Context, in *DeclineConfirmationRequest, opts ...grpc.CallOption) (*DeclineConfirmationResponse, error)
+	// Records how a mismatch was settled: the written choice counts. The leader of the body
+	// that opened the poll.
+	ResolveMismatch(ctx context.Context, in *ResolveMismatchRequest, opts ...grpc.CallOption) (*ResolveMismatchResponse, error)
+	// Per delegate, the recorded choice beside the written one, the status and its
+	// evidence; the recorded tally beside the confirmed one. The Office and the body's
+	// leader.
+	GetReconciliation(ctx context.Context, in *GetReconciliationRequest, opts ...grpc.CallOption) (*GetReconciliationResponse, error)
 }
 
 type confirmationServiceClient struct {
@@ -126,6 +154,62 @@ func (c *confirmationServiceClient) GetTallyReport(ctx context.Context, in *GetT
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ConfirmationService_GetTallyReportClient = grpc.ServerStreamingClient[GetTallyReportResponse]
 
+func (c *confirmationServiceClient) SubmitSignedConfirmation(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[SubmitSignedConfirmationRequest, SubmitSignedConfirmationResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ConfirmationService_ServiceDesc.Streams[2], ConfirmationService_SubmitSignedConfirmation_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[SubmitSignedConfirmationRequest, SubmitSignedConfirmationResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ConfirmationService_SubmitSignedConfirmationClient = grpc.ClientStreamingClient[SubmitSignedConfirmationRequest, SubmitSignedConfirmationResponse]
+
+func (c *confirmationServiceClient) RecordPaperConfirmation(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[RecordPaperConfirmationRequest, RecordPaperConfirmationResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ConfirmationService_ServiceDesc.Streams[3], ConfirmationService_RecordPaperConfirmation_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[RecordPaperConfirmationRequest, RecordPaperConfirmationResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ConfirmationService_RecordPaperConfirmationClient = grpc.ClientStreamingClient[RecordPaperConfirmationRequest, RecordPaperConfirmationResponse]
+
+func (c *confirmationServiceClient) DeclineConfirmation(ctx context.Context, in *DeclineConfirmationRequest, opts ...grpc.CallOption) (*DeclineConfirmationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeclineConfirmationResponse)
+	err := c.cc.Invoke(ctx, ConfirmationService_DeclineConfirmation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *confirmationServiceClient) ResolveMismatch(ctx context.Context, in *ResolveMismatchRequest, opts ...grpc.CallOption) (*ResolveMismatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResolveMismatchResponse)
+	err := c.cc.Invoke(ctx, ConfirmationService_ResolveMismatch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *confirmationServiceClient) GetReconciliation(ctx context.Context, in *GetReconciliationRequest, opts ...grpc.CallOption) (*GetReconciliationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetReconciliationResponse)
+	err := c.cc.Invoke(ctx, ConfirmationService_GetReconciliation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ConfirmationServiceServer is the server API for ConfirmationService service.
 // All implementations must embed UnimplementedConfirmationServiceServer
 // for forward compatibility.
@@ -148,6 +232,29 @@ type ConfirmationServiceServer interface {
 	DownloadConfirmation(*DownloadConfirmationRequest, grpc.ServerStreamingServer[DownloadConfirmationResponse]) error
 	// The tally report of a poll as a PDF, in chunks. The Office and the body's leader.
 	GetTallyReport(*GetTallyReportRequest, grpc.ServerStreamingServer[GetTallyReportResponse]) error
+	// Submits a digitally signed confirmation: first the metadata, then the file in chunks,
+	// at most 20 MiB in all (RESOURCE_EXHAUSTED above). The file must be the issued
+	// document, unchanged, with incremental updates that only sign it, signed by the
+	// delegate with a certificate that chains to the service's trust roots. A file that
+	// fails is recorded as a rejection with its reason (the confirmation becomes REJECTED
+	// and another submission may follow); the response says which. The Office, or the
+	// delegate for their own confirmation.
+	SubmitSignedConfirmation(grpc.ClientStreamingServer[SubmitSignedConfirmationRequest, SubmitSignedConfirmationResponse]) error
+	// Records an ink-signed paper confirmation the Office attests, with a scan of it (PDF,
+	// PNG or JPEG; metadata first, then chunks). Without a named confirmation it is found by
+	// the QR code on the scan. When the delegate wrote another choice than the issued one,
+	// give it: the confirmation becomes MISMATCH. The Office.
+	RecordPaperConfirmation(grpc.ClientStreamingServer[RecordPaperConfirmationRequest, RecordPaperConfirmationResponse]) error
+	// Records that the delegate declined to confirm, with their stated reason and choice.
+	// The Office, or the delegate for their own confirmation.
+	DeclineConfirmation(context.Context, *DeclineConfirmationRequest) (*DeclineConfirmationResponse, error)
+	// Records how a mismatch was settled: the written choice counts. The leader of the body
+	// that opened the poll.
+	ResolveMismatch(context.Context, *ResolveMismatchRequest) (*ResolveMismatchResponse, error)
+	// Per delegate, the recorded choice beside the written one, the status and its
+	// evidence; the recorded tally beside the confirmed one. The Office and the body's
+	// leader.
+	GetReconciliation(context.Context, *GetReconciliationRequest) (*GetReconciliationResponse, error)
 	mustEmbedUnimplementedConfirmationServiceServer()
 }
 
@@ -172,6 +279,21 @@ func (UnimplementedConfirmationServiceServer) DownloadConfirmation(*DownloadConf
 }
 func (UnimplementedConfirmationServiceServer) GetTallyReport(*GetTallyReportRequest, grpc.ServerStreamingServer[GetTallyReportResponse]) error {
 	return status.Error(codes.Unimplemented, "method GetTallyReport not implemented")
+}
+func (UnimplementedConfirmationServiceServer) SubmitSignedConfirmation(grpc.ClientStreamingServer[SubmitSignedConfirmationRequest, SubmitSignedConfirmationResponse]) error {
+	return status.Error(codes.Unimplemented, "method SubmitSignedConfirmation not implemented")
+}
+func (UnimplementedConfirmationServiceServer) RecordPaperConfirmation(grpc.ClientStreamingServer[RecordPaperConfirmationRequest, RecordPaperConfirmationResponse]) error {
+	return status.Error(codes.Unimplemented, "method RecordPaperConfirmation not implemented")
+}
+func (UnimplementedConfirmationServiceServer) DeclineConfirmation(context.Context, *DeclineConfirmationRequest) (*DeclineConfirmationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeclineConfirmation not implemented")
+}
+func (UnimplementedConfirmationServiceServer) ResolveMismatch(context.Context, *ResolveMismatchRequest) (*ResolveMismatchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResolveMismatch not implemented")
+}
+func (UnimplementedConfirmationServiceServer) GetReconciliation(context.Context, *GetReconciliationRequest) (*GetReconciliationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetReconciliation not implemented")
 }
 func (UnimplementedConfirmationServiceServer) mustEmbedUnimplementedConfirmationServiceServer() {}
 func (UnimplementedConfirmationServiceServer) testEmbeddedByValue()                             {}
@@ -270,6 +392,74 @@ func _ConfirmationService_GetTallyReport_Handler(srv interface{}, stream grpc.Se
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ConfirmationService_GetTallyReportServer = grpc.ServerStreamingServer[GetTallyReportResponse]
 
+func _ConfirmationService_SubmitSignedConfirmation_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ConfirmationServiceServer).SubmitSignedConfirmation(&grpc.GenericServerStream[SubmitSignedConfirmationRequest, SubmitSignedConfirmationResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ConfirmationService_SubmitSignedConfirmationServer = grpc.ClientStreamingServer[SubmitSignedConfirmationRequest, SubmitSignedConfirmationResponse]
+
+func _ConfirmationService_RecordPaperConfirmation_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ConfirmationServiceServer).RecordPaperConfirmation(&grpc.GenericServerStream[RecordPaperConfirmationRequest, RecordPaperConfirmationResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ConfirmationService_RecordPaperConfirmationServer = grpc.ClientStreamingServer[RecordPaperConfirmationRequest, RecordPaperConfirmationResponse]
+
+func _ConfirmationService_DeclineConfirmation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeclineConfirmationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConfirmationServiceServer).DeclineConfirmation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConfirmationService_DeclineConfirmation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConfirmationServiceServer).DeclineConfirmation(ctx, req.(*DeclineConfirmationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ConfirmationService_ResolveMismatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResolveMismatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConfirmationServiceServer).ResolveMismatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConfirmationService_ResolveMismatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConfirmationServiceServer).ResolveMismatch(ctx, req.(*ResolveMismatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ConfirmationService_GetReconciliation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetReconciliationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConfirmationServiceServer).GetReconciliation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConfirmationService_GetReconciliation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConfirmationServiceServer).GetReconciliation(ctx, req.(*GetReconciliationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ConfirmationService_ServiceDesc is the grpc.ServiceDesc for ConfirmationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -289,6 +479,18 @@ var ConfirmationService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "GetConfirmation",
 			Handler:    _ConfirmationService_GetConfirmation_Handler,
 		},
+		{
+			MethodName: "DeclineConfirmation",
+			Handler:    _ConfirmationService_DeclineConfirmation_Handler,
+		},
+		{
+			MethodName: "ResolveMismatch",
+			Handler:    _ConfirmationService_ResolveMismatch_Handler,
+		},
+		{
+			MethodName: "GetReconciliation",
+			Handler:    _ConfirmationService_GetReconciliation_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -300,6 +502,16 @@ var ConfirmationService_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "GetTallyReport",
 			Handler:       _ConfirmationService_GetTallyReport_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "SubmitSignedConfirmation",
+			Handler:       _ConfirmationService_SubmitSignedConfirmation_Handler,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "RecordPaperConfirmation",
+			Handler:       _ConfirmationService_RecordPaperConfirmation_Handler,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "bieuquyet/v1/confirmation.proto",

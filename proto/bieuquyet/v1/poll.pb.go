@@ -2022,8 +2022,11 @@ type Tally struct {
 	Missing      []*Voter     `protobuf:"bytes,7,rep,name=missing,proto3" json:"missing,omitempty"`
 	DecisionRule DecisionRule `protobuf:"varint,8,opt,name=decision_rule,json=decisionRule,proto3,enum=bieuquyet.v1.DecisionRule" json:"decision_rule,omitempty"`
 	// Votes in favour needed; 0 without a rule.
-	Required      int32   `protobuf:"varint,9,opt,name=required,proto3" json:"required,omitempty"`
-	Outcome       Outcome `protobuf:"varint,10,opt,name=outcome,proto3,enum=bieuquyet.v1.Outcome" json:"outcome,omitempty"`
+	Required int32   `protobuf:"varint,9,opt,name=required,proto3" json:"required,omitempty"`
+	Outcome  Outcome `protobuf:"varint,10,opt,name=outcome,proto3,enum=bieuquyet.v1.Outcome" json:"outcome,omitempty"`
+	// What was confirmed in writing, once confirmations are issued; when the poll is
+	// FINALIZED this is its official result.
+	Confirmed     *ConfirmedTally `protobuf:"bytes,11,opt,name=confirmed,proto3" json:"confirmed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2128,6 +2131,102 @@ func (x *Tally) GetOutcome() Outcome {
 	return Outcome_OUTCOME_UNSPECIFIED
 }
 
+func (x *Tally) GetConfirmed() *ConfirmedTally {
+	if x != nil {
+		return x.Confirmed
+	}
+	return nil
+}
+
+// ConfirmedTally counts the written choices of signed confirmations and resolved
+// mismatches only, against all eligible delegates: a missing confirmation is a missing
+// vote, so it can turn a pass into a fail.
+type ConfirmedTally struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Options []*OptionCount         `protobuf:"bytes,1,rep,name=options,proto3" json:"options,omitempty"`
+	// Delegates whose written choice counts.
+	Confirmed int32   `protobuf:"varint,2,opt,name=confirmed,proto3" json:"confirmed,omitempty"`
+	Eligible  int32   `protobuf:"varint,3,opt,name=eligible,proto3" json:"eligible,omitempty"`
+	Required  int32   `protobuf:"varint,4,opt,name=required,proto3" json:"required,omitempty"`
+	Outcome   Outcome `protobuf:"varint,5,opt,name=outcome,proto3,enum=bieuquyet.v1.Outcome" json:"outcome,omitempty"`
+	// The poll is FINALIZED: this is its official result, frozen.
+	Official      bool `protobuf:"varint,6,opt,name=official,proto3" json:"official,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmedTally) Reset() {
+	*x = ConfirmedTally{}
+	mi := &file_bieuquyet_v1_poll_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmedTally) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmedTally) ProtoMessage() {}
+
+func (x *ConfirmedTally) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_poll_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmedTally.ProtoReflect.Descriptor instead.
+func (*ConfirmedTally) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_poll_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ConfirmedTally) GetOptions() []*OptionCount {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *ConfirmedTally) GetConfirmed() int32 {
+	if x != nil {
+		return x.Confirmed
+	}
+	return 0
+}
+
+func (x *ConfirmedTally) GetEligible() int32 {
+	if x != nil {
+		return x.Eligible
+	}
+	return 0
+}
+
+func (x *ConfirmedTally) GetRequired() int32 {
+	if x != nil {
+		return x.Required
+	}
+	return 0
+}
+
+func (x *ConfirmedTally) GetOutcome() Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return Outcome_OUTCOME_UNSPECIFIED
+}
+
+func (x *ConfirmedTally) GetOfficial() bool {
+	if x != nil {
+		return x.Official
+	}
+	return false
+}
+
 type GetTallyResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Tally         *Tally                 `protobuf:"bytes,1,opt,name=tally,proto3" json:"tally,omitempty"`
@@ -2137,7 +2236,7 @@ type GetTallyResponse struct {
 
 func (x *GetTallyResponse) Reset() {
 	*x = GetTallyResponse{}
-	mi := &file_bieuquyet_v1_poll_proto_msgTypes[24]
+	mi := &file_bieuquyet_v1_poll_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2149,7 +2248,7 @@ func (x *GetTallyResponse) String() string {
 func (*GetTallyResponse) ProtoMessage() {}
 
 func (x *GetTallyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_poll_proto_msgTypes[24]
+	mi := &file_bieuquyet_v1_poll_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2162,7 +2261,7 @@ func (x *GetTallyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTallyResponse.ProtoReflect.Descriptor instead.
 func (*GetTallyResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_poll_proto_rawDescGZIP(), []int{24}
+	return file_bieuquyet_v1_poll_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetTallyResponse) GetTally() *Tally {
@@ -2182,7 +2281,7 @@ type WatchPollRequest struct {
 
 func (x *WatchPollRequest) Reset() {
 	*x = WatchPollRequest{}
-	mi := &file_bieuquyet_v1_poll_proto_msgTypes[25]
+	mi := &file_bieuquyet_v1_poll_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2194,7 +2293,7 @@ func (x *WatchPollRequest) String() string {
 func (*WatchPollRequest) ProtoMessage() {}
 
 func (x *WatchPollRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_poll_proto_msgTypes[25]
+	mi := &file_bieuquyet_v1_poll_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2207,7 +2306,7 @@ func (x *WatchPollRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchPollRequest.ProtoReflect.Descriptor instead.
 func (*WatchPollRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_poll_proto_rawDescGZIP(), []int{25}
+	return file_bieuquyet_v1_poll_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *WatchPollRequest) GetPoll() string {
@@ -2226,7 +2325,7 @@ type WatchPollResponse struct {
 
 func (x *WatchPollResponse) Reset() {
 	*x = WatchPollResponse{}
-	mi := &file_bieuquyet_v1_poll_proto_msgTypes[26]
+	mi := &file_bieuquyet_v1_poll_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2238,7 +2337,7 @@ func (x *WatchPollResponse) String() string {
 func (*WatchPollResponse) ProtoMessage() {}
 
 func (x *WatchPollResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_poll_proto_msgTypes[26]
+	mi := &file_bieuquyet_v1_poll_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2251,7 +2350,7 @@ func (x *WatchPollResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchPollResponse.ProtoReflect.Descriptor instead.
 func (*WatchPollResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_poll_proto_rawDescGZIP(), []int{26}
+	return file_bieuquyet_v1_poll_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *WatchPollResponse) GetTally() *Tally {
@@ -2392,7 +2491,7 @@ const file_bieuquyet_v1_poll_proto_rawDesc = "" +
 	"\vOptionCount\x12\x16\n" +
 	"\x06option\x18\x01 \x01(\tR\x06option\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x05R\x05count\x12+\n" +
-	"\x06voters\x18\x03 \x03(\v2\x13.bieuquyet.v1.VoterR\x06voters\"\x88\x03\n" +
+	"\x06voters\x18\x03 \x03(\v2\x13.bieuquyet.v1.VoterR\x06voters\"\xc4\x03\n" +
 	"\x05Tally\x12\x12\n" +
 	"\x04poll\x18\x01 \x01(\tR\x04poll\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x03R\aversion\x12-\n" +
@@ -2404,7 +2503,15 @@ const file_bieuquyet_v1_poll_proto_rawDesc = "" +
 	"\rdecision_rule\x18\b \x01(\x0e2\x1a.bieuquyet.v1.DecisionRuleR\fdecisionRule\x12\x1a\n" +
 	"\brequired\x18\t \x01(\x05R\brequired\x12/\n" +
 	"\aoutcome\x18\n" +
-	" \x01(\x0e2\x15.bieuquyet.v1.OutcomeR\aoutcome\"=\n" +
+	" \x01(\x0e2\x15.bieuquyet.v1.OutcomeR\aoutcome\x12:\n" +
+	"\tconfirmed\x18\v \x01(\v2\x1c.bieuquyet.v1.ConfirmedTallyR\tconfirmed\"\xe8\x01\n" +
+	"\x0eConfirmedTally\x123\n" +
+	"\aoptions\x18\x01 \x03(\v2\x19.bieuquyet.v1.OptionCountR\aoptions\x12\x1c\n" +
+	"\tconfirmed\x18\x02 \x01(\x05R\tconfirmed\x12\x1a\n" +
+	"\beligible\x18\x03 \x01(\x05R\beligible\x12\x1a\n" +
+	"\brequired\x18\x04 \x01(\x05R\brequired\x12/\n" +
+	"\aoutcome\x18\x05 \x01(\x0e2\x15.bieuquyet.v1.OutcomeR\aoutcome\x12\x1a\n" +
+	"\bofficial\x18\x06 \x01(\bR\bofficial\"=\n" +
 	"\x10GetTallyResponse\x12)\n" +
 	"\x05tally\x18\x01 \x01(\v2\x13.bieuquyet.v1.TallyR\x05tally\"&\n" +
 	"\x10WatchPollRequest\x12\x12\n" +
@@ -2479,7 +2586,7 @@ func file_bieuquyet_v1_poll_proto_rawDescGZIP() []byte {
 }
 
 var file_bieuquyet_v1_poll_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_bieuquyet_v1_poll_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_bieuquyet_v1_poll_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_bieuquyet_v1_poll_proto_goTypes = []any{
 	(PollKind)(0),                   // 0: bieuquyet.v1.PollKind
 	(DecisionRule)(0),               // 1: bieuquyet.v1.DecisionRule
@@ -2512,39 +2619,40 @@ var file_bieuquyet_v1_poll_proto_goTypes = []any{
 	(*GetTallyRequest)(nil),         // 28: bieuquyet.v1.GetTallyRequest
 	(*OptionCount)(nil),             // 29: bieuquyet.v1.OptionCount
 	(*Tally)(nil),                   // 30: bieuquyet.v1.Tally
-	(*GetTallyResponse)(nil),        // 31: bieuquyet.v1.GetTallyResponse
-	(*WatchPollRequest)(nil),        // 32: bieuquyet.v1.WatchPollRequest
-	(*WatchPollResponse)(nil),       // 33: bieuquyet.v1.WatchPollResponse
-	(*timestamppb.Timestamp)(nil),   // 34: google.protobuf.Timestamp
-	(*Problem)(nil),                 // 35: bieuquyet.v1.Problem
+	(*ConfirmedTally)(nil),          // 31: bieuquyet.v1.ConfirmedTally
+	(*GetTallyResponse)(nil),        // 32: bieuquyet.v1.GetTallyResponse
+	(*WatchPollRequest)(nil),        // 33: bieuquyet.v1.WatchPollRequest
+	(*WatchPollResponse)(nil),       // 34: bieuquyet.v1.WatchPollResponse
+	(*timestamppb.Timestamp)(nil),   // 35: google.protobuf.Timestamp
+	(*Problem)(nil),                 // 36: bieuquyet.v1.Problem
 }
 var file_bieuquyet_v1_poll_proto_depIdxs = []int32{
 	0,  // 0: bieuquyet.v1.Poll.kind:type_name -> bieuquyet.v1.PollKind
-	34, // 1: bieuquyet.v1.Poll.deadline:type_name -> google.protobuf.Timestamp
+	35, // 1: bieuquyet.v1.Poll.deadline:type_name -> google.protobuf.Timestamp
 	1,  // 2: bieuquyet.v1.Poll.decision_rule:type_name -> bieuquyet.v1.DecisionRule
-	34, // 3: bieuquyet.v1.Poll.confirmation_deadline:type_name -> google.protobuf.Timestamp
+	35, // 3: bieuquyet.v1.Poll.confirmation_deadline:type_name -> google.protobuf.Timestamp
 	2,  // 4: bieuquyet.v1.Poll.classification:type_name -> bieuquyet.v1.Classification
 	3,  // 5: bieuquyet.v1.Poll.state:type_name -> bieuquyet.v1.PollState
 	7,  // 6: bieuquyet.v1.Poll.electorate:type_name -> bieuquyet.v1.Voter
-	34, // 7: bieuquyet.v1.Poll.create_time:type_name -> google.protobuf.Timestamp
-	34, // 8: bieuquyet.v1.Poll.close_time:type_name -> google.protobuf.Timestamp
-	34, // 9: bieuquyet.v1.Poll.update_time:type_name -> google.protobuf.Timestamp
+	35, // 7: bieuquyet.v1.Poll.create_time:type_name -> google.protobuf.Timestamp
+	35, // 8: bieuquyet.v1.Poll.close_time:type_name -> google.protobuf.Timestamp
+	35, // 9: bieuquyet.v1.Poll.update_time:type_name -> google.protobuf.Timestamp
 	8,  // 10: bieuquyet.v1.CreatePollRequest.poll:type_name -> bieuquyet.v1.Poll
 	8,  // 11: bieuquyet.v1.CreatePollResponse.poll:type_name -> bieuquyet.v1.Poll
 	8,  // 12: bieuquyet.v1.GetPollResponse.poll:type_name -> bieuquyet.v1.Poll
 	3,  // 13: bieuquyet.v1.ListPollsRequest.state:type_name -> bieuquyet.v1.PollState
-	34, // 14: bieuquyet.v1.ListPollsRequest.start_time:type_name -> google.protobuf.Timestamp
-	34, // 15: bieuquyet.v1.ListPollsRequest.end_time:type_name -> google.protobuf.Timestamp
+	35, // 14: bieuquyet.v1.ListPollsRequest.start_time:type_name -> google.protobuf.Timestamp
+	35, // 15: bieuquyet.v1.ListPollsRequest.end_time:type_name -> google.protobuf.Timestamp
 	8,  // 16: bieuquyet.v1.ListPollsResponse.polls:type_name -> bieuquyet.v1.Poll
 	8,  // 17: bieuquyet.v1.ClosePollResponse.poll:type_name -> bieuquyet.v1.Poll
 	8,  // 18: bieuquyet.v1.CancelPollResponse.poll:type_name -> bieuquyet.v1.Poll
 	5,  // 19: bieuquyet.v1.Vote.source:type_name -> bieuquyet.v1.VoteSource
-	34, // 20: bieuquyet.v1.Vote.record_time:type_name -> google.protobuf.Timestamp
+	35, // 20: bieuquyet.v1.Vote.record_time:type_name -> google.protobuf.Timestamp
 	5,  // 21: bieuquyet.v1.RecordVoteRequest.source:type_name -> bieuquyet.v1.VoteSource
 	19, // 22: bieuquyet.v1.RecordVoteResponse.vote:type_name -> bieuquyet.v1.Vote
 	6,  // 23: bieuquyet.v1.ImportVotesRequest.format:type_name -> bieuquyet.v1.VoteListFormat
 	19, // 24: bieuquyet.v1.ImportVotesResponse.votes:type_name -> bieuquyet.v1.Vote
-	35, // 25: bieuquyet.v1.ImportVotesResponse.problems:type_name -> bieuquyet.v1.Problem
+	36, // 25: bieuquyet.v1.ImportVotesResponse.problems:type_name -> bieuquyet.v1.Problem
 	19, // 26: bieuquyet.v1.ListVotesResponse.votes:type_name -> bieuquyet.v1.Vote
 	19, // 27: bieuquyet.v1.ListVoteHistoryResponse.votes:type_name -> bieuquyet.v1.Vote
 	7,  // 28: bieuquyet.v1.OptionCount.voters:type_name -> bieuquyet.v1.Voter
@@ -2553,35 +2661,38 @@ var file_bieuquyet_v1_poll_proto_depIdxs = []int32{
 	7,  // 31: bieuquyet.v1.Tally.missing:type_name -> bieuquyet.v1.Voter
 	1,  // 32: bieuquyet.v1.Tally.decision_rule:type_name -> bieuquyet.v1.DecisionRule
 	4,  // 33: bieuquyet.v1.Tally.outcome:type_name -> bieuquyet.v1.Outcome
-	30, // 34: bieuquyet.v1.GetTallyResponse.tally:type_name -> bieuquyet.v1.Tally
-	30, // 35: bieuquyet.v1.WatchPollResponse.tally:type_name -> bieuquyet.v1.Tally
-	9,  // 36: bieuquyet.v1.PollService.CreatePoll:input_type -> bieuquyet.v1.CreatePollRequest
-	11, // 37: bieuquyet.v1.PollService.GetPoll:input_type -> bieuquyet.v1.GetPollRequest
-	13, // 38: bieuquyet.v1.PollService.ListPolls:input_type -> bieuquyet.v1.ListPollsRequest
-	15, // 39: bieuquyet.v1.PollService.ClosePoll:input_type -> bieuquyet.v1.ClosePollRequest
-	17, // 40: bieuquyet.v1.PollService.CancelPoll:input_type -> bieuquyet.v1.CancelPollRequest
-	20, // 41: bieuquyet.v1.PollService.RecordVote:input_type -> bieuquyet.v1.RecordVoteRequest
-	22, // 42: bieuquyet.v1.PollService.ImportVotes:input_type -> bieuquyet.v1.ImportVotesRequest
-	24, // 43: bieuquyet.v1.PollService.ListVotes:input_type -> bieuquyet.v1.ListVotesRequest
-	26, // 44: bieuquyet.v1.PollService.ListVoteHistory:input_type -> bieuquyet.v1.ListVoteHistoryRequest
-	28, // 45: bieuquyet.v1.PollService.GetTally:input_type -> bieuquyet.v1.GetTallyRequest
-	32, // 46: bieuquyet.v1.PollService.WatchPoll:input_type -> bieuquyet.v1.WatchPollRequest
-	10, // 47: bieuquyet.v1.PollService.CreatePoll:output_type -> bieuquyet.v1.CreatePollResponse
-	12, // 48: bieuquyet.v1.PollService.GetPoll:output_type -> bieuquyet.v1.GetPollResponse
-	14, // 49: bieuquyet.v1.PollService.ListPolls:output_type -> bieuquyet.v1.ListPollsResponse
-	16, // 50: bieuquyet.v1.PollService.ClosePoll:output_type -> bieuquyet.v1.ClosePollResponse
-	18, // 51: bieuquyet.v1.PollService.CancelPoll:output_type -> bieuquyet.v1.CancelPollResponse
-	21, // 52: bieuquyet.v1.PollService.RecordVote:output_type -> bieuquyet.v1.RecordVoteResponse
-	23, // 53: bieuquyet.v1.PollService.ImportVotes:output_type -> bieuquyet.v1.ImportVotesResponse
-	25, // 54: bieuquyet.v1.PollService.ListVotes:output_type -> bieuquyet.v1.ListVotesResponse
-	27, // 55: bieuquyet.v1.PollService.ListVoteHistory:output_type -> bieuquyet.v1.ListVoteHistoryResponse
-	31, // 56: bieuquyet.v1.PollService.GetTally:output_type -> bieuquyet.v1.GetTallyResponse
-	33, // 57: bieuquyet.v1.PollService.WatchPoll:output_type -> bieuquyet.v1.WatchPollResponse
-	47, // [47:58] is the sub-list for method output_type
-	36, // [36:47] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	31, // 34: bieuquyet.v1.Tally.confirmed:type_name -> bieuquyet.v1.ConfirmedTally
+	29, // 35: bieuquyet.v1.ConfirmedTally.options:type_name -> bieuquyet.v1.OptionCount
+	4,  // 36: bieuquyet.v1.ConfirmedTally.outcome:type_name -> bieuquyet.v1.Outcome
+	30, // 37: bieuquyet.v1.GetTallyResponse.tally:type_name -> bieuquyet.v1.Tally
+	30, // 38: bieuquyet.v1.WatchPollResponse.tally:type_name -> bieuquyet.v1.Tally
+	9,  // 39: bieuquyet.v1.PollService.CreatePoll:input_type -> bieuquyet.v1.CreatePollRequest
+	11, // 40: bieuquyet.v1.PollService.GetPoll:input_type -> bieuquyet.v1.GetPollRequest
+	13, // 41: bieuquyet.v1.PollService.ListPolls:input_type -> bieuquyet.v1.ListPollsRequest
+	15, // 42: bieuquyet.v1.PollService.ClosePoll:input_type -> bieuquyet.v1.ClosePollRequest
+	17, // 43: bieuquyet.v1.PollService.CancelPoll:input_type -> bieuquyet.v1.CancelPollRequest
+	20, // 44: bieuquyet.v1.PollService.RecordVote:input_type -> bieuquyet.v1.RecordVoteRequest
+	22, // 45: bieuquyet.v1.PollService.ImportVotes:input_type -> bieuquyet.v1.ImportVotesRequest
+	24, // 46: bieuquyet.v1.PollService.ListVotes:input_type -> bieuquyet.v1.ListVotesRequest
+	26, // 47: bieuquyet.v1.PollService.ListVoteHistory:input_type -> bieuquyet.v1.ListVoteHistoryRequest
+	28, // 48: bieuquyet.v1.PollService.GetTally:input_type -> bieuquyet.v1.GetTallyRequest
+	33, // 49: bieuquyet.v1.PollService.WatchPoll:input_type -> bieuquyet.v1.WatchPollRequest
+	10, // 50: bieuquyet.v1.PollService.CreatePoll:output_type -> bieuquyet.v1.CreatePollResponse
+	12, // 51: bieuquyet.v1.PollService.GetPoll:output_type -> bieuquyet.v1.GetPollResponse
+	14, // 52: bieuquyet.v1.PollService.ListPolls:output_type -> bieuquyet.v1.ListPollsResponse
+	16, // 53: bieuquyet.v1.PollService.ClosePoll:output_type -> bieuquyet.v1.ClosePollResponse
+	18, // 54: bieuquyet.v1.PollService.CancelPoll:output_type -> bieuquyet.v1.CancelPollResponse
+	21, // 55: bieuquyet.v1.PollService.RecordVote:output_type -> bieuquyet.v1.RecordVoteResponse
+	23, // 56: bieuquyet.v1.PollService.ImportVotes:output_type -> bieuquyet.v1.ImportVotesResponse
+	25, // 57: bieuquyet.v1.PollService.ListVotes:output_type -> bieuquyet.v1.ListVotesResponse
+	27, // 58: bieuquyet.v1.PollService.ListVoteHistory:output_type -> bieuquyet.v1.ListVoteHistoryResponse
+	32, // 59: bieuquyet.v1.PollService.GetTally:output_type -> bieuquyet.v1.GetTallyResponse
+	34, // 60: bieuquyet.v1.PollService.WatchPoll:output_type -> bieuquyet.v1.WatchPollResponse
+	50, // [50:61] is the sub-list for method output_type
+	39, // [39:50] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_bieuquyet_v1_poll_proto_init() }
@@ -2596,7 +2707,7 @@ func file_bieuquyet_v1_poll_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bieuquyet_v1_poll_proto_rawDesc), len(file_bieuquyet_v1_poll_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

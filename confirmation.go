@@ -68,6 +68,7 @@ type Confirmation struct {
 	Reason        string    // a rejection's reason code
 	Detail        string    // a rejection's message, or a decline's stated reason
 	Resolution    *Resolution
+	Evidence      *ConfirmationFile // the file behind the current status, without content
 }
 
 // Name returns "polls/{poll}/confirmations/{id}".

@@ -267,6 +267,9 @@ func (c *Confirmation) Apply(e *ConfirmationEvent) {
 		return
 	}
 	c.Status, c.StatusTime = e.To, e.Time
+	if e.File != nil {
+		c.Evidence = e.File
+	}
 	switch e.Action {
 	case ActionSigned, ActionPaper, ActionDeclined:
 		c.Written = e.Written
@@ -403,3 +406,45 @@ func ChoiceText(p *Poll, options []int) string {
 	}
 	return strings.Join(texts, ", ")
 }
+
+// CheckSigner checks that the delegate signed: every signature but a document timestamp
+// is by a certificate bound to p's signing identity. It returns the delegate's last
+// signature.
+func CheckSigner(p *Person, sigs []DocumentSignature) (*DocumentSignature, *Rejection) {
+	var last *DocumentSignature
+	for i := range sigs {
+		s := &sigs[i]
+		if s.Timestamp {
+			continue
+		}
+		if !signedBy(p, s) {
+			if unbound(p) {
+				return nil, Reject("unbound", "%s has no signing identity, so no signature can be theirs: bind their certificate with "+
+					"`bieuquyet people update %s --signing-identity cccd:NUMBER` (the CCCD in their certificate) or --signing-cert FILE.pem, then submit again",
+					PersonLabel(p.FullName, p.ID), PersonName(p.ID))
+			}
+			return nil, Reject("wrong_signer", "signature %d is by %q (certificate sha256 %s), not by %s, whose signing identity is %s: a confirmation is signed by its delegate alone",
+				i+1, s.Subject, s.Fingerprint, PersonLabel(p.FullName, p.ID), p.SigningIdentity)
+		}
+		last = s
+	}
+	if last == nil {
+		return nil, Reject("unsigned", "the file carries no signature of the delegate, only document timestamps")
+	}
+	return last, nil
+}
+
+// The two functions below bridge to the structured signing identity (issue 6/7), which a
+// colleague's branch brings; until it lands the identity is its canonical text.
+func signedBy(p *Person, s *DocumentSignature) bool {
+	id := strings.TrimSpace(p.SigningIdentity)
+	if id == "" {
+		return false
+	}
+	if strings.EqualFold(id, "SHA256:"+s.Fingerprint) {
+		return true
+	}
+	return slices.Contains(s.PersonalIDs, id)
+}
+
+func unbound(p *Person) bool { return strings.TrimSpace(p.SigningIdentity) == "" }

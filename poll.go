@@ -317,6 +317,9 @@ type Tally struct {
 	Missing  []Voter   // delegates of the electorate without one
 	Required int       // votes in favour needed; 0 without a rule
 	Outcome  Outcome
+	// Confirmations are the poll's written confirmations, once issued: Reconcile sets
+	// what they confirm beside the recorded count.
+	Confirmations []Confirmation
 }
 
 // Decide fills in Required and Outcome from the counts, under the poll's rule and state.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -41,6 +42,8 @@ const (
 	officeCaller = "office"
 	leaderOfG    = "office and the leader of G"
 	ownVotes     = "office, the leader of G and the delegate"
+	ownOrOffice  = "office and the delegate"
+	leaderOnly   = "the leader of G alone"
 )
 
 var callers = []string{noToken, revoked, expired, asAdmin, secretariat, leaderIn, leaderOther, delegateIn, delegateOut, staffIn}
@@ -58,6 +61,7 @@ type fixture struct {
 	closed                  int64  // a closed vote in g, the leader's and the delegate's votes recorded
 	confirmed               int64  // the same, its confirmations issued
 	own                     string // the delegate's confirmation in confirmed
+	mismatch                string // the leader's confirmation in confirmed, a paper copy with another choice
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -156,13 +160,50 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	for _, c := range issued {
-		if c.PersonID == f.delegate {
+		switch c.PersonID {
+		case f.delegate:
 			f.own = c.Name()
+		case f.leader:
+			f.mismatch = c.Name()
+			if _, _, err := st.ChangeConfirmation(ctx, a, c.PollID, c.ID, "RecordPaperConfirmation", func(p *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error) {
+				return c.RecordPaper(time.Now(), a.Actor, []int{1}, p, nil) // 1 is "Không tán thành"
+			}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	f.h = startWith(t, Config{Store: st, Renderer: pdf.New()}, "")
+	f.h = startWith(t, Config{Store: st, Renderer: pdf.New(), Verifier: refuseAll{}, Scans: blankScans{}}, "")
 	f.h.st = st
 	return f
+}
+
+// refuseAll rejects every file as not a PDF: the matrix asks who may submit, not what.
+type refuseAll struct{}
+
+func (refuseAll) Identify([]byte) (string, string, error) { return "", "", errors.New("not a PDF") }
+func (refuseAll) Verify(_, _ []byte, _, _ time.Time) ([]bq.DocumentSignature, error) {
+	return nil, bq.Reject("not_pdf", "the file is not a PDF")
+}
+
+// blankScans reads every file as a PNG without a QR code.
+type blankScans struct{}
+
+func (blankScans) MediaType([]byte) (string, error)  { return "image/png", nil }
+func (blankScans) Payloads([]byte) ([]string, error) { return nil, nil }
+
+// upload sends metadata then one chunk on a client stream and reads the answer.
+func upload[Req any, Resp any](stream interface {
+	Send(Req) error
+	CloseAndRecv() (Resp, error)
+}, meta, chunk Req) error {
+	if err := stream.Send(meta); err != nil {
+		return err
+	}
+	if err := stream.Send(chunk); err != nil {
+		return err
+	}
+	_, err := stream.CloseAndRecv()
+	return err
 }
 
 // closedPoll opens a vote in group g, records each voter's "Tán thành" and closes it.
@@ -314,6 +355,31 @@ func matrix(h *harness) map[string]matrixCase {
 				}
 			}
 		}},
+		pb.ConfirmationService_SubmitSignedConfirmation_FullMethodName: {ownOrOffice, func(ctx context.Context, f *fixture) error {
+			stream, err := cf.SubmitSignedConfirmation(ctx)
+			if err != nil {
+				return err
+			}
+			return upload(stream, &pb.SubmitSignedConfirmationRequest{Part: &pb.SubmitSignedConfirmationRequest_Metadata{Metadata: &pb.SubmissionMetadata{Confirmation: f.own}}},
+				&pb.SubmitSignedConfirmationRequest{Part: &pb.SubmitSignedConfirmationRequest_Chunk{Chunk: []byte("not a pdf")}})
+		}},
+		pb.ConfirmationService_RecordPaperConfirmation_FullMethodName: {officeCaller, func(ctx context.Context, f *fixture) error {
+			stream, err := cf.RecordPaperConfirmation(ctx)
+			if err != nil {
+				return err
+			}
+			return upload(stream, &pb.RecordPaperConfirmationRequest{Part: &pb.RecordPaperConfirmationRequest_Metadata{Metadata: &pb.PaperMetadata{Confirmation: f.own}}},
+				&pb.RecordPaperConfirmationRequest{Part: &pb.RecordPaperConfirmationRequest_Chunk{Chunk: []byte("\x89PNG")}})
+		}},
+		pb.ConfirmationService_DeclineConfirmation_FullMethodName: {ownOrOffice, unary(cf.DeclineConfirmation, func(f *fixture) *pb.DeclineConfirmationRequest {
+			return &pb.DeclineConfirmationRequest{Name: f.own, Reason: "Tôi không tham gia biểu quyết qua Zalo"}
+		})},
+		pb.ConfirmationService_ResolveMismatch_FullMethodName: {leaderOnly, unary(cf.ResolveMismatch, func(f *fixture) *pb.ResolveMismatchRequest {
+			return &pb.ResolveMismatchRequest{Name: f.mismatch, Note: "Đại biểu xác nhận lựa chọn ghi trên giấy"}
+		})},
+		pb.ConfirmationService_GetReconciliation_FullMethodName: {leaderOfG, unary(cf.GetReconciliation, func(f *fixture) *pb.GetReconciliationRequest {
+			return &pb.GetReconciliationRequest{Poll: fmt.Sprintf("polls/%d", f.confirmed)}
+		})},
 		pb.ConfirmationService_GetTallyReport_FullMethodName: {leaderOfG, func(ctx context.Context, f *fixture) error {
 			stream, err := cf.GetTallyReport(ctx, &pb.GetTallyReportRequest{Poll: fmt.Sprintf("polls/%d", f.confirmed)})
 			if err != nil {
@@ -345,6 +411,10 @@ func wantCode(allowed, caller string) codes.Code {
 		ok = caller == asAdmin || caller == secretariat || caller == leaderIn
 	case ownVotes:
 		ok = caller == asAdmin || caller == secretariat || caller == leaderIn || caller == delegateIn
+	case ownOrOffice:
+		ok = caller == asAdmin || caller == secretariat || caller == delegateIn
+	case leaderOnly:
+		ok = caller == leaderIn
 	}
 	if ok {
 		return codes.OK

@@ -36,8 +36,12 @@ type confirmationServer struct {
 	base
 	store  store.Store
 	render bq.DocumentRenderer
-	hub    *hub
-	now    func() time.Time // the report's print time
+	verify bq.SignatureVerifier
+	scans  bq.ScanReader
+	// maxUpload bounds a file that comes back (MaxUpload).
+	maxUpload int
+	hub       *hub
+	now       func() time.Time // the report's print time
 }
 
 var confirmationStatuses = map[pb.ConfirmationStatus]bq.ConfirmationStatus{
@@ -240,7 +244,19 @@ func (s *confirmationServer) GetConfirmation(ctx context.Context, req *pb.GetCon
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	return &pb.GetConfirmationResponse{Confirmation: confirmationPB(c)}, nil
+	poll, _, err := s.store.GetPoll(ctx, pollID)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	steps, err := s.store.ConfirmationHistory(ctx, pollID, id)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	resp := &pb.GetConfirmationResponse{Confirmation: confirmationPB(c)}
+	for i := range steps {
+		resp.History = append(resp.History, stepPB(poll, &steps[i]))
+	}
+	return resp, nil
 }
 
 // DownloadConfirmation sends the confirmation, then its document exactly as issued in
@@ -347,5 +363,14 @@ func confirmationPB(c *bq.Confirmation) *pb.Confirmation {
 		VoteTime: ts(c.VoteTime), VoteSource: reverse(voteSources, c.VoteSource), VoteNote: c.VoteNote,
 		IssueTime: ts(c.IssueTime), Deadline: ts(c.Deadline), Status: reverse(confirmationStatuses, c.Status),
 		Sha256: c.SHA256, SizeBytes: c.Size, FileName: c.FileName(),
+		StatusTime: ts(c.StatusTime), WrittenOptions: c.WrittenChoice, StatusReason: c.Reason, StatusDetail: c.Detail,
+		Resolution: resolutionPB(c.Resolution), Evidence: returnedFilePB(c.Evidence),
 	}
+}
+
+func resolutionPB(r *bq.Resolution) *pb.Resolution {
+	if r == nil {
+		return nil
+	}
+	return &pb.Resolution{Kind: r.Kind, Note: r.Note, ResolvedBy: r.Actor, ResolveTime: ts(r.Time)}
 }

@@ -65,6 +65,23 @@ var policies = map[string]rule{
 	pb.ConfirmationService_GetTallyReport_FullMethodName: pollLeader("poll", "read the tally report of", func(r any) string {
 		return r.(*pb.GetTallyReportRequest).GetPoll()
 	}),
+	// What comes back (issue 6/7). The Office submits, attests and declines on a
+	// delegate's behalf; a delegate submits and declines their own; the body's leader
+	// resolves mismatches and reads the reconciliation. A submission that names no
+	// confirmation is checked by the handler once the file says which it is.
+	pb.ConfirmationService_SubmitSignedConfirmation_FullMethodName: delegateOrOffice("submit", func(r any) string {
+		return r.(*pb.SubmitSignedConfirmationRequest).GetMetadata().GetConfirmation()
+	}),
+	pb.ConfirmationService_RecordPaperConfirmation_FullMethodName: office,
+	pb.ConfirmationService_DeclineConfirmation_FullMethodName: delegateOrOffice("decline", func(r any) string {
+		return r.(*pb.DeclineConfirmationRequest).GetName()
+	}),
+	pb.ConfirmationService_ResolveMismatch_FullMethodName: confirmationLeader("resolve a mismatch of", func(r any) string {
+		return r.(*pb.ResolveMismatchRequest).GetName()
+	}),
+	pb.ConfirmationService_GetReconciliation_FullMethodName: pollLeader("poll", "read the reconciliation of", func(r any) string {
+		return r.(*pb.GetReconciliationRequest).GetPoll()
+	}),
 }
 
 // rule decides one call. It returns nil to allow, a *denial to refuse, or another error
@@ -280,6 +297,56 @@ func ownConfirmation(confirmation func(any) string) rule {
 			return refused
 		}
 		return err
+	}
+}
+
+// delegateOrOffice allows the Office, and the delegate the named confirmation was issued
+// to; a person may leave the name empty only where the handler checks the file's own
+// (submissions). Anyone else is told the same whether it exists or not.
+func delegateOrOffice(what string, confirmation func(any) string) rule {
+	return func(ctx context.Context, az authorizer, p *bq.Principal, req any) error {
+		if p.IsOffice() {
+			return nil
+		}
+		if p.Person == nil {
+			return deny(requestTarget(req), "only the Office or the delegate may %s a confirmation", what)
+		}
+		name := confirmation(req)
+		if name == "" && what == "submit" {
+			return nil
+		}
+		pollID, id, err := bq.ParseConfirmationName("name", name)
+		if err != nil {
+			return err
+		}
+		c, err := az.GetConfirmation(ctx, pollID, id)
+		if bq.ErrorCode(err) == bq.CodeNotFound || err == nil && c.PersonID != p.Person.ID {
+			return deny(name, "%s does not exist or is not yours: a delegate may %s only their own confirmations", name, what)
+		}
+		return err
+	}
+}
+
+// confirmationLeader allows only the leader of the body that opened the confirmation's
+// poll: settling what a delegate wrote is the body's decision, not the Office's.
+func confirmationLeader(what string, confirmation func(any) string) rule {
+	return func(ctx context.Context, az authorizer, p *bq.Principal, req any) error {
+		name := confirmation(req)
+		pollID, _, err := bq.ParseConfirmationName("name", name)
+		if err != nil {
+			return err
+		}
+		body, _, err := az.PollGroups(ctx, pollID)
+		if bq.ErrorCode(err) == bq.CodeNotFound {
+			return deny(name, "%s does not exist or is not yours to %s", name, what)
+		}
+		if err != nil {
+			return err
+		}
+		if !p.Leads(body) {
+			return deny(name, "only the leader of %s may %s %s", bq.GroupName(body), what, name)
+		}
+		return nil
 	}
 }
 

@@ -540,5 +540,8 @@ func tallyPB(t *bq.Tally) *pb.Tally {
 	for i, o := range t.Poll.Options {
 		out.Options = append(out.Options, &pb.OptionCount{Option: o, Count: int32(t.Counts[i]), Voters: votersPB(t.Choices[i])})
 	}
+	if t.Confirmations != nil {
+		out.Confirmed = confirmedPB(bq.Reconcile(t, t.Confirmations))
+	}
 	return out
 }

@@ -34,11 +34,13 @@ const minSleep = 100 * time.Millisecond
 // schedulerAudit names the scheduler in the audit trail.
 var schedulerAudit = bq.Audit{Actor: "system:scheduler", RequestID: "deadline"}
 
-// scheduler closes each open poll when its deadline passes.
+// scheduler closes each open poll when its deadline passes, and finalizes each confirming
+// poll at its confirmation deadline.
 type scheduler struct {
 	store interface {
 		NextDeadline(ctx context.Context) (time.Time, bool, error)
 		CloseDuePolls(ctx context.Context, a bq.Audit) ([]int64, error)
+		SettleDuePolls(ctx context.Context, a bq.Audit) ([]int64, error)
 	}
 	clock  Clock
 	log    *slog.Logger
@@ -62,6 +64,15 @@ func (s *scheduler) run(ctx context.Context) {
 		}
 		for _, id := range ids {
 			s.log.InfoContext(ctx, "poll closed at its deadline", "poll", id)
+			s.closed(id)
+		}
+		// Confirmations past their deadline become overdue, and their polls final.
+		ids, err = s.store.SettleDuePolls(ctx, schedulerAudit)
+		if err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "finalize polls at their confirmation deadline", "error", err)
+		}
+		for _, id := range ids {
+			s.log.InfoContext(ctx, "poll finalized at its confirmation deadline", "poll", id)
 			s.closed(id)
 		}
 		sleep := maxSleep

@@ -32,6 +32,11 @@ type Config struct {
 	// Renderer draws the documents the server issues (pdf.New()). Without one, the
 	// confirmations already issued can still be read, but none can be issued.
 	Renderer bq.DocumentRenderer
+	// Verifier checks signed confirmations (signedpdf.New with the trusted roots), and
+	// Scans reads the QR codes on paper ones (qrscan.New()). Without them the server
+	// refuses those submissions.
+	Verifier bq.SignatureVerifier
+	Scans    bq.ScanReader
 	// Options are added to the gRPC server's own (credentials, for instance).
 	Options []grpc.ServerOption
 }
@@ -74,7 +79,8 @@ func New(cfg Config) *Server {
 	ctx, stop := context.WithCancel(context.Background())
 	pb.RegisterPollServiceServer(s.grpc, &pollServer{base: b, store: cfg.Store, clock: clock, hub: hub, sched: sched, recheck: s.reauthorize,
 		stopping: ctx.Done(), render: cfg.Renderer})
-	pb.RegisterConfirmationServiceServer(s.grpc, &confirmationServer{base: b, store: cfg.Store, render: cfg.Renderer, hub: hub, now: clock.Now})
+	pb.RegisterConfirmationServiceServer(s.grpc, &confirmationServer{base: b, store: cfg.Store, render: cfg.Renderer,
+		verify: cfg.Verifier, scans: cfg.Scans, maxUpload: MaxUpload, hub: hub, now: clock.Now})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	for name := range s.grpc.GetServiceInfo() {

@@ -225,7 +225,8 @@ type flakyStore struct {
 const flakyToken = "bq_0123456789012345678901234567890123456789abc"
 
 // The scheduler runs in every server; a fake store has no polls to close.
-func (f *flakyStore) CloseDuePolls(context.Context, bq.Audit) ([]int64, error) { return nil, nil }
+func (f *flakyStore) CloseDuePolls(context.Context, bq.Audit) ([]int64, error)  { return nil, nil }
+func (f *flakyStore) SettleDuePolls(context.Context, bq.Audit) ([]int64, error) { return nil, nil }
 func (f *flakyStore) NextDeadline(context.Context) (time.Time, bool, error) {
 	return time.Time{}, false, nil
 }

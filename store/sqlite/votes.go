@@ -482,7 +482,23 @@ func (s *Store) GetTally(ctx context.Context, pollID int64) (*bq.Tally, error) {
 				t.Choices[o] = append(t.Choices[o], v)
 			}
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil || !issued(p) {
+			return err
+		}
+		rows.Close()
+		// Once confirmations are issued the tally carries them, and each of their steps
+		// is a change watchers must see: the version counts the steps too (both only
+		// grow), without writing the poll's row, which only the poll's own events bind.
+		if t.Confirmations, err = listConfirmations(ctx, tx, store.ConfirmationFilter{PollID: pollID, Limit: -1}); err != nil {
+			return err
+		}
+		var steps int64
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM confirmation_events
+			WHERE confirmation_id IN (SELECT id FROM confirmations WHERE poll_id = ?)`, pollID).Scan(&steps); err != nil {
+			return err
+		}
+		t.Version += steps
+		return nil
 	})
 	if err != nil {
 		return nil, err

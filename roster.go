@@ -42,10 +42,10 @@ type Person struct {
 	Phone    string
 	ZaloName string
 	Email    string
-	// SigningIdentity names the signing certificate bound to this person (for example
-	// the subject's serial number, "CMND:..." or "MST:..."); later issues use it to check
-	// that a signed confirmation was signed by its delegate.
-	SigningIdentity string
+	// SigningIdentity binds the certificates that sign for this person: by personal id
+	// number (CCCD, CMND) or by the certificate's fingerprint. A signed confirmation is
+	// the delegate's only when its certificate Matches it. Two people never share one.
+	SigningIdentity SigningIdentity
 	Active          bool
 	CreateTime      time.Time
 	UpdateTime      time.Time
@@ -58,7 +58,7 @@ func (p *Person) Normalize() {
 	p.Title = CleanText(p.Title)
 	p.ZaloName = CleanText(p.ZaloName)
 	p.Email = strings.TrimSpace(p.Email)
-	p.SigningIdentity = strings.TrimSpace(p.SigningIdentity)
+	p.SigningIdentity = p.SigningIdentity.normalized()
 	if n, err := NormalizePhone(p.Phone); err == nil {
 		p.Phone = n
 	}
@@ -70,7 +70,7 @@ func (p *Person) Validate(prefix string) Violations {
 	checkText(&vs, prefix+".full_name", p.FullName, true)
 	checkText(&vs, prefix+".title", p.Title, false)
 	checkText(&vs, prefix+".zalo_name", p.ZaloName, false)
-	checkText(&vs, prefix+".signing_identity", p.SigningIdentity, false)
+	p.SigningIdentity.check(&vs, prefix+".signing_identity")
 	if _, err := NormalizePhone(p.Phone); err != nil {
 		vs.Add(prefix+".phone", "%v", err)
 	}

@@ -26,6 +26,13 @@ func TestPersonValidate(t *testing.T) {
 		{"control char", Person{FullName: "A\x07", Phone: "0900000001"}, "p.full_name"},
 		{"too long", Person{FullName: strings.Repeat("ă", MaxTextLen+1), Phone: "0900000001"}, "p.full_name"},
 		{"bad utf8", Person{FullName: "A", Title: "\xff", Phone: "0900000001"}, "p.title"},
+		{"cccd", Person{FullName: "A", Phone: "0900000001", SigningIdentity: SigningIdentity{IdentityCCCD, " 079203000101 "}}, ""},
+		{"fingerprint with colons", Person{FullName: "A", Phone: "0900000001", SigningIdentity: SigningIdentity{IdentityCertSHA256, strings.Repeat("AB:", 31) + "AB"}}, ""},
+		{"short cccd", Person{FullName: "A", Phone: "0900000001", SigningIdentity: SigningIdentity{IdentityCCCD, "0792030001"}}, "p.signing_identity.value"},
+		{"kind without value", Person{FullName: "A", Phone: "0900000001", SigningIdentity: SigningIdentity{Kind: IdentityCMND}}, "p.signing_identity.value"},
+		{"value without kind", Person{FullName: "A", Phone: "0900000001", SigningIdentity: SigningIdentity{Value: "079203000101"}}, "p.signing_identity.kind"},
+		{"bad kind", Person{FullName: "A", Phone: "0900000001", SigningIdentity: SigningIdentity{"mst", "0301234567"}}, "p.signing_identity.kind"},
+		{"legacy text kept", Person{FullName: "A", Phone: "0900000001", SigningIdentity: SigningIdentity{IdentityUnknown, "MST:0301234567"}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

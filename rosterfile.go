@@ -78,8 +78,11 @@ func (f *RosterFile) Validate() Violations {
 		rp.Person.Active = true
 		got := rp.Person.Validate("x")
 		for j, v := range got {
-			if v.Field == "x.full_name" {
+			switch v.Field {
+			case "x.full_name":
 				got[j].Field = "x.name"
+			case "x.signing_identity.kind", "x.signing_identity.value":
+				got[j].Field = "x.signing_identity" // one column holds both
 			}
 		}
 		addAll(rp.Row, got, "x.")
@@ -88,9 +91,10 @@ func (f *RosterFile) Validate() Violations {
 			continue
 		}
 		people[rp.Person.Phone] = rp
-		if id := rp.Person.SigningIdentity; id != "" {
+		// Identities compare in their canonical form, as the store compares them.
+		if id := rp.Person.SigningIdentity.String(); id != "" {
 			if first, ok := identities[id]; ok {
-				vs.Add(RowField(rp.Row, "signing_identity"), "%q is already used by row %d", id, first)
+				vs.Add(RowField(rp.Row, "signing_identity"), "%s is already used by row %d", id, first)
 			}
 			identities[id] = rp.Row
 		}

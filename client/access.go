@@ -153,6 +153,7 @@ func whoamiReport(w io.Writer, r *pb.WhoAmIResponse) error {
 			"title", p.GetTitle(),
 			"phone", p.GetPhone(),
 			"delegate", yesNo(p.GetDelegate()),
+			"signing_identity", identityText(p.GetSigningIdentity()),
 		)
 	}
 	if err := fields(w, pairs...); err != nil || p == nil {

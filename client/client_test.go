@@ -847,7 +847,7 @@ func TestHelp(t *testing.T) {
 	for _, args := range [][]string{{"help", "people", "create"}, {"people", "create", "-h"}, {"people", "create", "--help"}} {
 		r := run(t, "", args...)
 		if r.code != 0 || !strings.HasPrefix(r.stdout, "Usage: bieuquyet people create --full-name S --phone P") ||
-			!strings.Contains(r.stdout, "-signing-identity string") {
+			!strings.Contains(r.stdout, "-signing-identity ID\n") {
 			t.Errorf("bieuquyet %s:\n%s", strings.Join(args, " "), r)
 		}
 	}

@@ -228,7 +228,7 @@ func readRow(f *bieuquyet.RosterFile, r row) {
 			Phone:           r.get(colPhone),
 			ZaloName:        r.get(colZaloName),
 			Email:           r.get(colEmail),
-			SigningIdentity: r.get(colSigningIdentity),
+			SigningIdentity: r.signingIdentity(),
 		}})
 	case recGroup:
 		f.Groups = append(f.Groups, bieuquyet.RosterGroup{

@@ -29,14 +29,14 @@ type cells map[string]string
 // base returns a small valid roster; base()[i] is spreadsheet row i+2.
 func base() []cells {
 	return []cells{
-		{"record": "council", "name": "Hội đồng nhân dân tỉnh Bình Dương", "term": "khóa X, nhiệm kỳ 2021 - 2026", "place": "Bình Dương"},                                                              // 2
-		{"record": "person", "name": "Nguyễn Văn An", "title": "Trưởng Ban Pháp chế HĐND tỉnh", "delegate": "yes", "phone": "0900 000 101", "zalo_name": "An Nguyễn", "email": "an.nguyen@example.vn"}, // 3
-		{"record": "person", "name": "Trần Thị Bình", "title": "Đại biểu HĐND tỉnh", "delegate": "x", "phone": "0900 000 102"},                                                                         // 4
-		{"record": "person", "name": "Lê Văn Cường", "title": "Chuyên viên", "delegate": "no", "phone": "0900 000 201", "signing_identity": "CMND:079000000201"},                                       // 5
-		{"record": "group", "name": "HĐND - Ban Pháp chế", "kind": "committee", "leader": "0900 000 101", "zalo_link": "https://zalo.me/g/abcdef"},                                                     // 6
-		{"record": "member", "group": "HĐND - Ban Pháp chế", "phone": "0900 000 101", "role": "member"},                                                                                                // 7
-		{"record": "member", "group": "HĐND - Ban Pháp chế", "phone": "0900 000 102", "role": "thành viên"},                                                                                            // 8
-		{"record": "member", "group": "HĐND - Ban Pháp chế", "phone": "0900 000 201", "role": "staff"},                                                                                                 // 9
+		{"record": "council", "name": "Hội đồng nhân dân tỉnh Bình Dương", "term": "khóa X, nhiệm kỳ 2021 - 2026", "place": "Bình Dương"},                                                                                                       // 2
+		{"record": "person", "name": "Nguyễn Văn An", "title": "Trưởng Ban Pháp chế HĐND tỉnh", "delegate": "yes", "phone": "0900 000 101", "zalo_name": "An Nguyễn", "email": "an.nguyen@example.vn", "signing_identity": "CCCD:074085000101"}, // 3
+		{"record": "person", "name": "Trần Thị Bình", "title": "Đại biểu HĐND tỉnh", "delegate": "x", "phone": "0900 000 102"},                                                                                                                  // 4
+		{"record": "person", "name": "Lê Văn Cường", "title": "Chuyên viên", "delegate": "no", "phone": "0900 000 201", "signing_identity": "CMND:079000000201"},                                                                                // 5
+		{"record": "group", "name": "HĐND - Ban Pháp chế", "kind": "committee", "leader": "0900 000 101", "zalo_link": "https://zalo.me/g/abcdef"},                                                                                              // 6
+		{"record": "member", "group": "HĐND - Ban Pháp chế", "phone": "0900 000 101", "role": "member"},                                                                                                                                         // 7
+		{"record": "member", "group": "HĐND - Ban Pháp chế", "phone": "0900 000 102", "role": "thành viên"},                                                                                                                                     // 8
+		{"record": "member", "group": "HĐND - Ban Pháp chế", "phone": "0900 000 201", "role": "staff"},                                                                                                                                          // 9
 	}
 }
 
@@ -152,9 +152,10 @@ func TestParseBase(t *testing.T) {
 			Name: "Hội đồng nhân dân tỉnh Bình Dương", Term: "khóa X, nhiệm kỳ 2021 - 2026", Place: "Bình Dương",
 		}},
 		People: []bieuquyet.RosterPerson{
-			{Row: 3, Person: bieuquyet.Person{FullName: "Nguyễn Văn An", Title: "Trưởng Ban Pháp chế HĐND tỉnh", Delegate: true, Phone: "+84900000101", ZaloName: "An Nguyễn", Email: "an.nguyen@example.vn", Active: true}},
+			{Row: 3, Person: bieuquyet.Person{FullName: "Nguyễn Văn An", Title: "Trưởng Ban Pháp chế HĐND tỉnh", Delegate: true, Phone: "+84900000101", ZaloName: "An Nguyễn", Email: "an.nguyen@example.vn",
+				SigningIdentity: bieuquyet.SigningIdentity{Kind: bieuquyet.IdentityCCCD, Value: "074085000101"}, Active: true}},
 			{Row: 4, Person: bieuquyet.Person{FullName: "Trần Thị Bình", Title: "Đại biểu HĐND tỉnh", Delegate: true, Phone: "+84900000102", Active: true}},
-			{Row: 5, Person: bieuquyet.Person{FullName: "Lê Văn Cường", Title: "Chuyên viên", Phone: "+84900000201", SigningIdentity: "CMND:079000000201", Active: true}},
+			{Row: 5, Person: bieuquyet.Person{FullName: "Lê Văn Cường", Title: "Chuyên viên", Phone: "+84900000201", SigningIdentity: bieuquyet.SigningIdentity{Kind: bieuquyet.IdentityCMND, Value: "079000000201"}, Active: true}},
 		},
 		Groups: []bieuquyet.RosterGroup{
 			{Row: 6, Group: bieuquyet.Group{DisplayName: "HĐND - Ban Pháp chế", Kind: bieuquyet.KindCommittee, ZaloLink: "https://zalo.me/g/abcdef"}, LeaderPhone: "+84900000101"},
@@ -184,6 +185,7 @@ func TestParseEquivalentFiles(t *testing.T) {
 	keywords := base()
 	keywords[0]["record"] = "Council"
 	keywords[1]["delegate"] = "Có"
+	keywords[1]["signing_identity"] = "cccd 074085000101"
 	keywords[4]["kind"] = "BAN"
 	keywords[7]["record"], keywords[7]["role"] = "MEMBER", "Công chức"
 	// Rows with their trailing empty cells left out (ragged CSV).
@@ -337,6 +339,14 @@ func TestParseProblems(t *testing.T) {
 			want: []violation{{"rows[1].phone", "appears twice, in columns J and P"}}},
 		{name: "duplicate phone", edit: add(cells{"record": "person", "name": "Phạm Văn Dũng", "delegate": "yes", "phone": "0900.000.102"}),
 			want: []violation{{"rows[10].phone", "+84900000102 is already used by row 4"}}},
+		{name: "duplicate signing identity", edit: set(2, "signing_identity", " cccd : 074085000101"),
+			want: []violation{{"rows[4].signing_identity", "CCCD:074085000101 is already used by row 3"}}},
+		{name: "short CCCD", edit: set(1, "signing_identity", "CCCD:74085000101"),
+			want: []violation{{"rows[3].signing_identity", `"CCCD:74085000101" is not a signing identity: a CCCD number has exactly 12 digits, as CCCD:079203000101`}}},
+		{name: "signing identity without a kind", edit: set(3, "signing_identity", "079000000201"),
+			want: []violation{{"rows[5].signing_identity", `"079000000201" is not a signing identity: write CCCD:079203000101 (12 digits), CMND:271234567 (9 or 12 digits) or SHA256:`}}},
+		{name: "tax code as signing identity", edit: set(3, "signing_identity", "MST:0301234567"),
+			want: []violation{{"rows[5].signing_identity", `"MST:0301234567" is not a signing identity`}}},
 		{name: "unknown group", edit: add(cells{"record": "member", "group": "HĐND - Ban Kinh tế", "phone": "0900 000 102", "role": "member"}),
 			want: []violation{{"rows[10].group", `"HĐND - Ban Kinh tế" is not defined by a group row`}}},
 		{name: "member of no person", edit: set(6, "phone", "0900 000 999"),

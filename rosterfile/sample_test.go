@@ -42,6 +42,13 @@ func TestSampleRoster(t *testing.T) {
 		if p.Person.Delegate {
 			delegates++
 		}
+		// Every delegate signs as a fictional Bình Dương citizen (province code 074);
+		// staff sign nothing.
+		id := p.Person.SigningIdentity
+		if p.Person.Delegate != (id.Kind == bieuquyet.IdentityCCCD && strings.HasPrefix(id.Value, "074")) ||
+			!p.Person.Delegate && !id.IsZero() {
+			t.Errorf("row %d (%s, delegate %t) has signing identity %q", p.Row, p.Person.FullName, p.Person.Delegate, id)
+		}
 	}
 	if delegates < 55 || delegates > 65 {
 		t.Errorf("%d delegates, want about 60", delegates)

@@ -1,6 +1,10 @@
 package rosterfile
 
-import "github.com/bieuquyet/bieuquyet"
+import (
+	"errors"
+
+	"github.com/bieuquyet/bieuquyet"
+)
 
 // The words the secretariat may write in the kind, role and delegate columns, each
 // folded (NFC, lower case). Vietnamese words are accepted beside the English ones,
@@ -86,4 +90,19 @@ func (r row) delegate() bool {
 		r.Bad(colDelegate, "%q is not yes or no; use yes, no, true, false, 1, 0, x (yes), có or không, or leave it empty for no", s)
 	}
 	return d
+}
+
+// signingIdentity reads a person row's signing identity ("CCCD:079203000101"), empty
+// meaning none; on a problem it reports it and returns the zero identity.
+func (r row) signingIdentity() bieuquyet.SigningIdentity {
+	id, err := bieuquyet.ParseSigningIdentity(colSigningIdentity, r.get(colSigningIdentity))
+	if err != nil {
+		var e *bieuquyet.Error
+		if errors.As(err, &e) && len(e.Violations) == 1 {
+			r.Bad(colSigningIdentity, "%s", e.Violations[0].Description)
+		} else {
+			r.Bad(colSigningIdentity, "%v", err)
+		}
+	}
+	return id
 }

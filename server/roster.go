@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"golang.org/x/text/unicode/norm"
@@ -174,7 +175,7 @@ func (r *rosterServer) UpdatePerson(ctx context.Context, req *pb.UpdatePersonReq
 	paths, err := maskPaths(req.GetUpdateMask(), personFields, map[string]bool{
 		"full_name": in.GetFullName() != "", "title": in.GetTitle() != "", "delegate": in.GetDelegate(),
 		"phone": in.GetPhone() != "", "zalo_name": in.GetZaloName() != "", "email": in.GetEmail() != "",
-		"signing_identity": in.GetSigningIdentity() != ""})
+		"signing_identity": in.GetSigningIdentity().GetKind() != pb.SigningIdentityKind_SIGNING_IDENTITY_KIND_UNSPECIFIED || in.GetSigningIdentity().GetValue() != ""})
 	if err != nil {
 		return nil, r.fail(ctx, err)
 	}
@@ -422,16 +423,48 @@ func councilPB(c *bq.Council) *pb.Council {
 func personFromPB(in *pb.Person) *bq.Person {
 	return &bq.Person{
 		FullName: nfc(in.GetFullName()), Title: nfc(in.GetTitle()), Delegate: in.GetDelegate(), Phone: in.GetPhone(),
-		ZaloName: nfc(in.GetZaloName()), Email: in.GetEmail(), SigningIdentity: nfc(in.GetSigningIdentity()),
+		ZaloName: nfc(in.GetZaloName()), Email: in.GetEmail(), SigningIdentity: identityFromPB(in.GetSigningIdentity()),
 	}
 }
 
 func personPB(p *bq.Person) *pb.Person {
 	return &pb.Person{
 		Name: bq.PersonName(p.ID), FullName: p.FullName, Title: p.Title, Delegate: p.Delegate, Phone: p.Phone,
-		ZaloName: p.ZaloName, Email: p.Email, SigningIdentity: p.SigningIdentity, Active: p.Active,
+		ZaloName: p.ZaloName, Email: p.Email, SigningIdentity: identityPB(p.SigningIdentity), Active: p.Active,
 		CreateTime: timestamppb.New(p.CreateTime), UpdateTime: timestamppb.New(p.UpdateTime),
 	}
+}
+
+var identityKinds = map[pb.SigningIdentityKind]bq.IdentityKind{
+	pb.SigningIdentityKind_SIGNING_IDENTITY_KIND_CCCD:        bq.IdentityCCCD,
+	pb.SigningIdentityKind_SIGNING_IDENTITY_KIND_CMND:        bq.IdentityCMND,
+	pb.SigningIdentityKind_SIGNING_IDENTITY_KIND_CERT_SHA256: bq.IdentityCertSHA256,
+}
+
+// identityFromPB maps a signing identity as sent; Person.Normalize and Validate check it,
+// naming person.signing_identity.kind or .value. A kind this server does not know keeps
+// its number, so that the violation can name it.
+func identityFromPB(in *pb.SigningIdentity) bq.SigningIdentity {
+	k := in.GetKind()
+	kind, ok := identityKinds[k]
+	if !ok && k != pb.SigningIdentityKind_SIGNING_IDENTITY_KIND_UNSPECIFIED {
+		kind = bq.IdentityKind(strconv.Itoa(int(k)))
+	}
+	return bq.SigningIdentity{Kind: kind, Value: in.GetValue()}
+}
+
+// identityPB maps a stored identity; an unknown one (free text from before identities
+// were structured) goes out as UNSPECIFIED with its text.
+func identityPB(id bq.SigningIdentity) *pb.SigningIdentity {
+	if id.IsZero() {
+		return nil
+	}
+	for k, kind := range identityKinds {
+		if kind == id.Kind {
+			return &pb.SigningIdentity{Kind: k, Value: id.Value}
+		}
+	}
+	return &pb.SigningIdentity{Value: id.String()}
 }
 
 var kinds = map[pb.GroupKind]bq.GroupKind{

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	bq "github.com/bieuquyet/bieuquyet"
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
 )
 
@@ -158,5 +159,79 @@ func TestGroupsKeepTheirRules(t *testing.T) {
 	list, err = h.roster.ListGroups(ctx, &pb.ListGroupsRequest{})
 	if err != nil || len(list.GetGroups()) != 1 || !proto.Equal(list.GetGroups()[0], got.GetGroup()) {
 		t.Fatalf("list: %v, %v", list, err)
+	}
+}
+
+func TestSigningIdentity(t *testing.T) {
+	h := startStore(t)
+	ctx := context.Background()
+	cccd := &pb.SigningIdentity{Kind: pb.SigningIdentityKind_SIGNING_IDENTITY_KIND_CCCD, Value: " 074085000101 "}
+	resp, err := h.roster.CreatePerson(ctx, &pb.CreatePersonRequest{Person: &pb.Person{FullName: "Nguyễn Văn An", Phone: "0900000001", Delegate: true, SigningIdentity: cccd}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := resp.GetPerson()
+	if id := p.GetSigningIdentity(); id.GetKind() != cccd.GetKind() || id.GetValue() != "074085000101" {
+		t.Fatalf("created with identity %v", id)
+	}
+
+	bad := []struct {
+		id    *pb.SigningIdentity
+		field string
+	}{
+		{&pb.SigningIdentity{Kind: pb.SigningIdentityKind_SIGNING_IDENTITY_KIND_CCCD, Value: "74085000101"}, "person.signing_identity.value"},
+		{&pb.SigningIdentity{Kind: pb.SigningIdentityKind_SIGNING_IDENTITY_KIND_CMND, Value: "27123456x"}, "person.signing_identity.value"},
+		{&pb.SigningIdentity{Kind: pb.SigningIdentityKind_SIGNING_IDENTITY_KIND_CERT_SHA256, Value: "ab:cd"}, "person.signing_identity.value"},
+		{&pb.SigningIdentity{Kind: pb.SigningIdentityKind_SIGNING_IDENTITY_KIND_CCCD}, "person.signing_identity.value"},
+		{&pb.SigningIdentity{Value: "074085000102"}, "person.signing_identity.kind"},
+		{&pb.SigningIdentity{Kind: 9, Value: "074085000102"}, "person.signing_identity.kind"},
+	}
+	for _, tt := range bad {
+		_, err := h.roster.CreatePerson(ctx, &pb.CreatePersonRequest{Person: &pb.Person{FullName: "Trần Thị Bình", Phone: "0900000002", SigningIdentity: tt.id}})
+		wantStatus(t, err, codes.InvalidArgument, tt.field)
+		_, err = h.roster.UpdatePerson(ctx, &pb.UpdatePersonRequest{Person: &pb.Person{Name: p.GetName(), SigningIdentity: tt.id}})
+		wantStatus(t, err, codes.InvalidArgument, tt.field)
+	}
+
+	// Two people never share an identity.
+	other := h.person(t, "Trần Thị Bình", "0900000002", true)
+	_, err = h.roster.UpdatePerson(ctx, &pb.UpdatePersonRequest{Person: &pb.Person{Name: other.GetName(), SigningIdentity: cccd}})
+	wantStatus(t, err, codes.AlreadyExists)
+
+	// A fingerprint is kept as bare lower-case hex; an empty mask takes the identity set.
+	fp := "3F:0C:5A:7E:9B:1D:2C:4F:6A:8E:0B:1C:3D:5F:7A:9E:2B:4C:6D:8F:0A:1E:3C:5B:7D:9F:1A:2C:4E:6B:8D:0F"
+	upd, err := h.roster.UpdatePerson(ctx, &pb.UpdatePersonRequest{Person: &pb.Person{Name: other.GetName(),
+		SigningIdentity: &pb.SigningIdentity{Kind: pb.SigningIdentityKind_SIGNING_IDENTITY_KIND_CERT_SHA256, Value: fp}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := upd.GetPerson().GetSigningIdentity().GetValue(); got != "3f0c5a7e9b1d2c4f6a8e0b1c3d5f7a9e2b4c6d8f0a1e3c5b7d9f1a2c4e6b8d0f" {
+		t.Errorf("fingerprint stored as %q", got)
+	}
+
+	// Naming the field in the mask with no identity unbinds.
+	upd, err = h.roster.UpdatePerson(ctx, &pb.UpdatePersonRequest{Person: &pb.Person{Name: p.GetName()},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"signing_identity"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := upd.GetPerson(); got.GetSigningIdentity() != nil || got.GetFullName() != "Nguyễn Văn An" {
+		t.Errorf("after unbinding: %v", got)
+	}
+}
+
+// A value stored before identities had kinds goes out as UNSPECIFIED with its text.
+func TestIdentityPBKeepsUnknownText(t *testing.T) {
+	for _, tt := range []struct {
+		id   bq.SigningIdentity
+		want *pb.SigningIdentity
+	}{
+		{bq.SigningIdentity{}, nil},
+		{bq.StoredSigningIdentity("MST:0301234567"), &pb.SigningIdentity{Value: "MST:0301234567"}},
+		{bq.SigningIdentity{Kind: bq.IdentityCMND, Value: "271234567"}, &pb.SigningIdentity{Kind: pb.SigningIdentityKind_SIGNING_IDENTITY_KIND_CMND, Value: "271234567"}},
+	} {
+		if got := identityPB(tt.id); !proto.Equal(got, tt.want) {
+			t.Errorf("identityPB(%+v) = %v, want %v", tt.id, got, tt.want)
+		}
 	}
 }

@@ -88,9 +88,13 @@ type scanner interface{ Scan(...any) error }
 func scanPerson(r scanner) (*bq.Person, error) {
 	var p bq.Person
 	var ct, ut int64
-	if err := r.Scan(&p.ID, &p.FullName, &p.Title, &p.Delegate, &p.Phone, &p.ZaloName, &p.Email, &p.SigningIdentity, &p.Active, &ct, &ut); err != nil {
+	var identity string
+	if err := r.Scan(&p.ID, &p.FullName, &p.Title, &p.Delegate, &p.Phone, &p.ZaloName, &p.Email, &identity, &p.Active, &ct, &ut); err != nil {
 		return nil, err
 	}
+	// A value stored before identities were structured comes back as an unknown identity
+	// holding its text, so writing the row back keeps it byte for byte (state digests).
+	p.SigningIdentity = bq.StoredSigningIdentity(identity)
 	p.CreateTime, p.UpdateTime = fromNanos(ct), fromNanos(ut)
 	return &p, nil
 }
@@ -148,7 +152,7 @@ func personDiff(cur, want *bq.Person) []string {
 	diff = diffText(diff, "phone", cur.Phone, want.Phone)
 	diff = diffText(diff, "zalo_name", cur.ZaloName, want.ZaloName)
 	diff = diffText(diff, "email", cur.Email, want.Email)
-	diff = diffText(diff, "signing_identity", cur.SigningIdentity, want.SigningIdentity)
+	diff = diffText(diff, "signing_identity", cur.SigningIdentity.String(), want.SigningIdentity.String())
 	return diff
 }
 
@@ -160,7 +164,7 @@ func insertPerson(ctx context.Context, tx *sql.Tx, p *bq.Person, now time.Time) 
 	p.UpdateTime = p.CreateTime
 	res, err := tx.ExecContext(ctx, `INSERT INTO people (full_name, title, delegate, phone, zalo_name, email, signing_identity, active, create_time, update_time)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.FullName, p.Title, p.Delegate, p.Phone, p.ZaloName, p.Email, p.SigningIdentity, p.Active, nanos(p.CreateTime), nanos(p.UpdateTime))
+		p.FullName, p.Title, p.Delegate, p.Phone, p.ZaloName, p.Email, p.SigningIdentity.String(), p.Active, nanos(p.CreateTime), nanos(p.UpdateTime))
 	if err != nil {
 		return err
 	}
@@ -181,12 +185,14 @@ func checkPersonUnique(ctx context.Context, tx *sql.Tx, p *bq.Person) error {
 	if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	if p.SigningIdentity == "" {
+	// Identities compare in their canonical text, the column's content.
+	identity := p.SigningIdentity.String()
+	if identity == "" {
 		return nil
 	}
-	err = tx.QueryRowContext(ctx, `SELECT id, full_name FROM people WHERE signing_identity = ? AND id <> ?`, p.SigningIdentity, p.ID).Scan(&id, &name)
+	err = tx.QueryRowContext(ctx, `SELECT id, full_name FROM people WHERE signing_identity = ? AND id <> ?`, identity, p.ID).Scan(&id, &name)
 	if err == nil {
-		return &bq.Error{Code: bq.CodeAlreadyExists, Message: fmt.Sprintf("signing identity %q belongs to %s (people/%d)", p.SigningIdentity, name, id),
+		return &bq.Error{Code: bq.CodeAlreadyExists, Message: fmt.Sprintf("signing identity %s belongs to %s (people/%d)", p.SigningIdentity.Describe(), name, id),
 			Violations: []bq.Violation{{Field: "person.signing_identity", Description: fmt.Sprintf("belongs to people/%d", id)}}}
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
@@ -284,7 +290,7 @@ func updatePerson(ctx context.Context, tx *sql.Tx, p *bq.Person, now time.Time) 
 	p.UpdateTime = now.UTC()
 	_, err := tx.ExecContext(ctx, `UPDATE people SET full_name = ?, title = ?, delegate = ?, phone = ?, zalo_name = ?, email = ?,
 		signing_identity = ?, active = ?, update_time = ? WHERE id = ?`,
-		p.FullName, p.Title, p.Delegate, p.Phone, p.ZaloName, p.Email, p.SigningIdentity, p.Active, nanos(p.UpdateTime), p.ID)
+		p.FullName, p.Title, p.Delegate, p.Phone, p.ZaloName, p.Email, p.SigningIdentity.String(), p.Active, nanos(p.UpdateTime), p.ID)
 	return err
 }
 

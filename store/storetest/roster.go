@@ -105,15 +105,32 @@ func testCreatePersonRefusesTakenPhoneAndIdentity(t *testing.T, open Factory) {
 	p := MustPerson(t, s, "Lý Văn Một", true, 1)
 	_, err := s.CreatePerson(ctx, Audit, &bq.Person{FullName: "Lý Văn Hai", Phone: p.Phone})
 	wantCode(t, err, bq.CodeAlreadyExists)
-	if _, err := s.UpdatePerson(ctx, Audit, p.ID, func(p *bq.Person) error { p.SigningIdentity = "CMND:1"; return nil }); err != nil {
+	cccd := bq.SigningIdentity{Kind: bq.IdentityCCCD, Value: "074203000101"}
+	got, err := s.UpdatePerson(ctx, Audit, p.ID, func(p *bq.Person) error { p.SigningIdentity = cccd; return nil })
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.CreatePerson(ctx, Audit, &bq.Person{FullName: "Lý Văn Ba", Phone: "+84900000999", SigningIdentity: "CMND:1"})
+	if got, err = s.GetPerson(ctx, got.ID); err != nil || got.SigningIdentity != cccd {
+		t.Fatalf("stored identity read back as %+v, %v; want %+v", got.SigningIdentity, err, cccd)
+	}
+	_, err = s.CreatePerson(ctx, Audit, &bq.Person{FullName: "Lý Văn Ba", Phone: "+84900000999", SigningIdentity: cccd})
 	wantCode(t, err, bq.CodeAlreadyExists)
 	people, _ := s.ListPeople(ctx, store.PeopleFilter{Limit: 10})
 	if len(people) != 1 {
 		t.Fatalf("refused creates left %d people", len(people))
 	}
+
+	// Another kind is another identity.
+	cert := bq.SigningIdentity{Kind: bq.IdentityCertSHA256, Value: "3f0c5a7e9b1d2c4f6a8e0b1c3d5f7a9e2b4c6d8f0a1e3c5b7d9f1a2c4e6b8d0f"}
+	other, err := s.CreatePerson(ctx, Audit, &bq.Person{FullName: "Lý Văn Bốn", Phone: "+84900000998", SigningIdentity: cert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.SigningIdentity != cert {
+		t.Fatalf("created with identity %+v, want %+v", other.SigningIdentity, cert)
+	}
+	_, err = s.UpdatePerson(ctx, Audit, other.ID, func(p *bq.Person) error { p.SigningIdentity = cccd; return nil })
+	wantCode(t, err, bq.CodeAlreadyExists)
 }
 
 func rosterFile(leaderPhone string, members ...string) *bq.RosterFile {

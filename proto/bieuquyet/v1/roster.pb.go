@@ -23,6 +23,64 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// SigningIdentityKind says what a SigningIdentity's value is.
+type SigningIdentityKind int32
+
+const (
+	// No kind: an unset identity, or a legacy value that matches nothing.
+	SigningIdentityKind_SIGNING_IDENTITY_KIND_UNSPECIFIED SigningIdentityKind = 0
+	// Căn cước công dân (Căn cước) number, exactly 12 digits. A certificate whose subject
+	// holds the same 12 digits as a CMND matches too: the 12-digit CMND carried over.
+	SigningIdentityKind_SIGNING_IDENTITY_KIND_CCCD SigningIdentityKind = 1
+	// Chứng minh nhân dân number, 9 or 12 digits.
+	SigningIdentityKind_SIGNING_IDENTITY_KIND_CMND SigningIdentityKind = 2
+	// SHA-256 of the signing certificate's DER encoding, 64 hex digits.
+	SigningIdentityKind_SIGNING_IDENTITY_KIND_CERT_SHA256 SigningIdentityKind = 3
+)
+
+// Enum value maps for SigningIdentityKind.
+var (
+	SigningIdentityKind_name = map[int32]string{
+		0: "SIGNING_IDENTITY_KIND_UNSPECIFIED",
+		1: "SIGNING_IDENTITY_KIND_CCCD",
+		2: "SIGNING_IDENTITY_KIND_CMND",
+		3: "SIGNING_IDENTITY_KIND_CERT_SHA256",
+	}
+	SigningIdentityKind_value = map[string]int32{
+		"SIGNING_IDENTITY_KIND_UNSPECIFIED": 0,
+		"SIGNING_IDENTITY_KIND_CCCD":        1,
+		"SIGNING_IDENTITY_KIND_CMND":        2,
+		"SIGNING_IDENTITY_KIND_CERT_SHA256": 3,
+	}
+)
+
+func (x SigningIdentityKind) Enum() *SigningIdentityKind {
+	p := new(SigningIdentityKind)
+	*p = x
+	return p
+}
+
+func (x SigningIdentityKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SigningIdentityKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_bieuquyet_v1_roster_proto_enumTypes[0].Descriptor()
+}
+
+func (SigningIdentityKind) Type() protoreflect.EnumType {
+	return &file_bieuquyet_v1_roster_proto_enumTypes[0]
+}
+
+func (x SigningIdentityKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SigningIdentityKind.Descriptor instead.
+func (SigningIdentityKind) EnumDescriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{0}
+}
+
 // GroupKind is one of the kinds of group of Điều 4.
 type GroupKind int32
 
@@ -67,11 +125,11 @@ func (x GroupKind) String() string {
 }
 
 func (GroupKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_bieuquyet_v1_roster_proto_enumTypes[0].Descriptor()
+	return file_bieuquyet_v1_roster_proto_enumTypes[1].Descriptor()
 }
 
 func (GroupKind) Type() protoreflect.EnumType {
-	return &file_bieuquyet_v1_roster_proto_enumTypes[0]
+	return &file_bieuquyet_v1_roster_proto_enumTypes[1]
 }
 
 func (x GroupKind) Number() protoreflect.EnumNumber {
@@ -80,7 +138,7 @@ func (x GroupKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupKind.Descriptor instead.
 func (GroupKind) EnumDescriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{0}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{1}
 }
 
 // MemberRole is a person's role in a group.
@@ -123,11 +181,11 @@ func (x MemberRole) String() string {
 }
 
 func (MemberRole) Descriptor() protoreflect.EnumDescriptor {
-	return file_bieuquyet_v1_roster_proto_enumTypes[1].Descriptor()
+	return file_bieuquyet_v1_roster_proto_enumTypes[2].Descriptor()
 }
 
 func (MemberRole) Type() protoreflect.EnumType {
-	return &file_bieuquyet_v1_roster_proto_enumTypes[1]
+	return &file_bieuquyet_v1_roster_proto_enumTypes[2]
 }
 
 func (x MemberRole) Number() protoreflect.EnumNumber {
@@ -136,7 +194,7 @@ func (x MemberRole) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MemberRole.Descriptor instead.
 func (MemberRole) EnumDescriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{1}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{2}
 }
 
 // RosterFormat is the format of a roster file.
@@ -176,11 +234,11 @@ func (x RosterFormat) String() string {
 }
 
 func (RosterFormat) Descriptor() protoreflect.EnumDescriptor {
-	return file_bieuquyet_v1_roster_proto_enumTypes[2].Descriptor()
+	return file_bieuquyet_v1_roster_proto_enumTypes[3].Descriptor()
 }
 
 func (RosterFormat) Type() protoreflect.EnumType {
-	return &file_bieuquyet_v1_roster_proto_enumTypes[2]
+	return &file_bieuquyet_v1_roster_proto_enumTypes[3]
 }
 
 func (x RosterFormat) Number() protoreflect.EnumNumber {
@@ -189,7 +247,7 @@ func (x RosterFormat) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RosterFormat.Descriptor instead.
 func (RosterFormat) EnumDescriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{2}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{3}
 }
 
 // Council is the body whose roster this is.
@@ -280,16 +338,17 @@ type Person struct {
 	// Display name in Zalo, used to match imported poll results.
 	ZaloName string `protobuf:"bytes,6,opt,name=zalo_name,json=zaloName,proto3" json:"zalo_name,omitempty"`
 	Email    string `protobuf:"bytes,7,opt,name=email,proto3" json:"email,omitempty"`
-	// Identity of the signing certificate bound to this person, used to check signatures.
-	SigningIdentity string `protobuf:"bytes,8,opt,name=signing_identity,json=signingIdentity,proto3" json:"signing_identity,omitempty"`
 	// Output only: false once deactivated.
 	Active bool `protobuf:"varint,9,opt,name=active,proto3" json:"active,omitempty"`
 	// Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Output only.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// The identity of the certificates that sign for this person: a signed confirmation
+	// is the person's only when its certificate matches it. Unset binds none. Unique.
+	SigningIdentity *SigningIdentity `protobuf:"bytes,12,opt,name=signing_identity,json=signingIdentity,proto3" json:"signing_identity,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Person) Reset() {
@@ -371,13 +430,6 @@ func (x *Person) GetEmail() string {
 	return ""
 }
 
-func (x *Person) GetSigningIdentity() string {
-	if x != nil {
-		return x.SigningIdentity
-	}
-	return ""
-}
-
 func (x *Person) GetActive() bool {
 	if x != nil {
 		return x.Active
@@ -399,6 +451,72 @@ func (x *Person) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Person) GetSigningIdentity() *SigningIdentity {
+	if x != nil {
+		return x.SigningIdentity
+	}
+	return nil
+}
+
+// SigningIdentity binds a person to signing certificates, by the personal id number a
+// Vietnamese personal certificate carries in its subject (UID or serialNumber), or by the
+// certificate's own fingerprint.
+type SigningIdentity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What value is. UNSPECIFIED with an empty value binds nothing; on output it also
+	// marks a value stored before identities were structured, which matches nothing.
+	Kind SigningIdentityKind `protobuf:"varint,1,opt,name=kind,proto3,enum=bieuquyet.v1.SigningIdentityKind" json:"kind,omitempty"`
+	// The number or fingerprint: 12 digits for CCCD, 9 or 12 digits for CMND, 64 hex
+	// digits (colons allowed on input, lower-case on output) for CERT_SHA256.
+	Value         string `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SigningIdentity) Reset() {
+	*x = SigningIdentity{}
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SigningIdentity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SigningIdentity) ProtoMessage() {}
+
+func (x *SigningIdentity) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SigningIdentity.ProtoReflect.Descriptor instead.
+func (*SigningIdentity) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SigningIdentity) GetKind() SigningIdentityKind {
+	if x != nil {
+		return x.Kind
+	}
+	return SigningIdentityKind_SIGNING_IDENTITY_KIND_UNSPECIFIED
+}
+
+func (x *SigningIdentity) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
 // GroupMember is one person's membership of a group.
 type GroupMember struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -413,7 +531,7 @@ type GroupMember struct {
 
 func (x *GroupMember) Reset() {
 	*x = GroupMember{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[2]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -425,7 +543,7 @@ func (x *GroupMember) String() string {
 func (*GroupMember) ProtoMessage() {}
 
 func (x *GroupMember) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[2]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -438,7 +556,7 @@ func (x *GroupMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupMember.ProtoReflect.Descriptor instead.
 func (*GroupMember) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{2}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GroupMember) GetPerson() string {
@@ -496,7 +614,7 @@ type Group struct {
 
 func (x *Group) Reset() {
 	*x = Group{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[3]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -508,7 +626,7 @@ func (x *Group) String() string {
 func (*Group) ProtoMessage() {}
 
 func (x *Group) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[3]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -521,7 +639,7 @@ func (x *Group) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Group.ProtoReflect.Descriptor instead.
 func (*Group) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{3}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Group) GetName() string {
@@ -595,7 +713,7 @@ type GetCouncilRequest struct {
 
 func (x *GetCouncilRequest) Reset() {
 	*x = GetCouncilRequest{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[4]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -607,7 +725,7 @@ func (x *GetCouncilRequest) String() string {
 func (*GetCouncilRequest) ProtoMessage() {}
 
 func (x *GetCouncilRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[4]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -620,7 +738,7 @@ func (x *GetCouncilRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCouncilRequest.ProtoReflect.Descriptor instead.
 func (*GetCouncilRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{4}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{5}
 }
 
 type GetCouncilResponse struct {
@@ -632,7 +750,7 @@ type GetCouncilResponse struct {
 
 func (x *GetCouncilResponse) Reset() {
 	*x = GetCouncilResponse{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[5]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -644,7 +762,7 @@ func (x *GetCouncilResponse) String() string {
 func (*GetCouncilResponse) ProtoMessage() {}
 
 func (x *GetCouncilResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[5]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -657,7 +775,7 @@ func (x *GetCouncilResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCouncilResponse.ProtoReflect.Descriptor instead.
 func (*GetCouncilResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{5}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetCouncilResponse) GetCouncil() *Council {
@@ -678,7 +796,7 @@ type UpdateCouncilRequest struct {
 
 func (x *UpdateCouncilRequest) Reset() {
 	*x = UpdateCouncilRequest{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[6]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -690,7 +808,7 @@ func (x *UpdateCouncilRequest) String() string {
 func (*UpdateCouncilRequest) ProtoMessage() {}
 
 func (x *UpdateCouncilRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[6]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -703,7 +821,7 @@ func (x *UpdateCouncilRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCouncilRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCouncilRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{6}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UpdateCouncilRequest) GetCouncil() *Council {
@@ -729,7 +847,7 @@ type UpdateCouncilResponse struct {
 
 func (x *UpdateCouncilResponse) Reset() {
 	*x = UpdateCouncilResponse{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[7]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +859,7 @@ func (x *UpdateCouncilResponse) String() string {
 func (*UpdateCouncilResponse) ProtoMessage() {}
 
 func (x *UpdateCouncilResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[7]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +872,7 @@ func (x *UpdateCouncilResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCouncilResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCouncilResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{7}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdateCouncilResponse) GetCouncil() *Council {
@@ -773,7 +891,7 @@ type CreatePersonRequest struct {
 
 func (x *CreatePersonRequest) Reset() {
 	*x = CreatePersonRequest{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[8]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -785,7 +903,7 @@ func (x *CreatePersonRequest) String() string {
 func (*CreatePersonRequest) ProtoMessage() {}
 
 func (x *CreatePersonRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[8]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -798,7 +916,7 @@ func (x *CreatePersonRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePersonRequest.ProtoReflect.Descriptor instead.
 func (*CreatePersonRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{8}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreatePersonRequest) GetPerson() *Person {
@@ -817,7 +935,7 @@ type CreatePersonResponse struct {
 
 func (x *CreatePersonResponse) Reset() {
 	*x = CreatePersonResponse{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[9]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -829,7 +947,7 @@ func (x *CreatePersonResponse) String() string {
 func (*CreatePersonResponse) ProtoMessage() {}
 
 func (x *CreatePersonResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[9]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -842,7 +960,7 @@ func (x *CreatePersonResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePersonResponse.ProtoReflect.Descriptor instead.
 func (*CreatePersonResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{9}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreatePersonResponse) GetPerson() *Person {
@@ -862,7 +980,7 @@ type GetPersonRequest struct {
 
 func (x *GetPersonRequest) Reset() {
 	*x = GetPersonRequest{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[10]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -874,7 +992,7 @@ func (x *GetPersonRequest) String() string {
 func (*GetPersonRequest) ProtoMessage() {}
 
 func (x *GetPersonRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[10]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -887,7 +1005,7 @@ func (x *GetPersonRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPersonRequest.ProtoReflect.Descriptor instead.
 func (*GetPersonRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{10}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetPersonRequest) GetName() string {
@@ -906,7 +1024,7 @@ type GetPersonResponse struct {
 
 func (x *GetPersonResponse) Reset() {
 	*x = GetPersonResponse{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[11]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -918,7 +1036,7 @@ func (x *GetPersonResponse) String() string {
 func (*GetPersonResponse) ProtoMessage() {}
 
 func (x *GetPersonResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[11]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -931,7 +1049,7 @@ func (x *GetPersonResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPersonResponse.ProtoReflect.Descriptor instead.
 func (*GetPersonResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{11}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetPersonResponse) GetPerson() *Person {
@@ -960,7 +1078,7 @@ type ListPeopleRequest struct {
 
 func (x *ListPeopleRequest) Reset() {
 	*x = ListPeopleRequest{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[12]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1090,7 @@ func (x *ListPeopleRequest) String() string {
 func (*ListPeopleRequest) ProtoMessage() {}
 
 func (x *ListPeopleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[12]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1103,7 @@ func (x *ListPeopleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPeopleRequest.ProtoReflect.Descriptor instead.
 func (*ListPeopleRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{12}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListPeopleRequest) GetPageSize() int32 {
@@ -1040,7 +1158,7 @@ type ListPeopleResponse struct {
 
 func (x *ListPeopleResponse) Reset() {
 	*x = ListPeopleResponse{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[13]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1052,7 +1170,7 @@ func (x *ListPeopleResponse) String() string {
 func (*ListPeopleResponse) ProtoMessage() {}
 
 func (x *ListPeopleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[13]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1065,7 +1183,7 @@ func (x *ListPeopleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPeopleResponse.ProtoReflect.Descriptor instead.
 func (*ListPeopleResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{13}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListPeopleResponse) GetPeople() []*Person {
@@ -1095,7 +1213,7 @@ type UpdatePersonRequest struct {
 
 func (x *UpdatePersonRequest) Reset() {
 	*x = UpdatePersonRequest{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[14]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1107,7 +1225,7 @@ func (x *UpdatePersonRequest) String() string {
 func (*UpdatePersonRequest) ProtoMessage() {}
 
 func (x *UpdatePersonRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[14]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1120,7 +1238,7 @@ func (x *UpdatePersonRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePersonRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePersonRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{14}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UpdatePersonRequest) GetPerson() *Person {
@@ -1146,7 +1264,7 @@ type UpdatePersonResponse struct {
 
 func (x *UpdatePersonResponse) Reset() {
 	*x = UpdatePersonResponse{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[15]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1276,7 @@ func (x *UpdatePersonResponse) String() string {
 func (*UpdatePersonResponse) ProtoMessage() {}
 
 func (x *UpdatePersonResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[15]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1171,7 +1289,7 @@ func (x *UpdatePersonResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePersonResponse.ProtoReflect.Descriptor instead.
 func (*UpdatePersonResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{15}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdatePersonResponse) GetPerson() *Person {
@@ -1191,7 +1309,7 @@ type DeactivatePersonRequest struct {
 
 func (x *DeactivatePersonRequest) Reset() {
 	*x = DeactivatePersonRequest{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[16]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1203,7 +1321,7 @@ func (x *DeactivatePersonRequest) String() string {
 func (*DeactivatePersonRequest) ProtoMessage() {}
 
 func (x *DeactivatePersonRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[16]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1216,7 +1334,7 @@ func (x *DeactivatePersonRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivatePersonRequest.ProtoReflect.Descriptor instead.
 func (*DeactivatePersonRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{16}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DeactivatePersonRequest) GetName() string {
@@ -1235,7 +1353,7 @@ type DeactivatePersonResponse struct {
 
 func (x *DeactivatePersonResponse) Reset() {
 	*x = DeactivatePersonResponse{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[17]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1247,7 +1365,7 @@ func (x *DeactivatePersonResponse) String() string {
 func (*DeactivatePersonResponse) ProtoMessage() {}
 
 func (x *DeactivatePersonResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[17]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1260,7 +1378,7 @@ func (x *DeactivatePersonResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivatePersonResponse.ProtoReflect.Descriptor instead.
 func (*DeactivatePersonResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{17}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DeactivatePersonResponse) GetPerson() *Person {
@@ -1280,7 +1398,7 @@ type CreateGroupRequest struct {
 
 func (x *CreateGroupRequest) Reset() {
 	*x = CreateGroupRequest{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[18]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1292,7 +1410,7 @@ func (x *CreateGroupRequest) String() string {
 func (*CreateGroupRequest) ProtoMessage() {}
 
 func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[18]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1305,7 +1423,7 @@ func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupRequest.ProtoReflect.Descriptor instead.
 func (*CreateGroupRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{18}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateGroupRequest) GetGroup() *Group {
@@ -1324,7 +1442,7 @@ type CreateGroupResponse struct {
 
 func (x *CreateGroupResponse) Reset() {
 	*x = CreateGroupResponse{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[19]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1336,7 +1454,7 @@ func (x *CreateGroupResponse) String() string {
 func (*CreateGroupResponse) ProtoMessage() {}
 
 func (x *CreateGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[19]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1349,7 +1467,7 @@ func (x *CreateGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupResponse.ProtoReflect.Descriptor instead.
 func (*CreateGroupResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{19}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateGroupResponse) GetGroup() *Group {
@@ -1369,7 +1487,7 @@ type GetGroupRequest struct {
 
 func (x *GetGroupRequest) Reset() {
 	*x = GetGroupRequest{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[20]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1381,7 +1499,7 @@ func (x *GetGroupRequest) String() string {
 func (*GetGroupRequest) ProtoMessage() {}
 
 func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[20]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1394,7 +1512,7 @@ func (x *GetGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupRequest.ProtoReflect.Descriptor instead.
 func (*GetGroupRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{20}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetGroupRequest) GetName() string {
@@ -1413,7 +1531,7 @@ type GetGroupResponse struct {
 
 func (x *GetGroupResponse) Reset() {
 	*x = GetGroupResponse{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[21]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1425,7 +1543,7 @@ func (x *GetGroupResponse) String() string {
 func (*GetGroupResponse) ProtoMessage() {}
 
 func (x *GetGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[21]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1438,7 +1556,7 @@ func (x *GetGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupResponse.ProtoReflect.Descriptor instead.
 func (*GetGroupResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{21}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetGroupResponse) GetGroup() *Group {
@@ -1461,7 +1579,7 @@ type ListGroupsRequest struct {
 
 func (x *ListGroupsRequest) Reset() {
 	*x = ListGroupsRequest{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[22]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1473,7 +1591,7 @@ func (x *ListGroupsRequest) String() string {
 func (*ListGroupsRequest) ProtoMessage() {}
 
 func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[22]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1486,7 +1604,7 @@ func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupsRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{22}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListGroupsRequest) GetPageSize() int32 {
@@ -1520,7 +1638,7 @@ type ListGroupsResponse struct {
 
 func (x *ListGroupsResponse) Reset() {
 	*x = ListGroupsResponse{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[23]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1532,7 +1650,7 @@ func (x *ListGroupsResponse) String() string {
 func (*ListGroupsResponse) ProtoMessage() {}
 
 func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[23]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1545,7 +1663,7 @@ func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupsResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{23}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListGroupsResponse) GetGroups() []*Group {
@@ -1576,7 +1694,7 @@ type UpdateGroupRequest struct {
 
 func (x *UpdateGroupRequest) Reset() {
 	*x = UpdateGroupRequest{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[24]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1588,7 +1706,7 @@ func (x *UpdateGroupRequest) String() string {
 func (*UpdateGroupRequest) ProtoMessage() {}
 
 func (x *UpdateGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[24]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1601,7 +1719,7 @@ func (x *UpdateGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateGroupRequest.ProtoReflect.Descriptor instead.
 func (*UpdateGroupRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{24}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UpdateGroupRequest) GetGroup() *Group {
@@ -1627,7 +1745,7 @@ type UpdateGroupResponse struct {
 
 func (x *UpdateGroupResponse) Reset() {
 	*x = UpdateGroupResponse{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[25]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1639,7 +1757,7 @@ func (x *UpdateGroupResponse) String() string {
 func (*UpdateGroupResponse) ProtoMessage() {}
 
 func (x *UpdateGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[25]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1652,7 +1770,7 @@ func (x *UpdateGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateGroupResponse.ProtoReflect.Descriptor instead.
 func (*UpdateGroupResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{25}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *UpdateGroupResponse) GetGroup() *Group {
@@ -1677,7 +1795,7 @@ type AddGroupMemberRequest struct {
 
 func (x *AddGroupMemberRequest) Reset() {
 	*x = AddGroupMemberRequest{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[26]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1689,7 +1807,7 @@ func (x *AddGroupMemberRequest) String() string {
 func (*AddGroupMemberRequest) ProtoMessage() {}
 
 func (x *AddGroupMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[26]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1702,7 +1820,7 @@ func (x *AddGroupMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddGroupMemberRequest.ProtoReflect.Descriptor instead.
 func (*AddGroupMemberRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{26}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AddGroupMemberRequest) GetGroup() string {
@@ -1735,7 +1853,7 @@ type AddGroupMemberResponse struct {
 
 func (x *AddGroupMemberResponse) Reset() {
 	*x = AddGroupMemberResponse{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[27]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1747,7 +1865,7 @@ func (x *AddGroupMemberResponse) String() string {
 func (*AddGroupMemberResponse) ProtoMessage() {}
 
 func (x *AddGroupMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[27]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1760,7 +1878,7 @@ func (x *AddGroupMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddGroupMemberResponse.ProtoReflect.Descriptor instead.
 func (*AddGroupMemberResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{27}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AddGroupMemberResponse) GetGroup() *Group {
@@ -1782,7 +1900,7 @@ type RemoveGroupMemberRequest struct {
 
 func (x *RemoveGroupMemberRequest) Reset() {
 	*x = RemoveGroupMemberRequest{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[28]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1794,7 +1912,7 @@ func (x *RemoveGroupMemberRequest) String() string {
 func (*RemoveGroupMemberRequest) ProtoMessage() {}
 
 func (x *RemoveGroupMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[28]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1807,7 +1925,7 @@ func (x *RemoveGroupMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveGroupMemberRequest.ProtoReflect.Descriptor instead.
 func (*RemoveGroupMemberRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{28}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RemoveGroupMemberRequest) GetGroup() string {
@@ -1833,7 +1951,7 @@ type RemoveGroupMemberResponse struct {
 
 func (x *RemoveGroupMemberResponse) Reset() {
 	*x = RemoveGroupMemberResponse{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[29]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1845,7 +1963,7 @@ func (x *RemoveGroupMemberResponse) String() string {
 func (*RemoveGroupMemberResponse) ProtoMessage() {}
 
 func (x *RemoveGroupMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[29]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1858,7 +1976,7 @@ func (x *RemoveGroupMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveGroupMemberResponse.ProtoReflect.Descriptor instead.
 func (*RemoveGroupMemberResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{29}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RemoveGroupMemberResponse) GetGroup() *Group {
@@ -1882,7 +2000,7 @@ type ImportRosterRequest struct {
 
 func (x *ImportRosterRequest) Reset() {
 	*x = ImportRosterRequest{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[30]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1894,7 +2012,7 @@ func (x *ImportRosterRequest) String() string {
 func (*ImportRosterRequest) ProtoMessage() {}
 
 func (x *ImportRosterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[30]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1907,7 +2025,7 @@ func (x *ImportRosterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportRosterRequest.ProtoReflect.Descriptor instead.
 func (*ImportRosterRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{30}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ImportRosterRequest) GetContent() []byte {
@@ -1947,7 +2065,7 @@ type RosterChange struct {
 
 func (x *RosterChange) Reset() {
 	*x = RosterChange{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[31]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1959,7 +2077,7 @@ func (x *RosterChange) String() string {
 func (*RosterChange) ProtoMessage() {}
 
 func (x *RosterChange) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[31]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1972,7 +2090,7 @@ func (x *RosterChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RosterChange.ProtoReflect.Descriptor instead.
 func (*RosterChange) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{31}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RosterChange) GetAction() string {
@@ -2012,7 +2130,7 @@ type ImportRosterResponse struct {
 
 func (x *ImportRosterResponse) Reset() {
 	*x = ImportRosterResponse{}
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[32]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2024,7 +2142,7 @@ func (x *ImportRosterResponse) String() string {
 func (*ImportRosterResponse) ProtoMessage() {}
 
 func (x *ImportRosterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_roster_proto_msgTypes[32]
+	mi := &file_bieuquyet_v1_roster_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2037,7 +2155,7 @@ func (x *ImportRosterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportRosterResponse.ProtoReflect.Descriptor instead.
 func (*ImportRosterResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{32}
+	return file_bieuquyet_v1_roster_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ImportRosterResponse) GetDryRun() bool {
@@ -2092,7 +2210,7 @@ const file_bieuquyet_v1_roster_proto_rawDesc = "" +
 	"\x04term\x18\x02 \x01(\tR\x04term\x12\x14\n" +
 	"\x05place\x18\x03 \x01(\tR\x05place\x12;\n" +
 	"\vupdate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xf1\x02\n" +
+	"updateTime\"\x96\x03\n" +
 	"\x06Person\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
 	"\tfull_name\x18\x02 \x01(\tR\bfullName\x12\x14\n" +
@@ -2100,14 +2218,17 @@ const file_bieuquyet_v1_roster_proto_rawDesc = "" +
 	"\bdelegate\x18\x04 \x01(\bR\bdelegate\x12\x14\n" +
 	"\x05phone\x18\x05 \x01(\tR\x05phone\x12\x1b\n" +
 	"\tzalo_name\x18\x06 \x01(\tR\bzaloName\x12\x14\n" +
-	"\x05email\x18\a \x01(\tR\x05email\x12)\n" +
-	"\x10signing_identity\x18\b \x01(\tR\x0fsigningIdentity\x12\x16\n" +
+	"\x05email\x18\a \x01(\tR\x05email\x12\x16\n" +
 	"\x06active\x18\t \x01(\bR\x06active\x12;\n" +
 	"\vcreate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x8c\x01\n" +
+	"updateTime\x12H\n" +
+	"\x10signing_identity\x18\f \x01(\v2\x1d.bieuquyet.v1.SigningIdentityR\x0fsigningIdentityJ\x04\b\b\x10\t\"^\n" +
+	"\x0fSigningIdentity\x125\n" +
+	"\x04kind\x18\x01 \x01(\x0e2!.bieuquyet.v1.SigningIdentityKindR\x04kind\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\x8c\x01\n" +
 	"\vGroupMember\x12\x16\n" +
 	"\x06person\x18\x01 \x01(\tR\x06person\x12\x1b\n" +
 	"\tfull_name\x18\x02 \x01(\tR\bfullName\x12,\n" +
@@ -2212,7 +2333,12 @@ const file_bieuquyet_v1_roster_proto_rawDesc = "" +
 	"\x06people\x18\x03 \x01(\x05R\x06people\x12\x16\n" +
 	"\x06groups\x18\x04 \x01(\x05R\x06groups\x12 \n" +
 	"\vmemberships\x18\x05 \x01(\x05R\vmemberships\x121\n" +
-	"\bproblems\x18\x06 \x03(\v2\x15.bieuquyet.v1.ProblemR\bproblems*\xa1\x01\n" +
+	"\bproblems\x18\x06 \x03(\v2\x15.bieuquyet.v1.ProblemR\bproblems*\xa3\x01\n" +
+	"\x13SigningIdentityKind\x12%\n" +
+	"!SIGNING_IDENTITY_KIND_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aSIGNING_IDENTITY_KIND_CCCD\x10\x01\x12\x1e\n" +
+	"\x1aSIGNING_IDENTITY_KIND_CMND\x10\x02\x12%\n" +
+	"!SIGNING_IDENTITY_KIND_CERT_SHA256\x10\x03*\xa1\x01\n" +
 	"\tGroupKind\x12\x1a\n" +
 	"\x16GROUP_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18GROUP_KIND_ALL_DELEGATES\x10\x01\x12!\n" +
@@ -2260,117 +2386,121 @@ func file_bieuquyet_v1_roster_proto_rawDescGZIP() []byte {
 	return file_bieuquyet_v1_roster_proto_rawDescData
 }
 
-var file_bieuquyet_v1_roster_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_bieuquyet_v1_roster_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_bieuquyet_v1_roster_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_bieuquyet_v1_roster_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_bieuquyet_v1_roster_proto_goTypes = []any{
-	(GroupKind)(0),                    // 0: bieuquyet.v1.GroupKind
-	(MemberRole)(0),                   // 1: bieuquyet.v1.MemberRole
-	(RosterFormat)(0),                 // 2: bieuquyet.v1.RosterFormat
-	(*Council)(nil),                   // 3: bieuquyet.v1.Council
-	(*Person)(nil),                    // 4: bieuquyet.v1.Person
-	(*GroupMember)(nil),               // 5: bieuquyet.v1.GroupMember
-	(*Group)(nil),                     // 6: bieuquyet.v1.Group
-	(*GetCouncilRequest)(nil),         // 7: bieuquyet.v1.GetCouncilRequest
-	(*GetCouncilResponse)(nil),        // 8: bieuquyet.v1.GetCouncilResponse
-	(*UpdateCouncilRequest)(nil),      // 9: bieuquyet.v1.UpdateCouncilRequest
-	(*UpdateCouncilResponse)(nil),     // 10: bieuquyet.v1.UpdateCouncilResponse
-	(*CreatePersonRequest)(nil),       // 11: bieuquyet.v1.CreatePersonRequest
-	(*CreatePersonResponse)(nil),      // 12: bieuquyet.v1.CreatePersonResponse
-	(*GetPersonRequest)(nil),          // 13: bieuquyet.v1.GetPersonRequest
-	(*GetPersonResponse)(nil),         // 14: bieuquyet.v1.GetPersonResponse
-	(*ListPeopleRequest)(nil),         // 15: bieuquyet.v1.ListPeopleRequest
-	(*ListPeopleResponse)(nil),        // 16: bieuquyet.v1.ListPeopleResponse
-	(*UpdatePersonRequest)(nil),       // 17: bieuquyet.v1.UpdatePersonRequest
-	(*UpdatePersonResponse)(nil),      // 18: bieuquyet.v1.UpdatePersonResponse
-	(*DeactivatePersonRequest)(nil),   // 19: bieuquyet.v1.DeactivatePersonRequest
-	(*DeactivatePersonResponse)(nil),  // 20: bieuquyet.v1.DeactivatePersonResponse
-	(*CreateGroupRequest)(nil),        // 21: bieuquyet.v1.CreateGroupRequest
-	(*CreateGroupResponse)(nil),       // 22: bieuquyet.v1.CreateGroupResponse
-	(*GetGroupRequest)(nil),           // 23: bieuquyet.v1.GetGroupRequest
-	(*GetGroupResponse)(nil),          // 24: bieuquyet.v1.GetGroupResponse
-	(*ListGroupsRequest)(nil),         // 25: bieuquyet.v1.ListGroupsRequest
-	(*ListGroupsResponse)(nil),        // 26: bieuquyet.v1.ListGroupsResponse
-	(*UpdateGroupRequest)(nil),        // 27: bieuquyet.v1.UpdateGroupRequest
-	(*UpdateGroupResponse)(nil),       // 28: bieuquyet.v1.UpdateGroupResponse
-	(*AddGroupMemberRequest)(nil),     // 29: bieuquyet.v1.AddGroupMemberRequest
-	(*AddGroupMemberResponse)(nil),    // 30: bieuquyet.v1.AddGroupMemberResponse
-	(*RemoveGroupMemberRequest)(nil),  // 31: bieuquyet.v1.RemoveGroupMemberRequest
-	(*RemoveGroupMemberResponse)(nil), // 32: bieuquyet.v1.RemoveGroupMemberResponse
-	(*ImportRosterRequest)(nil),       // 33: bieuquyet.v1.ImportRosterRequest
-	(*RosterChange)(nil),              // 34: bieuquyet.v1.RosterChange
-	(*ImportRosterResponse)(nil),      // 35: bieuquyet.v1.ImportRosterResponse
-	(*timestamppb.Timestamp)(nil),     // 36: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),     // 37: google.protobuf.FieldMask
-	(*Problem)(nil),                   // 38: bieuquyet.v1.Problem
+	(SigningIdentityKind)(0),          // 0: bieuquyet.v1.SigningIdentityKind
+	(GroupKind)(0),                    // 1: bieuquyet.v1.GroupKind
+	(MemberRole)(0),                   // 2: bieuquyet.v1.MemberRole
+	(RosterFormat)(0),                 // 3: bieuquyet.v1.RosterFormat
+	(*Council)(nil),                   // 4: bieuquyet.v1.Council
+	(*Person)(nil),                    // 5: bieuquyet.v1.Person
+	(*SigningIdentity)(nil),           // 6: bieuquyet.v1.SigningIdentity
+	(*GroupMember)(nil),               // 7: bieuquyet.v1.GroupMember
+	(*Group)(nil),                     // 8: bieuquyet.v1.Group
+	(*GetCouncilRequest)(nil),         // 9: bieuquyet.v1.GetCouncilRequest
+	(*GetCouncilResponse)(nil),        // 10: bieuquyet.v1.GetCouncilResponse
+	(*UpdateCouncilRequest)(nil),      // 11: bieuquyet.v1.UpdateCouncilRequest
+	(*UpdateCouncilResponse)(nil),     // 12: bieuquyet.v1.UpdateCouncilResponse
+	(*CreatePersonRequest)(nil),       // 13: bieuquyet.v1.CreatePersonRequest
+	(*CreatePersonResponse)(nil),      // 14: bieuquyet.v1.CreatePersonResponse
+	(*GetPersonRequest)(nil),          // 15: bieuquyet.v1.GetPersonRequest
+	(*GetPersonResponse)(nil),         // 16: bieuquyet.v1.GetPersonResponse
+	(*ListPeopleRequest)(nil),         // 17: bieuquyet.v1.ListPeopleRequest
+	(*ListPeopleResponse)(nil),        // 18: bieuquyet.v1.ListPeopleResponse
+	(*UpdatePersonRequest)(nil),       // 19: bieuquyet.v1.UpdatePersonRequest
+	(*UpdatePersonResponse)(nil),      // 20: bieuquyet.v1.UpdatePersonResponse
+	(*DeactivatePersonRequest)(nil),   // 21: bieuquyet.v1.DeactivatePersonRequest
+	(*DeactivatePersonResponse)(nil),  // 22: bieuquyet.v1.DeactivatePersonResponse
+	(*CreateGroupRequest)(nil),        // 23: bieuquyet.v1.CreateGroupRequest
+	(*CreateGroupResponse)(nil),       // 24: bieuquyet.v1.CreateGroupResponse
+	(*GetGroupRequest)(nil),           // 25: bieuquyet.v1.GetGroupRequest
+	(*GetGroupResponse)(nil),          // 26: bieuquyet.v1.GetGroupResponse
+	(*ListGroupsRequest)(nil),         // 27: bieuquyet.v1.ListGroupsRequest
+	(*ListGroupsResponse)(nil),        // 28: bieuquyet.v1.ListGroupsResponse
+	(*UpdateGroupRequest)(nil),        // 29: bieuquyet.v1.UpdateGroupRequest
+	(*UpdateGroupResponse)(nil),       // 30: bieuquyet.v1.UpdateGroupResponse
+	(*AddGroupMemberRequest)(nil),     // 31: bieuquyet.v1.AddGroupMemberRequest
+	(*AddGroupMemberResponse)(nil),    // 32: bieuquyet.v1.AddGroupMemberResponse
+	(*RemoveGroupMemberRequest)(nil),  // 33: bieuquyet.v1.RemoveGroupMemberRequest
+	(*RemoveGroupMemberResponse)(nil), // 34: bieuquyet.v1.RemoveGroupMemberResponse
+	(*ImportRosterRequest)(nil),       // 35: bieuquyet.v1.ImportRosterRequest
+	(*RosterChange)(nil),              // 36: bieuquyet.v1.RosterChange
+	(*ImportRosterResponse)(nil),      // 37: bieuquyet.v1.ImportRosterResponse
+	(*timestamppb.Timestamp)(nil),     // 38: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),     // 39: google.protobuf.FieldMask
+	(*Problem)(nil),                   // 40: bieuquyet.v1.Problem
 }
 var file_bieuquyet_v1_roster_proto_depIdxs = []int32{
-	36, // 0: bieuquyet.v1.Council.update_time:type_name -> google.protobuf.Timestamp
-	36, // 1: bieuquyet.v1.Person.create_time:type_name -> google.protobuf.Timestamp
-	36, // 2: bieuquyet.v1.Person.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 3: bieuquyet.v1.GroupMember.role:type_name -> bieuquyet.v1.MemberRole
-	0,  // 4: bieuquyet.v1.Group.kind:type_name -> bieuquyet.v1.GroupKind
-	5,  // 5: bieuquyet.v1.Group.members:type_name -> bieuquyet.v1.GroupMember
-	36, // 6: bieuquyet.v1.Group.create_time:type_name -> google.protobuf.Timestamp
-	36, // 7: bieuquyet.v1.Group.update_time:type_name -> google.protobuf.Timestamp
-	3,  // 8: bieuquyet.v1.GetCouncilResponse.council:type_name -> bieuquyet.v1.Council
-	3,  // 9: bieuquyet.v1.UpdateCouncilRequest.council:type_name -> bieuquyet.v1.Council
-	37, // 10: bieuquyet.v1.UpdateCouncilRequest.update_mask:type_name -> google.protobuf.FieldMask
-	3,  // 11: bieuquyet.v1.UpdateCouncilResponse.council:type_name -> bieuquyet.v1.Council
-	4,  // 12: bieuquyet.v1.CreatePersonRequest.person:type_name -> bieuquyet.v1.Person
-	4,  // 13: bieuquyet.v1.CreatePersonResponse.person:type_name -> bieuquyet.v1.Person
-	4,  // 14: bieuquyet.v1.GetPersonResponse.person:type_name -> bieuquyet.v1.Person
-	4,  // 15: bieuquyet.v1.ListPeopleResponse.people:type_name -> bieuquyet.v1.Person
-	4,  // 16: bieuquyet.v1.UpdatePersonRequest.person:type_name -> bieuquyet.v1.Person
-	37, // 17: bieuquyet.v1.UpdatePersonRequest.update_mask:type_name -> google.protobuf.FieldMask
-	4,  // 18: bieuquyet.v1.UpdatePersonResponse.person:type_name -> bieuquyet.v1.Person
-	4,  // 19: bieuquyet.v1.DeactivatePersonResponse.person:type_name -> bieuquyet.v1.Person
-	6,  // 20: bieuquyet.v1.CreateGroupRequest.group:type_name -> bieuquyet.v1.Group
-	6,  // 21: bieuquyet.v1.CreateGroupResponse.group:type_name -> bieuquyet.v1.Group
-	6,  // 22: bieuquyet.v1.GetGroupResponse.group:type_name -> bieuquyet.v1.Group
-	0,  // 23: bieuquyet.v1.ListGroupsRequest.kind:type_name -> bieuquyet.v1.GroupKind
-	6,  // 24: bieuquyet.v1.ListGroupsResponse.groups:type_name -> bieuquyet.v1.Group
-	6,  // 25: bieuquyet.v1.UpdateGroupRequest.group:type_name -> bieuquyet.v1.Group
-	37, // 26: bieuquyet.v1.UpdateGroupRequest.update_mask:type_name -> google.protobuf.FieldMask
-	6,  // 27: bieuquyet.v1.UpdateGroupResponse.group:type_name -> bieuquyet.v1.Group
-	1,  // 28: bieuquyet.v1.AddGroupMemberRequest.role:type_name -> bieuquyet.v1.MemberRole
-	6,  // 29: bieuquyet.v1.AddGroupMemberResponse.group:type_name -> bieuquyet.v1.Group
-	6,  // 30: bieuquyet.v1.RemoveGroupMemberResponse.group:type_name -> bieuquyet.v1.Group
-	2,  // 31: bieuquyet.v1.ImportRosterRequest.format:type_name -> bieuquyet.v1.RosterFormat
-	34, // 32: bieuquyet.v1.ImportRosterResponse.changes:type_name -> bieuquyet.v1.RosterChange
-	38, // 33: bieuquyet.v1.ImportRosterResponse.problems:type_name -> bieuquyet.v1.Problem
-	7,  // 34: bieuquyet.v1.RosterService.GetCouncil:input_type -> bieuquyet.v1.GetCouncilRequest
-	9,  // 35: bieuquyet.v1.RosterService.UpdateCouncil:input_type -> bieuquyet.v1.UpdateCouncilRequest
-	11, // 36: bieuquyet.v1.RosterService.CreatePerson:input_type -> bieuquyet.v1.CreatePersonRequest
-	13, // 37: bieuquyet.v1.RosterService.GetPerson:input_type -> bieuquyet.v1.GetPersonRequest
-	15, // 38: bieuquyet.v1.RosterService.ListPeople:input_type -> bieuquyet.v1.ListPeopleRequest
-	17, // 39: bieuquyet.v1.RosterService.UpdatePerson:input_type -> bieuquyet.v1.UpdatePersonRequest
-	19, // 40: bieuquyet.v1.RosterService.DeactivatePerson:input_type -> bieuquyet.v1.DeactivatePersonRequest
-	21, // 41: bieuquyet.v1.RosterService.CreateGroup:input_type -> bieuquyet.v1.CreateGroupRequest
-	23, // 42: bieuquyet.v1.RosterService.GetGroup:input_type -> bieuquyet.v1.GetGroupRequest
-	25, // 43: bieuquyet.v1.RosterService.ListGroups:input_type -> bieuquyet.v1.ListGroupsRequest
-	27, // 44: bieuquyet.v1.RosterService.UpdateGroup:input_type -> bieuquyet.v1.UpdateGroupRequest
-	29, // 45: bieuquyet.v1.RosterService.AddGroupMember:input_type -> bieuquyet.v1.AddGroupMemberRequest
-	31, // 46: bieuquyet.v1.RosterService.RemoveGroupMember:input_type -> bieuquyet.v1.RemoveGroupMemberRequest
-	33, // 47: bieuquyet.v1.RosterService.ImportRoster:input_type -> bieuquyet.v1.ImportRosterRequest
-	8,  // 48: bieuquyet.v1.RosterService.GetCouncil:output_type -> bieuquyet.v1.GetCouncilResponse
-	10, // 49: bieuquyet.v1.RosterService.UpdateCouncil:output_type -> bieuquyet.v1.UpdateCouncilResponse
-	12, // 50: bieuquyet.v1.RosterService.CreatePerson:output_type -> bieuquyet.v1.CreatePersonResponse
-	14, // 51: bieuquyet.v1.RosterService.GetPerson:output_type -> bieuquyet.v1.GetPersonResponse
-	16, // 52: bieuquyet.v1.RosterService.ListPeople:output_type -> bieuquyet.v1.ListPeopleResponse
-	18, // 53: bieuquyet.v1.RosterService.UpdatePerson:output_type -> bieuquyet.v1.UpdatePersonResponse
-	20, // 54: bieuquyet.v1.RosterService.DeactivatePerson:output_type -> bieuquyet.v1.DeactivatePersonResponse
-	22, // 55: bieuquyet.v1.RosterService.CreateGroup:output_type -> bieuquyet.v1.CreateGroupResponse
-	24, // 56: bieuquyet.v1.RosterService.GetGroup:output_type -> bieuquyet.v1.GetGroupResponse
-	26, // 57: bieuquyet.v1.RosterService.ListGroups:output_type -> bieuquyet.v1.ListGroupsResponse
-	28, // 58: bieuquyet.v1.RosterService.UpdateGroup:output_type -> bieuquyet.v1.UpdateGroupResponse
-	30, // 59: bieuquyet.v1.RosterService.AddGroupMember:output_type -> bieuquyet.v1.AddGroupMemberResponse
-	32, // 60: bieuquyet.v1.RosterService.RemoveGroupMember:output_type -> bieuquyet.v1.RemoveGroupMemberResponse
-	35, // 61: bieuquyet.v1.RosterService.ImportRoster:output_type -> bieuquyet.v1.ImportRosterResponse
-	48, // [48:62] is the sub-list for method output_type
-	34, // [34:48] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	38, // 0: bieuquyet.v1.Council.update_time:type_name -> google.protobuf.Timestamp
+	38, // 1: bieuquyet.v1.Person.create_time:type_name -> google.protobuf.Timestamp
+	38, // 2: bieuquyet.v1.Person.update_time:type_name -> google.protobuf.Timestamp
+	6,  // 3: bieuquyet.v1.Person.signing_identity:type_name -> bieuquyet.v1.SigningIdentity
+	0,  // 4: bieuquyet.v1.SigningIdentity.kind:type_name -> bieuquyet.v1.SigningIdentityKind
+	2,  // 5: bieuquyet.v1.GroupMember.role:type_name -> bieuquyet.v1.MemberRole
+	1,  // 6: bieuquyet.v1.Group.kind:type_name -> bieuquyet.v1.GroupKind
+	7,  // 7: bieuquyet.v1.Group.members:type_name -> bieuquyet.v1.GroupMember
+	38, // 8: bieuquyet.v1.Group.create_time:type_name -> google.protobuf.Timestamp
+	38, // 9: bieuquyet.v1.Group.update_time:type_name -> google.protobuf.Timestamp
+	4,  // 10: bieuquyet.v1.GetCouncilResponse.council:type_name -> bieuquyet.v1.Council
+	4,  // 11: bieuquyet.v1.UpdateCouncilRequest.council:type_name -> bieuquyet.v1.Council
+	39, // 12: bieuquyet.v1.UpdateCouncilRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,  // 13: bieuquyet.v1.UpdateCouncilResponse.council:type_name -> bieuquyet.v1.Council
+	5,  // 14: bieuquyet.v1.CreatePersonRequest.person:type_name -> bieuquyet.v1.Person
+	5,  // 15: bieuquyet.v1.CreatePersonResponse.person:type_name -> bieuquyet.v1.Person
+	5,  // 16: bieuquyet.v1.GetPersonResponse.person:type_name -> bieuquyet.v1.Person
+	5,  // 17: bieuquyet.v1.ListPeopleResponse.people:type_name -> bieuquyet.v1.Person
+	5,  // 18: bieuquyet.v1.UpdatePersonRequest.person:type_name -> bieuquyet.v1.Person
+	39, // 19: bieuquyet.v1.UpdatePersonRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 20: bieuquyet.v1.UpdatePersonResponse.person:type_name -> bieuquyet.v1.Person
+	5,  // 21: bieuquyet.v1.DeactivatePersonResponse.person:type_name -> bieuquyet.v1.Person
+	8,  // 22: bieuquyet.v1.CreateGroupRequest.group:type_name -> bieuquyet.v1.Group
+	8,  // 23: bieuquyet.v1.CreateGroupResponse.group:type_name -> bieuquyet.v1.Group
+	8,  // 24: bieuquyet.v1.GetGroupResponse.group:type_name -> bieuquyet.v1.Group
+	1,  // 25: bieuquyet.v1.ListGroupsRequest.kind:type_name -> bieuquyet.v1.GroupKind
+	8,  // 26: bieuquyet.v1.ListGroupsResponse.groups:type_name -> bieuquyet.v1.Group
+	8,  // 27: bieuquyet.v1.UpdateGroupRequest.group:type_name -> bieuquyet.v1.Group
+	39, // 28: bieuquyet.v1.UpdateGroupRequest.update_mask:type_name -> google.protobuf.FieldMask
+	8,  // 29: bieuquyet.v1.UpdateGroupResponse.group:type_name -> bieuquyet.v1.Group
+	2,  // 30: bieuquyet.v1.AddGroupMemberRequest.role:type_name -> bieuquyet.v1.MemberRole
+	8,  // 31: bieuquyet.v1.AddGroupMemberResponse.group:type_name -> bieuquyet.v1.Group
+	8,  // 32: bieuquyet.v1.RemoveGroupMemberResponse.group:type_name -> bieuquyet.v1.Group
+	3,  // 33: bieuquyet.v1.ImportRosterRequest.format:type_name -> bieuquyet.v1.RosterFormat
+	36, // 34: bieuquyet.v1.ImportRosterResponse.changes:type_name -> bieuquyet.v1.RosterChange
+	40, // 35: bieuquyet.v1.ImportRosterResponse.problems:type_name -> bieuquyet.v1.Problem
+	9,  // 36: bieuquyet.v1.RosterService.GetCouncil:input_type -> bieuquyet.v1.GetCouncilRequest
+	11, // 37: bieuquyet.v1.RosterService.UpdateCouncil:input_type -> bieuquyet.v1.UpdateCouncilRequest
+	13, // 38: bieuquyet.v1.RosterService.CreatePerson:input_type -> bieuquyet.v1.CreatePersonRequest
+	15, // 39: bieuquyet.v1.RosterService.GetPerson:input_type -> bieuquyet.v1.GetPersonRequest
+	17, // 40: bieuquyet.v1.RosterService.ListPeople:input_type -> bieuquyet.v1.ListPeopleRequest
+	19, // 41: bieuquyet.v1.RosterService.UpdatePerson:input_type -> bieuquyet.v1.UpdatePersonRequest
+	21, // 42: bieuquyet.v1.RosterService.DeactivatePerson:input_type -> bieuquyet.v1.DeactivatePersonRequest
+	23, // 43: bieuquyet.v1.RosterService.CreateGroup:input_type -> bieuquyet.v1.CreateGroupRequest
+	25, // 44: bieuquyet.v1.RosterService.GetGroup:input_type -> bieuquyet.v1.GetGroupRequest
+	27, // 45: bieuquyet.v1.RosterService.ListGroups:input_type -> bieuquyet.v1.ListGroupsRequest
+	29, // 46: bieuquyet.v1.RosterService.UpdateGroup:input_type -> bieuquyet.v1.UpdateGroupRequest
+	31, // 47: bieuquyet.v1.RosterService.AddGroupMember:input_type -> bieuquyet.v1.AddGroupMemberRequest
+	33, // 48: bieuquyet.v1.RosterService.RemoveGroupMember:input_type -> bieuquyet.v1.RemoveGroupMemberRequest
+	35, // 49: bieuquyet.v1.RosterService.ImportRoster:input_type -> bieuquyet.v1.ImportRosterRequest
+	10, // 50: bieuquyet.v1.RosterService.GetCouncil:output_type -> bieuquyet.v1.GetCouncilResponse
+	12, // 51: bieuquyet.v1.RosterService.UpdateCouncil:output_type -> bieuquyet.v1.UpdateCouncilResponse
+	14, // 52: bieuquyet.v1.RosterService.CreatePerson:output_type -> bieuquyet.v1.CreatePersonResponse
+	16, // 53: bieuquyet.v1.RosterService.GetPerson:output_type -> bieuquyet.v1.GetPersonResponse
+	18, // 54: bieuquyet.v1.RosterService.ListPeople:output_type -> bieuquyet.v1.ListPeopleResponse
+	20, // 55: bieuquyet.v1.RosterService.UpdatePerson:output_type -> bieuquyet.v1.UpdatePersonResponse
+	22, // 56: bieuquyet.v1.RosterService.DeactivatePerson:output_type -> bieuquyet.v1.DeactivatePersonResponse
+	24, // 57: bieuquyet.v1.RosterService.CreateGroup:output_type -> bieuquyet.v1.CreateGroupResponse
+	26, // 58: bieuquyet.v1.RosterService.GetGroup:output_type -> bieuquyet.v1.GetGroupResponse
+	28, // 59: bieuquyet.v1.RosterService.ListGroups:output_type -> bieuquyet.v1.ListGroupsResponse
+	30, // 60: bieuquyet.v1.RosterService.UpdateGroup:output_type -> bieuquyet.v1.UpdateGroupResponse
+	32, // 61: bieuquyet.v1.RosterService.AddGroupMember:output_type -> bieuquyet.v1.AddGroupMemberResponse
+	34, // 62: bieuquyet.v1.RosterService.RemoveGroupMember:output_type -> bieuquyet.v1.RemoveGroupMemberResponse
+	37, // 63: bieuquyet.v1.RosterService.ImportRoster:output_type -> bieuquyet.v1.ImportRosterResponse
+	50, // [50:64] is the sub-list for method output_type
+	36, // [36:50] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_bieuquyet_v1_roster_proto_init() }
@@ -2379,14 +2509,14 @@ func file_bieuquyet_v1_roster_proto_init() {
 		return
 	}
 	file_bieuquyet_v1_problem_proto_init()
-	file_bieuquyet_v1_roster_proto_msgTypes[12].OneofWrappers = []any{}
+	file_bieuquyet_v1_roster_proto_msgTypes[13].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bieuquyet_v1_roster_proto_rawDesc), len(file_bieuquyet_v1_roster_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   33,
+			NumEnums:      4,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -434,17 +434,10 @@ func CheckSigner(p *Person, sigs []DocumentSignature) (*DocumentSignature, *Reje
 	return last, nil
 }
 
-// The two functions below bridge to the structured signing identity (issue 6/7), which a
-// colleague's branch brings; until it lands the identity is its canonical text.
+// signedBy reports whether a signature's certificate is p's: its fingerprint, or the id
+// number in its subject, is p's signing identity.
 func signedBy(p *Person, s *DocumentSignature) bool {
-	id := strings.TrimSpace(p.SigningIdentity)
-	if id == "" {
-		return false
-	}
-	if strings.EqualFold(id, "SHA256:"+s.Fingerprint) {
-		return true
-	}
-	return slices.Contains(s.PersonalIDs, id)
+	return p.SigningIdentity.Matches(s.Fingerprint, s.PersonalIDs)
 }
 
-func unbound(p *Person) bool { return strings.TrimSpace(p.SigningIdentity) == "" }
+func unbound(p *Person) bool { return p.SigningIdentity.IsZero() }

@@ -239,6 +239,7 @@ var pollCommands = []*command{
 		},
 	},
 	pollReportCommand,
+	pollReconcileCommand,
 }
 
 var voteCommands = []*command{
@@ -478,22 +479,11 @@ const inactiveWords = "không còn hoạt động"
 const barWidth = 30
 
 // tallyReport prints a tally: one line per option with its count and a bar, the turnout,
-// the names of those who have not voted, and the outcome in words.
+// the names of those who have not voted, and the outcome in words; then, once
+// confirmations are issued, the same for what was confirmed in writing.
 func tallyReport(w io.Writer, t *pb.Tally) error {
 	var b strings.Builder
-	width, digits := 0, 1
-	for _, o := range t.GetOptions() {
-		width = max(width, cellWidth.StringWidth(printLine(o.GetOption())))
-		digits = max(digits, len(strconv.Itoa(int(o.GetCount()))))
-	}
-	for _, o := range t.GetOptions() {
-		text := printLine(o.GetOption())
-		line := text + strings.Repeat(" ", width-cellWidth.StringWidth(text)) + fmt.Sprintf("  %*d", digits, o.GetCount())
-		if bar := tallyBar(o.GetCount(), t.GetEligible()); bar != "" {
-			line += "  " + bar
-		}
-		b.WriteString(line + "\n")
-	}
+	optionLines(&b, t.GetOptions(), t.GetEligible())
 	fmt.Fprintf(&b, "Đã bỏ phiếu: %d/%d\n", t.GetVoted(), t.GetEligible())
 	if missing := t.GetMissing(); len(missing) > 0 {
 		names := make([]string, len(missing))
@@ -518,8 +508,46 @@ func tallyReport(w io.Writer, t *pb.Tally) error {
 		fmt.Fprintf(&b, "Phiếu vẫn được tính của người %s (%d): %s\n", inactiveWords, len(kept), strings.Join(kept, ", "))
 	}
 	b.WriteString(outcomeWords(t) + "\n")
+	if c := t.GetConfirmed(); c != nil {
+		confirmedLines(&b, t, c)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// optionLines writes one line per option: its text, its count and a bar out of eligible.
+func optionLines(b *strings.Builder, options []*pb.OptionCount, eligible int32) {
+	width, digits := 0, 1
+	for _, o := range options {
+		width = max(width, cellWidth.StringWidth(printLine(o.GetOption())))
+		digits = max(digits, len(strconv.Itoa(int(o.GetCount()))))
+	}
+	for _, o := range options {
+		text := printLine(o.GetOption())
+		line := text + strings.Repeat(" ", width-cellWidth.StringWidth(text)) + fmt.Sprintf("  %*d", digits, o.GetCount())
+		if bar := tallyBar(o.GetCount(), eligible); bar != "" {
+			line += "  " + bar
+		}
+		b.WriteString(line + "\n")
+	}
+}
+
+// confirmedLines writes the tally of what was confirmed in writing (Điều 7.2), under a
+// blank line: the written choices that count, how many of the eligible confirmed, the
+// outcome under the same rule, and whether it is the official result, as it is once
+// the poll is finalized.
+func confirmedLines(b *strings.Builder, t *pb.Tally, c *pb.ConfirmedTally) {
+	b.WriteString("\nXác nhận bằng văn bản:\n")
+	optionLines(b, c.GetOptions(), c.GetEligible())
+	fmt.Fprintf(b, "Đã xác nhận: %d/%d\n", c.GetConfirmed(), c.GetEligible())
+	// The outcome in the same words as the recorded one's: a tally of the written choices.
+	b.WriteString(outcomeWords(&pb.Tally{Options: c.GetOptions(), Voted: c.GetConfirmed(), Eligible: c.GetEligible(),
+		DecisionRule: t.GetDecisionRule(), Required: c.GetRequired(), Outcome: c.GetOutcome(), State: t.GetState()}) + "\n")
+	if c.GetOfficial() {
+		b.WriteString("Đây là kết quả chính thức.\n")
+	} else {
+		b.WriteString("Chưa phải kết quả chính thức: đang chờ xác nhận bằng văn bản.\n")
+	}
 }
 
 // tallyBar draws count out of eligible as up to barWidth blocks, rounded to the nearest;

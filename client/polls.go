@@ -148,7 +148,22 @@ var pollCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.showPoll(ctx, resp, resp.GetPoll())
+				p := resp.GetPoll()
+				switch p.GetState() {
+				case pb.PollState_POLL_STATE_CONFIRMING, pb.PollState_POLL_STATE_FINALIZED:
+					if a.json {
+						break
+					}
+					// Once confirmations are issued, what was confirmed in writing is the
+					// result that will be official: show it with the poll.
+					t, err := call(ctx, a, services.GetTally, &pb.GetTallyRequest{Poll: name})
+					if err != nil {
+						return err
+					}
+					a.lookupNames(ctx, p.GetBody(), p.GetGroup(), p.GetOpenedBy())
+					return a.pollDetail(a.stdout, p, confirmedFields(t.GetTally())...)
+				}
+				return a.showPoll(ctx, resp, p)
 			}
 		},
 	},
@@ -617,9 +632,9 @@ func recorders(votes []*pb.Vote) []string {
 	return refs
 }
 
-// pollDetail prints a poll's fields, its options numbered from 1, then its electorate as
-// a table when the response carries it.
-func (a *app) pollDetail(w io.Writer, p *pb.Poll) error {
+// pollDetail prints a poll's fields, its options numbered from 1, the pairs of extra
+// fields, then its electorate as a table when the response carries it.
+func (a *app) pollDetail(w io.Writer, p *pb.Poll, extra ...string) error {
 	options := make([]string, len(p.GetOptions()))
 	for i, o := range p.GetOptions() {
 		options[i] = fmt.Sprintf("%d. %s", i+1, oneLine(o))
@@ -632,7 +647,7 @@ func (a *app) pollDetail(w io.Writer, p *pb.Poll) error {
 	if c := p.GetClassification(); c != pb.Classification_CLASSIFICATION_UNSPECIFIED {
 		class = enumWord(classificationWords, c)
 	}
-	if err := fieldBlock(w,
+	if err := fieldBlock(w, append(fieldPairs(
 		"name", p.GetName(),
 		"title", p.GetTitle(),
 		"question", oneLine(p.GetQuestion()),
@@ -655,7 +670,7 @@ func (a *app) pollDetail(w io.Writer, p *pb.Poll) error {
 		"created", a.when(p.GetCreateTime()),
 		"closed", a.when(p.GetCloseTime()),
 		"updated", a.when(p.GetUpdateTime()),
-	); err != nil {
+	), extra...)...); err != nil {
 		return err
 	}
 	if len(p.GetElectorate()) == 0 {
@@ -683,6 +698,36 @@ func (a *app) pollDetail(w io.Writer, p *pb.Poll) error {
 		t.add(row...)
 	}
 	return t.write(w)
+}
+
+// fieldPairs is its arguments, pairs of a field's name and value, as one list.
+func fieldPairs(pairs ...string) []string { return pairs }
+
+// confirmedFields are the fields of poll show for the result confirmed in writing: how
+// many confirmed of the eligible and each option's count, then the outcome and whether it
+// is official. None before confirmations are issued.
+func confirmedFields(t *pb.Tally) []string {
+	c := t.GetConfirmed()
+	if c == nil {
+		return nil
+	}
+	counts := make([]string, len(c.GetOptions()))
+	for i, o := range c.GetOptions() {
+		counts[i] = fmt.Sprintf("%s %d", oneLine(o.GetOption()), o.GetCount())
+	}
+	confirmed := fmt.Sprintf("%d/%d in writing", c.GetConfirmed(), c.GetEligible())
+	if len(counts) > 0 {
+		confirmed += ": " + strings.Join(counts, ", ")
+	}
+	result, official := enumWord(outcomeWordsEN, c.GetOutcome()), " (official)"
+	if !c.GetOfficial() {
+		result, official = result+" so far", " (official once the poll is finalized)"
+	}
+	if c.GetRequired() > 0 {
+		result += fmt.Sprintf(", %d in favour needed", c.GetRequired())
+	}
+	result += official
+	return []string{"confirmed", confirmed, "confirmed_result", result}
 }
 
 // fieldBlock is fields for values that may be lists: each line of a value is one item,

@@ -267,6 +267,10 @@ func TestConfirmSubmit(t *testing.T) {
 		t.Errorf("poll tally with confirmations:\n%s\nwant\n%s", got, wantTally)
 	}
 
+	if shown := mustRun(t, addr, "poll", "show", poll); field(t, shown, "confirmed_result") != "failed so far, 2 in favour needed (official once the poll is finalized)" {
+		t.Errorf("poll show of the confirming poll:\n%s", shown)
+	}
+
 	// show: the rejection, its reason and its history.
 	shown := mustRun(t, addr, "confirm", "show", tamC.Name)
 	for name, want := range map[string]string{
@@ -422,6 +426,11 @@ func TestConfirmAttestResolveDecline(t *testing.T) {
 	if got := mustRun(t, addr, "poll", "tally", poll); !strings.HasSuffix(got, "\nĐã xác nhận: 1/3\nKhông thông qua: 1/3 tán thành, cần 2\nĐây là kết quả chính thức.\n") {
 		t.Errorf("poll tally of the finalized poll:\n%s", got)
 	}
+	shown = mustRun(t, addr, "poll", "show", poll)
+	if field(t, shown, "state") != "finalized" || field(t, shown, "confirmed") != "1/3 in writing: Tán thành 1, Không tán thành 0, Không biểu quyết 0" ||
+		field(t, shown, "confirmed_result") != "failed, 2 in favour needed (official)" {
+		t.Errorf("poll show of the finalized poll:\n%s", shown)
+	}
 	if got := mustRun(t, addr, "confirm", "remind", poll); !strings.HasPrefix(got, "Các đại biểu đã gửi lại đủ") {
 		t.Errorf("confirm remind with nothing owed:\n%s", got)
 	}
@@ -499,4 +508,37 @@ func TestFileRequestIDs(t *testing.T) {
 	if got, err := fileRequestIDs(fs, id, 1); err != nil || fmt.Sprint(got) != "[run-7]" {
 		t.Errorf("fileRequestIDs(run-7, 1) = %q, %v", got, err)
 	}
+}
+
+// TestUploadProgress checks the bar confirm submit draws on a terminal: files done of
+// all, bytes sent of all, taken back when an attempt starts over, and cleared for each
+// line of output.
+func TestUploadProgress(t *testing.T) {
+	var b bytes.Buffer
+	u := &uploadProgress{bar: &progress{w: &b, files: 2, total: 2000, now: time.Now}, shown: true}
+	u.add(1000)
+	if !strings.HasSuffix(b.String(), "\r\x1b[K0/2 ["+strings.Repeat("#", 15)+strings.Repeat(".", 15)+"] 1.0 KB / 2.0 KB") {
+		t.Errorf("after 1000 bytes: %q", b.String())
+	}
+	u.add(-1000) // the attempt starts over
+	u.add(1000)
+	u.fileDone()
+	if !strings.HasSuffix(b.String(), "\r\x1b[K1/2 ["+strings.Repeat("#", 15)+strings.Repeat(".", 15)+"] 1.0 KB / 2.0 KB") {
+		t.Errorf("after one file: %q", b.String())
+	}
+	b.Reset()
+	u.hide()
+	u.add(500)
+	if b.String() != "\r\x1b[K" {
+		t.Errorf("hidden, the bar drew %q", b.String())
+	}
+	u.show()
+	if !strings.HasSuffix(b.String(), "1/2 ["+strings.Repeat("#", 22)+strings.Repeat(".", 8)+"] 1.5 KB / 2.0 KB") {
+		t.Errorf("shown again: %q", b.String())
+	}
+	var none *uploadProgress // off a terminal: draws nothing
+	none.add(1)
+	none.fileDone()
+	none.hide()
+	none.show()
 }

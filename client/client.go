@@ -304,9 +304,12 @@ func withRequestID(ctx context.Context, method string, req, reply any, cc *grpc.
 	return invoker(ctx, method, req, reply, cc, opts...)
 }
 
-// withStreamRequestID is withRequestID for streams, such as WatchPoll.
+// withStreamRequestID is withRequestID for streams, such as WatchPoll, or an upload
+// tagged with its request id.
 func withStreamRequestID(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-	ctx = metadata.AppendToOutgoingContext(ctx, "x-request-id", newRequestID())
+	if md, _ := metadata.FromOutgoingContext(ctx); len(md.Get("x-request-id")) == 0 {
+		ctx = metadata.AppendToOutgoingContext(ctx, "x-request-id", newRequestID())
+	}
 	return streamer(ctx, desc, cc, method, opts...)
 }
 

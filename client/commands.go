@@ -36,6 +36,7 @@ func init() {
 	commands = append(commands, pollCommands...)
 	commands = append(commands, voteCommands...)
 	commands = append(commands, confirmCommands...)
+	commands = append(commands, returnCommands...)
 	commands = append(commands, accessCommands...)
 	commands = append(commands, auditCommands...)
 }
@@ -292,8 +293,8 @@ polls/ID/confirmations/ID, as confirm list shows it. TIME is RFC 3339
 --deadline of poll open and confirm generate, and --confirm-by, take RFC 3339 or
 "2026-03-01 17:00" in --tz.
 A change that takes --request-id (poll open, close and cancel, vote record and
-import, confirm generate, token create) is sent with a new random id unless given one;
-the server carries out one id once. When such a change fails unanswered, the id is printed:
+import, confirm generate, submit, attest, decline and resolve, token create) is sent
+with a new random id unless given one; the server carries out one id once. When such a change fails unanswered, the id is printed:
 run the same command again with --request-id ID to be sure it happens once.
 OPTION is an option's number, as poll show lists them from 1, or its text: as the
 poll words it ("Tán thành"), or without diacritics or case ("tan thanh") when that

@@ -92,7 +92,7 @@ var confirmCommands = []*command{
 	{
 		path:    "confirm remind",
 		args:    []string{"POLL"},
-		summary: "print, for the Office to paste into the Zalo group, a short Vietnamese message naming who still owes a signed confirmation and by when",
+		summary: "print, for the Office to paste into the Zalo group, a short Vietnamese message naming who still owes a signed confirmation (awaiting, or rejected and to send again) and by when",
 		setup: func(fs *flag.FlagSet) action {
 			return func(ctx context.Context, a *app, args []string) error {
 				poll, err := pollName(fs.Name(), args[0])
@@ -103,12 +103,20 @@ var confirmCommands = []*command{
 				if err != nil {
 					return err
 				}
-				req := &pb.ListConfirmationsRequest{Poll: poll, PageSize: maxPageSize,
-					Status: pb.ConfirmationStatus_CONFIRMATION_STATUS_AWAITING_SIGNATURE}
-				owed, _, err := listPages(ctx, a, services.ListConfirmations, req, &req.PageToken, true,
+				// Those awaiting a signature owe one, and so do those whose submission was
+				// rejected: they owe another. One list keeps the service's order.
+				req := &pb.ListConfirmationsRequest{Poll: poll, PageSize: maxPageSize}
+				all, _, err := listPages(ctx, a, services.ListConfirmations, req, &req.PageToken, true,
 					(*pb.ListConfirmationsResponse).GetConfirmations)
 				if err != nil {
 					return err
+				}
+				var owed []*pb.Confirmation
+				for _, c := range all {
+					switch c.GetStatus() {
+					case pb.ConfirmationStatus_CONFIRMATION_STATUS_AWAITING_SIGNATURE, pb.ConfirmationStatus_CONFIRMATION_STATUS_REJECTED:
+						owed = append(owed, c)
+					}
 				}
 				_, err = io.WriteString(a.stdout, a.reminder(p.GetPoll(), owed))
 				return err
@@ -389,9 +397,13 @@ var (
 // errNoHeader is a stream that ended without saying what document it carried.
 var errNoHeader = errors.New("the server sent the document without its SHA-256 and size")
 
+// rejectedWords marks, in a reminder, a delegate whose submission was rejected: "the copy
+// sent was refused, please send it again".
+const rejectedWords = "(bản đã gửi bị từ chối, đề nghị gửi lại)"
+
 // reminder is the message the Office pastes into the poll's Zalo group: who still owes a
-// signed confirmation of the poll, and by when (Điều 7.2). Names are as in the electorate,
-// in the order the service lists them.
+// signed confirmation of the poll, whether awaited or rejected and owed again, and by when
+// (Điều 7.2). Names are as in the electorate, in the order the service lists them.
 func (a *app) reminder(p *pb.Poll, owed []*pb.Confirmation) string {
 	what := "biểu quyết"
 	if p.GetKind() == pb.PollKind_POLL_KIND_OPINION {
@@ -409,7 +421,11 @@ func (a *app) reminder(p *pb.Poll, owed []*pb.Confirmation) string {
 	}
 	b.WriteString(":\n")
 	for i, c := range owed {
-		fmt.Fprintf(&b, "%d. %s\n", i+1, printLine(c.GetFullName()))
+		fmt.Fprintf(&b, "%d. %s", i+1, printLine(c.GetFullName()))
+		if c.GetStatus() == pb.ConfirmationStatus_CONFIRMATION_STATUS_REJECTED {
+			b.WriteString(" " + rejectedWords)
+		}
+		b.WriteString("\n")
 	}
 	b.WriteString("Trân trọng cảm ơn.\n")
 	return b.String()

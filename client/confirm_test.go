@@ -309,7 +309,8 @@ func TestConfirmUsage(t *testing.T) {
 		{[]string{"confirm", "list", "--help"}, []string{"Usage: bieuquyet confirm list POLL [--status awaiting_signature|signed|", "-status", "-page-size"}},
 		{[]string{"confirm", "download", "--help"}, []string{"Usage: bieuquyet confirm download POLL|CONFIRMATION (--dir DIR | -o FILE)\n", "-dir string", "-o FILE"}},
 		{[]string{"poll", "report", "--help"}, []string{"Usage: bieuquyet poll report POLL -o FILE\n", "-o FILE"}},
-		{[]string{"help", "confirm"}, []string{"confirm generate POLL", "confirm list POLL", "confirm download POLL|CONFIRMATION"}},
+		{[]string{"help", "confirm"}, []string{"confirm generate POLL", "confirm list POLL", "confirm download POLL|CONFIRMATION",
+			"confirm show CONFIRMATION", "confirm submit FILE...", "confirm attest FILE", "confirm decline CONFIRMATION", "confirm resolve CONFIRMATION"}},
 	} {
 		r := run(t, "", append([]string{"--addr", dead}, tt.args...)...)
 		if r.code != 0 || r.stderr != "" {
@@ -326,7 +327,7 @@ func TestConfirmUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"confirm"}, "missing subcommand: generate, list, remind, download"},
+		{[]string{"confirm"}, "missing subcommand: generate, list, remind, download, show, submit, attest, decline, resolve"},
 		{[]string{"confirm", "generate"}, "confirm generate: missing POLL"},
 		{[]string{"confirm", "generate", "x"}, `confirm generate: "x" is not a poll`},
 		{[]string{"confirm", "generate", "1", "--for", "1h", "--deadline", "2030-01-01 17:00"}, "give --deadline or --for, not both"},

@@ -148,7 +148,22 @@ var pollCommands = []*command{
 				if err != nil {
 					return err
 				}
-				return a.showPoll(ctx, resp, resp.GetPoll())
+				p := resp.GetPoll()
+				switch p.GetState() {
+				case pb.PollState_POLL_STATE_CONFIRMING, pb.PollState_POLL_STATE_FINALIZED:
+					if a.json {
+						break
+					}
+					// Once confirmations are issued, what was confirmed in writing is the
+					// result that will be official: show it with the poll.
+					t, err := call(ctx, a, services.GetTally, &pb.GetTallyRequest{Poll: name})
+					if err != nil {
+						return err
+					}
+					a.lookupNames(ctx, p.GetBody(), p.GetGroup(), p.GetOpenedBy())
+					return a.pollDetail(a.stdout, p, confirmedFields(t.GetTally())...)
+				}
+				return a.showPoll(ctx, resp, p)
 			}
 		},
 	},
@@ -239,6 +254,7 @@ var pollCommands = []*command{
 		},
 	},
 	pollReportCommand,
+	pollReconcileCommand,
 }
 
 var voteCommands = []*command{
@@ -478,22 +494,11 @@ const inactiveWords = "không còn hoạt động"
 const barWidth = 30
 
 // tallyReport prints a tally: one line per option with its count and a bar, the turnout,
-// the names of those who have not voted, and the outcome in words.
+// the names of those who have not voted, and the outcome in words; then, once
+// confirmations are issued, the same for what was confirmed in writing.
 func tallyReport(w io.Writer, t *pb.Tally) error {
 	var b strings.Builder
-	width, digits := 0, 1
-	for _, o := range t.GetOptions() {
-		width = max(width, cellWidth.StringWidth(printLine(o.GetOption())))
-		digits = max(digits, len(strconv.Itoa(int(o.GetCount()))))
-	}
-	for _, o := range t.GetOptions() {
-		text := printLine(o.GetOption())
-		line := text + strings.Repeat(" ", width-cellWidth.StringWidth(text)) + fmt.Sprintf("  %*d", digits, o.GetCount())
-		if bar := tallyBar(o.GetCount(), t.GetEligible()); bar != "" {
-			line += "  " + bar
-		}
-		b.WriteString(line + "\n")
-	}
+	optionLines(&b, t.GetOptions(), t.GetEligible())
 	fmt.Fprintf(&b, "Đã bỏ phiếu: %d/%d\n", t.GetVoted(), t.GetEligible())
 	if missing := t.GetMissing(); len(missing) > 0 {
 		names := make([]string, len(missing))
@@ -518,8 +523,46 @@ func tallyReport(w io.Writer, t *pb.Tally) error {
 		fmt.Fprintf(&b, "Phiếu vẫn được tính của người %s (%d): %s\n", inactiveWords, len(kept), strings.Join(kept, ", "))
 	}
 	b.WriteString(outcomeWords(t) + "\n")
+	if c := t.GetConfirmed(); c != nil {
+		confirmedLines(&b, t, c)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// optionLines writes one line per option: its text, its count and a bar out of eligible.
+func optionLines(b *strings.Builder, options []*pb.OptionCount, eligible int32) {
+	width, digits := 0, 1
+	for _, o := range options {
+		width = max(width, cellWidth.StringWidth(printLine(o.GetOption())))
+		digits = max(digits, len(strconv.Itoa(int(o.GetCount()))))
+	}
+	for _, o := range options {
+		text := printLine(o.GetOption())
+		line := text + strings.Repeat(" ", width-cellWidth.StringWidth(text)) + fmt.Sprintf("  %*d", digits, o.GetCount())
+		if bar := tallyBar(o.GetCount(), eligible); bar != "" {
+			line += "  " + bar
+		}
+		b.WriteString(line + "\n")
+	}
+}
+
+// confirmedLines writes the tally of what was confirmed in writing (Điều 7.2), under a
+// blank line: the written choices that count, how many of the eligible confirmed, the
+// outcome under the same rule, and whether it is the official result, as it is once
+// the poll is finalized.
+func confirmedLines(b *strings.Builder, t *pb.Tally, c *pb.ConfirmedTally) {
+	b.WriteString("\nXác nhận bằng văn bản:\n")
+	optionLines(b, c.GetOptions(), c.GetEligible())
+	fmt.Fprintf(b, "Đã xác nhận: %d/%d\n", c.GetConfirmed(), c.GetEligible())
+	// The outcome in the same words as the recorded one's: a tally of the written choices.
+	b.WriteString(outcomeWords(&pb.Tally{Options: c.GetOptions(), Voted: c.GetConfirmed(), Eligible: c.GetEligible(),
+		DecisionRule: t.GetDecisionRule(), Required: c.GetRequired(), Outcome: c.GetOutcome(), State: t.GetState()}) + "\n")
+	if c.GetOfficial() {
+		b.WriteString("Đây là kết quả chính thức.\n")
+	} else {
+		b.WriteString("Chưa phải kết quả chính thức: đang chờ xác nhận bằng văn bản.\n")
+	}
 }
 
 // tallyBar draws count out of eligible as up to barWidth blocks, rounded to the nearest;
@@ -589,9 +632,9 @@ func recorders(votes []*pb.Vote) []string {
 	return refs
 }
 
-// pollDetail prints a poll's fields, its options numbered from 1, then its electorate as
-// a table when the response carries it.
-func (a *app) pollDetail(w io.Writer, p *pb.Poll) error {
+// pollDetail prints a poll's fields, its options numbered from 1, the pairs of extra
+// fields, then its electorate as a table when the response carries it.
+func (a *app) pollDetail(w io.Writer, p *pb.Poll, extra ...string) error {
 	options := make([]string, len(p.GetOptions()))
 	for i, o := range p.GetOptions() {
 		options[i] = fmt.Sprintf("%d. %s", i+1, oneLine(o))
@@ -604,7 +647,7 @@ func (a *app) pollDetail(w io.Writer, p *pb.Poll) error {
 	if c := p.GetClassification(); c != pb.Classification_CLASSIFICATION_UNSPECIFIED {
 		class = enumWord(classificationWords, c)
 	}
-	if err := fieldBlock(w,
+	if err := fieldBlock(w, append(fieldPairs(
 		"name", p.GetName(),
 		"title", p.GetTitle(),
 		"question", oneLine(p.GetQuestion()),
@@ -627,7 +670,7 @@ func (a *app) pollDetail(w io.Writer, p *pb.Poll) error {
 		"created", a.when(p.GetCreateTime()),
 		"closed", a.when(p.GetCloseTime()),
 		"updated", a.when(p.GetUpdateTime()),
-	); err != nil {
+	), extra...)...); err != nil {
 		return err
 	}
 	if len(p.GetElectorate()) == 0 {
@@ -655,6 +698,36 @@ func (a *app) pollDetail(w io.Writer, p *pb.Poll) error {
 		t.add(row...)
 	}
 	return t.write(w)
+}
+
+// fieldPairs is its arguments, pairs of a field's name and value, as one list.
+func fieldPairs(pairs ...string) []string { return pairs }
+
+// confirmedFields are the fields of poll show for the result confirmed in writing: how
+// many confirmed of the eligible and each option's count, then the outcome and whether it
+// is official. None before confirmations are issued.
+func confirmedFields(t *pb.Tally) []string {
+	c := t.GetConfirmed()
+	if c == nil {
+		return nil
+	}
+	counts := make([]string, len(c.GetOptions()))
+	for i, o := range c.GetOptions() {
+		counts[i] = fmt.Sprintf("%s %d", oneLine(o.GetOption()), o.GetCount())
+	}
+	confirmed := fmt.Sprintf("%d/%d in writing", c.GetConfirmed(), c.GetEligible())
+	if len(counts) > 0 {
+		confirmed += ": " + strings.Join(counts, ", ")
+	}
+	result, official := enumWord(outcomeWordsEN, c.GetOutcome()), " (official)"
+	if !c.GetOfficial() {
+		result, official = result+" so far", " (official once the poll is finalized)"
+	}
+	if c.GetRequired() > 0 {
+		result += fmt.Sprintf(", %d in favour needed", c.GetRequired())
+	}
+	result += official
+	return []string{"confirmed", confirmed, "confirmed_result", result}
 }
 
 // fieldBlock is fields for values that may be lists: each line of a value is one item,

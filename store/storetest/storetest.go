@@ -66,6 +66,13 @@ var tests = []struct {
 	{"ConfirmationsAreIssuedOncePerVoter", testConfirmationsAreIssuedOncePerVoter},
 	{"ConfirmationPlansGoStale", testConfirmationPlansGoStale},
 	{"ListConfirmationsFiltersAndPages", testListConfirmationsFiltersAndPages},
+	// A confirmation's life after issue.
+	{"ConfirmationStepsAreStoredWithTheirFiles", testConfirmationStepsAreStoredWithTheirFiles},
+	{"AConfirmationStepIsAtomic", testAConfirmationStepIsAtomic},
+	{"TheLastFinalConfirmationFinalizesThePoll", testTheLastFinalConfirmationFinalizesThePoll},
+	{"TheDeadlineSettlesThePoll", testTheDeadlineSettlesThePoll},
+	{"AStepPastTheDeadlineComesLate", testAStepPastTheDeadlineComesLate},
+	{"FindConfirmationBySHA256", testFindConfirmationBySHA256},
 	// The audit trail and access.
 	{"EveryChangeAppendsOneChainedEvent", testEveryChangeAppendsOneChainedEvent},
 	{"RefusedChangeLeavesNoEvent", testRefusedChangeLeavesNoEvent},

@@ -57,7 +57,7 @@ func stepped(t *testing.T) (*Store, string, []bq.Confirmation) {
 }
 
 // Someone with the database file rewrites a confirmation's history or a file that came
-// back: each must show, naming the confirmation.
+// back: each must show, naming the confirmation and the tables its state is read from.
 func TestVerifyCatchesTamperedConfirmationHistory(t *testing.T) {
 	cases := []struct {
 		name, sql string
@@ -93,7 +93,8 @@ func TestVerifyCatchesTamperedConfirmationHistory(t *testing.T) {
 			if v.OK || v.Problem == "" {
 				t.Fatalf("tampering not caught: %+v", v)
 			}
-			if want := cs[tc.target].Name(); v.Target != want || !strings.Contains(v.Problem, want) || !strings.Contains(v.Problem, "changed or removed") {
+			if want := cs[tc.target].Name(); v.Target != want || !strings.Contains(v.Problem, want) || !strings.Contains(v.Problem, "changed or removed") ||
+				!strings.Contains(v.Problem, "confirmation_events") || !strings.Contains(v.Problem, "confirmation_files") {
 				t.Errorf("verdict names %q: %s\nwant %s", v.Target, v.Problem, want)
 			}
 			t.Log(v.Problem)

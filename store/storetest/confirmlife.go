@@ -494,6 +494,36 @@ func testAStepPastTheDeadlineComesLate(t *testing.T, open Factory) {
 	mustVerify(t, g.Store)
 }
 
+// Past the confirmation deadline the result is official whether or not the scheduler has
+// run yet: a mismatch is no longer resolved, and whatever comes is recorded late.
+func testPastTheDeadlineNothingDependsOnTheScheduler(t *testing.T, open Factory) {
+	f := newPollFixture(t, open)
+	ctx := context.Background()
+	p, cs := confirmingBanPoll(t, f)
+	f.mustChange(t, cs[1], "RecordPaperConfirmation", paper([]int{0}, returned(f, bq.FileScan, "scan", true)))
+	f.Clock.Advance(confirmDue)
+	_, _, err := f.change(cs[1], "ResolveMismatch", resolve("sau hạn"))
+	wantCode(t, err, bq.CodeFailedPrecondition)
+	if got, _ := f.Store.GetConfirmation(ctx, p.ID, cs[1].ID); got.Resolution != nil {
+		t.Fatalf("resolved after the deadline: %+v", got.Resolution)
+	}
+	// A late step settles the poll as the scheduler would have, before it is recorded.
+	after, poll := f.mustChange(t, cs[0], "SubmitSignedConfirmation", sign(returned(f, bq.FileSignedPDF, "%PDF", true)))
+	if after.Status != bq.StatusOverdue || poll.State != bq.StateFinalized {
+		t.Fatalf("a signature after the deadline: %s, poll %s", after.Status, poll.State)
+	}
+	events, err := f.Store.ListAuditEvents(ctx, store.AuditFilter{Target: bq.PollName(p.ID), Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := events[len(events)-1]; e.Action != "FinalizePoll" || e.Actor != "system:scheduler" {
+		t.Errorf("the poll was finalized by %+v", e)
+	}
+	_, _, err = f.change(cs[1], "ResolveMismatch", resolve("sau hạn"))
+	wantCode(t, err, bq.CodeFailedPrecondition)
+	mustVerify(t, f.Store)
+}
+
 // A file that names no confirmation is traced by the digest of the document issued.
 func testFindConfirmationBySHA256(t *testing.T, open Factory) {
 	f := newPollFixture(t, open)

@@ -72,6 +72,7 @@ var tests = []struct {
 	{"TheLastFinalConfirmationFinalizesThePoll", testTheLastFinalConfirmationFinalizesThePoll},
 	{"TheDeadlineSettlesThePoll", testTheDeadlineSettlesThePoll},
 	{"AStepPastTheDeadlineComesLate", testAStepPastTheDeadlineComesLate},
+	{"PastTheDeadlineNothingDependsOnTheScheduler", testPastTheDeadlineNothingDependsOnTheScheduler},
 	{"FindConfirmationBySHA256", testFindConfirmationBySHA256},
 	// The audit trail and access.
 	{"EveryChangeAppendsOneChainedEvent", testEveryChangeAppendsOneChainedEvent},

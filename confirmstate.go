@@ -131,6 +131,9 @@ func (c *Confirmation) receive(now time.Time, what string) (late bool, err error
 	case StatusSigned:
 		return false, Errorf(CodeFailedPrecondition, "%s is signed already: there is nothing more to %s", c.Name(), what)
 	case StatusMismatch:
+		if c.Resolution != nil {
+			return false, Errorf(CodeFailedPrecondition, "%s has a written choice already, a mismatch %s resolved: there is nothing more to %s", c.Name(), c.Resolution.Actor, what)
+		}
 		return false, Errorf(CodeFailedPrecondition, "%s has a written choice already (a mismatch for the leader to resolve): there is nothing more to %s", c.Name(), what)
 	case StatusDeclined:
 		return false, Errorf(CodeFailedPrecondition, "%s was declined: there is nothing more to %s", c.Name(), what)

@@ -240,6 +240,29 @@ func TestConfirmationSteps(t *testing.T) {
 	}
 }
 
+// A refusal says why, in the confirmation's own terms.
+func TestConfirmationRefusalsSayWhy(t *testing.T) {
+	p := confirmingPoll()
+	now := t0.Add(2 * time.Hour)
+	for _, tc := range []struct {
+		from    string
+		says    string
+		mustNot string
+	}{
+		{inSigned, "is signed already", ""},
+		{inMismatch, "a mismatch for the leader to resolve", ""},
+		{inResolved, "resolved", "for the leader to resolve"},
+		{inDeclined, "was declined", ""},
+	} {
+		c, _ := confirmationIn(t, tc.from)
+		_, err := c.RecordPaper(now, "tokens/1", nil, p, scanPNG)
+		if ErrorCode(err) != CodeFailedPrecondition || !strings.Contains(err.Error(), tc.says) ||
+			tc.mustNot != "" && strings.Contains(err.Error(), tc.mustNot) {
+			t.Errorf("paper on %s: %v; want it to say %q", tc.from, err, tc.says)
+		}
+	}
+}
+
 // MarkOverdue takes an awaiting or rejected confirmation to OVERDUE from its deadline
 // on, and leaves every other alone.
 func TestMarkOverdue(t *testing.T) {

@@ -275,8 +275,10 @@ func (c *Confirmation) Apply(e *ConfirmationEvent) {
 	}
 	switch e.Action {
 	case ActionSigned, ActionPaper, ActionDeclined:
+		// What came back supersedes a rejection before: its reason, and its file, which is
+		// no evidence of a decline.
 		c.Written = e.Written
-		c.Reason, c.Detail = "", e.Detail
+		c.Reason, c.Detail, c.Evidence = "", e.Detail, e.File
 	case ActionRejected:
 		c.Reason, c.Detail = e.Reason, e.Detail
 	case ActionResolved:

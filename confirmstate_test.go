@@ -214,9 +214,12 @@ func TestConfirmationSteps(t *testing.T) {
 						if c.Evidence != scanPNG {
 							t.Errorf("a resolution replaced the evidence: %+v", c.Evidence)
 						}
-					default: // a rejection before is superseded
+					default: // a rejection before is superseded, its file with it
 						if c.Reason != "" || c.Detail != st.detail {
 							t.Errorf("reason %q detail %q, want %q", c.Reason, c.Detail, st.detail)
+						}
+						if c.Evidence != st.file {
+							t.Errorf("evidence %+v, want %+v", c.Evidence, st.file)
 						}
 					}
 					if st.file != nil && c.Evidence != st.file {

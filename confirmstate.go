@@ -131,6 +131,9 @@ func (c *Confirmation) receive(now time.Time, what string) (late bool, err error
 	case StatusSigned:
 		return false, Errorf(CodeFailedPrecondition, "%s is signed already: there is nothing more to %s", c.Name(), what)
 	case StatusMismatch:
+		if c.Resolution != nil {
+			return false, Errorf(CodeFailedPrecondition, "%s has a written choice already, a mismatch %s resolved: there is nothing more to %s", c.Name(), c.Resolution.Actor, what)
+		}
 		return false, Errorf(CodeFailedPrecondition, "%s has a written choice already (a mismatch for the leader to resolve): there is nothing more to %s", c.Name(), what)
 	case StatusDeclined:
 		return false, Errorf(CodeFailedPrecondition, "%s was declined: there is nothing more to %s", c.Name(), what)
@@ -272,8 +275,10 @@ func (c *Confirmation) Apply(e *ConfirmationEvent) {
 	}
 	switch e.Action {
 	case ActionSigned, ActionPaper, ActionDeclined:
+		// What came back supersedes a rejection before: its reason, and its file, which is
+		// no evidence of a decline.
 		c.Written = e.Written
-		c.Reason, c.Detail = "", e.Detail
+		c.Reason, c.Detail, c.Evidence = "", e.Detail, e.File
 	case ActionRejected:
 		c.Reason, c.Detail = e.Reason, e.Detail
 	case ActionResolved:

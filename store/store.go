@@ -107,8 +107,10 @@ type ConfirmationStore interface {
 	FindConfirmationBySHA256(ctx context.Context, digest string) (*bq.Confirmation, error)
 
 	// ChangeConfirmation takes one step of a confirmation's life in one transaction: it
-	// loads the confirmation (its history replayed) and its poll, makes it overdue first
-	// when its deadline has passed, calls change, which decides the step through the
+	// loads the confirmation (its history replayed) and its poll, settles the poll first
+	// when the confirmation deadline has passed (as SettleDuePolls would: what is owed
+	// becomes overdue and the poll finalized, so that nothing depends on whether the
+	// scheduler has run yet), calls change, which decides the step through the
 	// domain (Confirmation.Sign, RecordPaper, Reject, Decline, Resolve) or refuses, stores
 	// the step with its file and the new status, appends an audit event with action, and
 	// finalizes the poll when it is settled (bq.PollSettled). A finalized poll takes only

@@ -147,11 +147,22 @@ func (s *Store) ChangeConfirmation(ctx context.Context, a bq.Audit, pollID, id i
 		if p, err = getPoll(ctx, tx, pollID); err != nil {
 			return err
 		}
-		if c, err = getConfirmation(ctx, tx, pollID, id); err != nil {
+		if _, err = getConfirmation(ctx, tx, pollID, id); err != nil {
 			return err
 		}
 		if p.State != bq.StateConfirming && p.State != bq.StateFinalized {
 			return bq.Errorf(bq.CodeFailedPrecondition, "%s is %s", bq.PollName(p.ID), p.State)
+		}
+		// Past the confirmation deadline the poll is settled first, as the scheduler
+		// would have settled it: a step is then refused or recorded late whether or not
+		// the scheduler has run yet.
+		if p.State == bq.StateConfirming && !now.Before(p.ConfirmationDeadline) {
+			if _, err := s.settle(ctx, tx, schedulerAudit, p, now); err != nil {
+				return err
+			}
+		}
+		if c, err = getConfirmation(ctx, tx, pollID, id); err != nil {
+			return err
 		}
 		if e := c.MarkOverdue(now); e != nil {
 			if err := s.saveStep(ctx, tx, schedulerAudit, "MarkOverdue", c, e); err != nil {

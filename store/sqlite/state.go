@@ -118,7 +118,7 @@ var stateKinds = []struct {
 	{string(bq.Groups), `SELECT id FROM groups ORDER BY id`, "the groups row or its group_members", 1},
 	{string(bq.Tokens), `SELECT id FROM tokens ORDER BY id`, "the tokens row", 2},
 	{string(bq.Polls), `SELECT id FROM polls ORDER BY id`, "the polls row or its poll_electorate", 3},
-	{string(bq.Confirmations), `SELECT id, poll_id FROM confirmations ORDER BY id`, "the confirmations row (its document, digest or status)", 6},
+	{string(bq.Confirmations), `SELECT id, poll_id FROM confirmations ORDER BY id`, "the confirmations row (its document, digest or status), its confirmation_events (its history) or its confirmation_files", 6},
 }
 
 // targetKind returns the kind of state a target names and its id; ok is false for targets

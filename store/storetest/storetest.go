@@ -66,6 +66,14 @@ var tests = []struct {
 	{"ConfirmationsAreIssuedOncePerVoter", testConfirmationsAreIssuedOncePerVoter},
 	{"ConfirmationPlansGoStale", testConfirmationPlansGoStale},
 	{"ListConfirmationsFiltersAndPages", testListConfirmationsFiltersAndPages},
+	// A confirmation's life after issue.
+	{"ConfirmationStepsAreStoredWithTheirFiles", testConfirmationStepsAreStoredWithTheirFiles},
+	{"AConfirmationStepIsAtomic", testAConfirmationStepIsAtomic},
+	{"TheLastFinalConfirmationFinalizesThePoll", testTheLastFinalConfirmationFinalizesThePoll},
+	{"TheDeadlineSettlesThePoll", testTheDeadlineSettlesThePoll},
+	{"AStepPastTheDeadlineComesLate", testAStepPastTheDeadlineComesLate},
+	{"PastTheDeadlineNothingDependsOnTheScheduler", testPastTheDeadlineNothingDependsOnTheScheduler},
+	{"FindConfirmationBySHA256", testFindConfirmationBySHA256},
 	// The audit trail and access.
 	{"EveryChangeAppendsOneChainedEvent", testEveryChangeAppendsOneChainedEvent},
 	{"RefusedChangeLeavesNoEvent", testRefusedChangeLeavesNoEvent},

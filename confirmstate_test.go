@@ -703,10 +703,9 @@ func TestReconcile(t *testing.T) {
 	})
 }
 
-// bindTo binds p to the certificate with this fingerprint. Person.SigningIdentity is
-// becoming a structured type: this helper is what changes with it.
+// bindTo binds p to the certificate with this fingerprint.
 func bindTo(p *Person, fingerprint string) *Person {
-	p.SigningIdentity = "SHA256:" + fingerprint
+	p.SigningIdentity = SigningIdentity{Kind: IdentityCertSHA256, Value: fingerprint}
 	return p
 }
 
@@ -721,7 +720,8 @@ func timestamp() DocumentSignature {
 // CheckSigner: every signature but a document timestamp is the delegate's own.
 func TestCheckSigner(t *testing.T) {
 	delegate := func() *Person { return &Person{ID: 5, FullName: "Lê Văn Năm", Delegate: true, Active: true} }
-	good, other := signatureBy("ab12"), signatureBy("cd34")
+	ab12, cd34 := "ab12"+strings.Repeat("0", 60), "cd34"+strings.Repeat("0", 60)
+	good, other := signatureBy(ab12), signatureBy(cd34)
 	for _, tc := range []struct {
 		name   string
 		person *Person
@@ -730,15 +730,15 @@ func TestCheckSigner(t *testing.T) {
 		last   string // the fingerprint of the signature returned
 		says   []string
 	}{
-		{"signed", bindTo(delegate(), "ab12"), []DocumentSignature{good, timestamp()}, "", "ab12", nil},
-		{"signed twice", bindTo(delegate(), "ab12"), []DocumentSignature{good, timestamp(), good}, "", "ab12", nil},
-		{"no signatures", bindTo(delegate(), "ab12"), nil, "unsigned", "", nil},
-		{"timestamps only", bindTo(delegate(), "ab12"), []DocumentSignature{timestamp(), timestamp()}, "unsigned", "", nil},
+		{"signed", bindTo(delegate(), ab12), []DocumentSignature{good, timestamp()}, "", ab12, nil},
+		{"signed twice", bindTo(delegate(), ab12), []DocumentSignature{good, timestamp(), good}, "", ab12, nil},
+		{"no signatures", bindTo(delegate(), ab12), nil, "unsigned", "", nil},
+		{"timestamps only", bindTo(delegate(), ab12), []DocumentSignature{timestamp(), timestamp()}, "unsigned", "", nil},
 		{"unbound", delegate(), []DocumentSignature{good}, "unbound", "", []string{"Lê Văn Năm (people/5) has no signing identity",
 			"bieuquyet people update people/5 --signing-identity", "then submit again"}},
-		{"wrong signer", bindTo(delegate(), "ab12"), []DocumentSignature{other}, "wrong_signer", "", []string{"signature 1", "cd34", "Lê Văn Năm (people/5)"}},
-		{"the delegate and another", bindTo(delegate(), "ab12"), []DocumentSignature{good, other}, "wrong_signer", "", []string{"signature 2", "cd34"}},
-		{"another and the delegate", bindTo(delegate(), "ab12"), []DocumentSignature{other, good}, "wrong_signer", "", []string{"signature 1"}},
+		{"wrong signer", bindTo(delegate(), ab12), []DocumentSignature{other}, "wrong_signer", "", []string{"signature 1", "cd34", "Lê Văn Năm (people/5)"}},
+		{"the delegate and another", bindTo(delegate(), ab12), []DocumentSignature{good, other}, "wrong_signer", "", []string{"signature 2", "cd34"}},
+		{"another and the delegate", bindTo(delegate(), ab12), []DocumentSignature{other, good}, "wrong_signer", "", []string{"signature 1"}},
 	} {
 		s, rej := CheckSigner(tc.person, tc.sigs)
 		if tc.reason == "" {

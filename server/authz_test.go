@@ -196,10 +196,11 @@ func upload[Req any, Resp any](stream interface {
 	Send(Req) error
 	CloseAndRecv() (Resp, error)
 }, meta, chunk Req) error {
-	if err := stream.Send(meta); err != nil {
+	// io.EOF from Send means the server ended the call: CloseAndRecv says why.
+	if err := stream.Send(meta); err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
-	if err := stream.Send(chunk); err != nil {
+	if err := stream.Send(chunk); err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
 	_, err := stream.CloseAndRecv()

@@ -1,0 +1,170 @@
+package signtest
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const valid = "Signature Validation: Signature is Valid."
+
+// check runs qpdf --check and pdfsig on a signed file and returns pdfsig's output; it fails
+// the test unless qpdf finds the file sound and pdfsig finds every signature valid.
+func check(t *testing.T, file []byte) string {
+	t.Helper()
+	if out, ok := Run(t, "qpdf", "--check", WriteTemp(t, "doc.pdf", file)); !ok || strings.Contains(out, "WARNING") {
+		t.Errorf("qpdf --check:\n%s", out)
+	}
+	out, ok := PDFSig(t, file, "")
+	if !ok || !strings.Contains(out, valid) || strings.Contains(out, "Invalid") {
+		t.Errorf("pdfsig does not find the signature valid:\n%s", out)
+	}
+	return out
+}
+
+func pdftotext(t *testing.T, file []byte) string {
+	t.Helper()
+	out, ok := Run(t, "pdftotext", "-enc", "UTF-8", WriteTemp(t, "doc.pdf", file), "-")
+	if !ok {
+		t.Fatalf("pdftotext: %s", out)
+	}
+	return out
+}
+
+func TestIssuedConfirmation(t *testing.T) {
+	p, a := IssuedConfirmation(t, 12)
+	_, b := IssuedConfirmation(t, 12)
+	_, c := IssuedConfirmation(t, 13)
+	if !bytes.Equal(a, b) || bytes.Equal(a, c) {
+		t.Error("the same id should give the same bytes, another id other bytes")
+	}
+	if p.Name() != "polls/3/confirmations/12" || p.Person.FullName != DelegateName {
+		t.Errorf("paper %s for %q", p.Name(), p.Person.FullName)
+	}
+	if txt := pdftotext(t, a); !strings.Contains(txt, DelegateName) || !strings.Contains(txt, "Số: 12/PXN-HĐND") {
+		t.Errorf("pdftotext lacks the name or the number:\n%s", txt)
+	}
+}
+
+func TestPKI(t *testing.T) {
+	ca := NewCA(t, "VNPT-CA")
+	other := NewCA(t, "VNPT-CA") // an impostor: the same names, other keys
+	s := ca.Delegate(t, DelegateOptions{UID: "CCCD:079203000101", SerialNumber: "CMND:271234567"})
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Root)
+	inter := x509.NewCertPool()
+	inter.AddCert(ca.Intermediate)
+	opts := x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+	if _, err := s.Certificate.Verify(opts); err != nil {
+		t.Errorf("the delegate's chain does not verify: %v", err)
+	}
+	if s.Key.N.BitLen() != 2048 || ca.RootKey.Equal(other.RootKey) || ca.RootKey.Equal(s.Key) || ca.IntermediateKey.Equal(other.IntermediateKey) {
+		t.Error("keys must be RSA 2048 and differ within a test")
+	}
+	if _, err := s.Certificate.Verify(x509.VerifyOptions{Roots: pool(other.Root), Intermediates: pool(other.Intermediate), KeyUsages: opts.KeyUsages}); err == nil {
+		t.Error("the impostor CA's root verifies the delegate")
+	}
+	subj := s.Certificate.Subject
+	if subj.CommonName != DelegateName || subj.SerialNumber != "CMND:271234567" {
+		t.Errorf("subject %v", subj)
+	}
+	uid := ""
+	for _, a := range subj.Names {
+		if a.Type.Equal(OIDUID) {
+			uid, _ = a.Value.(string)
+		}
+	}
+	if uid != "CCCD:079203000101" {
+		t.Errorf("UID = %q", uid)
+	}
+	if s.Certificate.KeyUsage != x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment || len(s.Chain) != 2 || s.Chain[1] != ca.Intermediate {
+		t.Errorf("key usage %v, chain of %d", s.Certificate.KeyUsage, len(s.Chain))
+	}
+	if len(s.Fingerprint()) != 64 {
+		t.Errorf("fingerprint %q", s.Fingerprint())
+	}
+
+	for _, tc := range []struct {
+		name string
+		o    DelegateOptions
+		bad  string
+	}{
+		{"expired", DelegateOptions{Expired: true}, "expired"},
+		{"not yet valid", DelegateOptions{NotYetValid: true}, "not yet valid"},
+		{"unknown critical extension", DelegateOptions{UnknownCritical: true}, "unhandled critical extension"},
+	} {
+		s := ca.Delegate(t, tc.o)
+		if _, err := s.Certificate.Verify(opts); err == nil || !strings.Contains(err.Error(), tc.bad) {
+			t.Errorf("%s: Verify = %v, want %q", tc.name, err, tc.bad)
+		}
+	}
+	if s := ca.Delegate(t, DelegateOptions{KeyEncipherment: true}); s.Certificate.KeyUsage != x509.KeyUsageKeyEncipherment {
+		t.Errorf("KeyEncipherment gave %v", s.Certificate.KeyUsage)
+	}
+
+	dir := WriteRoots(t, ca, other)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.pem"))
+	if len(files) != 2 {
+		t.Errorf("WriteRoots wrote %v", files)
+	}
+	certFile, keyFile := s.WritePEM(t)
+	chain, _ := os.ReadFile(certFile)
+	if blk, rest := pem.Decode(chain); blk == nil || !bytes.Equal(blk.Bytes, s.Certificate.Raw) || !bytes.Contains(rest, ca.IntermediatePEM()) {
+		t.Error("the certificate file is not the leaf, then the intermediate")
+	}
+	if k, _ := os.ReadFile(keyFile); !bytes.Contains(k, []byte("PRIVATE KEY")) {
+		t.Error("no key in the key file")
+	}
+}
+
+func pool(cs ...*x509.Certificate) *x509.CertPool {
+	p := x509.NewCertPool()
+	for _, c := range cs {
+		p.AddCert(c)
+	}
+	return p
+}
+
+func TestSign(t *testing.T) {
+	ca := NewCA(t, "VNPT-CA")
+	s := ca.Delegate(t, DelegateOptions{UID: "CCCD:079203000101"})
+	_, issued := IssuedConfirmation(t, 12)
+	at := time.Date(2026, 11, 30, 9, 15, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		o    SignOptions
+	}{
+		{"invisible", SignOptions{}},
+		{"visible", SignOptions{Visible: true, Time: at}},
+		{"without the intermediate", SignOptions{OmitIntermediate: true}},
+		{"certification", SignOptions{Certification: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			signed := s.Sign(t, issued, tc.o) // Sign checks the prefix
+			out := check(t, signed)
+			for _, want := range []string{"Signer Certificate Common Name: " + DelegateName, "UID=CCCD:079203000101", "adbe.pkcs7.detached", "Total document signed"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("pdfsig lacks %q:\n%s", want, out)
+				}
+			}
+			if txt := pdftotext(t, signed); !strings.Contains(txt, DelegateName) {
+				t.Errorf("pdftotext lost the delegate's name:\n%s", txt)
+			}
+			if !bytes.Contains(signed, []byte("/Reason (\xfe\xff")) {
+				t.Error("no Unicode /Reason")
+			}
+		})
+	}
+
+	// pdfsign cannot write "ĩ" in a /Name: Sign leaves the name out rather than break the file.
+	v := ca.Delegate(t, DelegateOptions{FullName: "Lê Văn Vĩnh"})
+	out := check(t, v.Sign(t, issued, SignOptions{}))
+	if !strings.Contains(out, "Common Name: Lê Văn Vĩnh") {
+		t.Errorf("pdfsig:\n%s", out)
+	}
+}

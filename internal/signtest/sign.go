@@ -31,11 +31,15 @@ var SignatureRect = func() [4]float64 {
 // SignOptions adjust a signature made by Sign. The zero value is an invisible approval
 // signature made now, with the signer's CN as name and the default reason and location.
 type SignOptions struct {
-	Time     time.Time // the signing time (/M and the CMS signing-time); time.Now() when zero
-	Name     string    // /Name; the certificate's CN when empty
-	Reason   string    // /Reason; DefaultReason when empty
-	Location string    // /Location; DefaultLocation when empty
-	Contact  string    // /ContactInfo; none when empty
+	// Time is the signing time, in /M and in the CMS signingTime attribute. When it is
+	// zero, the CMS is digitorus/pkcs7's own (stamped with the wall clock, as any Go signer
+	// using it would be) and /M is now in the council's zone. When it is set, the CMS is
+	// rebuilt by this package with the same attributes and that time.
+	Time     time.Time
+	Name     string // /Name; the certificate's CN when empty
+	Reason   string // /Reason; DefaultReason when empty
+	Location string // /Location; DefaultLocation when empty
+	Contact  string // /ContactInfo; none when empty
 	// Visible draws pdfsign's appearance (the Name in Times-Roman) in SignatureRect on
 	// page 1. pdfsign then rewrites the page object to add the widget to its /Annots.
 	Visible bool
@@ -53,8 +57,9 @@ type SignOptions struct {
 // the test unless file is an exact prefix of the result.
 func (s *Signer) Sign(t testing.TB, file []byte, o SignOptions) []byte {
 	t.Helper()
-	if o.Time.IsZero() {
-		o.Time = time.Now().In(bq.CouncilZone)
+	at := o.Time
+	if at.IsZero() {
+		at = time.Now().In(bq.CouncilZone)
 	}
 	if o.Name == "" {
 		o.Name = s.Certificate.Subject.CommonName
@@ -85,7 +90,7 @@ func (s *Signer) Sign(t testing.TB, file []byte, o SignOptions) []byte {
 		Signature: sign.SignDataSignature{
 			CertType: sign.ApprovalSignature,
 			Info: sign.SignDataSignatureInfo{
-				Name: o.Name, Location: o.Location, Reason: o.Reason, ContactInfo: o.Contact, Date: o.Time,
+				Name: o.Name, Location: o.Location, Reason: o.Reason, ContactInfo: o.Contact, Date: at,
 			},
 		},
 		Signer:            s.Key,
@@ -111,6 +116,12 @@ func (s *Signer) Sign(t testing.TB, file []byte, o SignOptions) []byte {
 		t.Fatalf("pdfsign: sign: %v", err)
 	}
 	signed := out.Bytes()
+	if !o.Time.IsZero() {
+		// digitorus/pkcs7 stamps the CMS with the wall clock; put the chosen time in it.
+		if err := resign(signed, s.Certificate, chain, s.Key, o.Digest, o.Time); err != nil {
+			t.Fatalf("signtest: re-sign with the signing time %v: %v", o.Time, err)
+		}
+	}
 	MustExtend(t, file, signed)
 	return signed
 }

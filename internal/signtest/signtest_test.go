@@ -3,12 +3,15 @@ package signtest
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/digitorus/pkcs7"
 )
 
 const valid = "Signature Validation: Signature is Valid."
@@ -131,6 +134,7 @@ func pool(cs ...*x509.Certificate) *x509.CertPool {
 }
 
 func TestSign(t *testing.T) {
+	t.Setenv("TZ", "UTC") // pdfsig prints the signing time in the local zone
 	ca := NewCA(t, "VNPT-CA")
 	s := ca.Delegate(t, DelegateOptions{UID: "CCCD:079203000101"})
 	_, issued := IssuedConfirmation(t, 12)
@@ -141,7 +145,7 @@ func TestSign(t *testing.T) {
 	}{
 		{"invisible", SignOptions{}},
 		{"visible", SignOptions{Visible: true, Time: at}},
-		{"without the intermediate", SignOptions{OmitIntermediate: true}},
+		{"without the intermediate", SignOptions{OmitIntermediate: true, Time: at}},
 		{"certification", SignOptions{Certification: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -152,6 +156,10 @@ func TestSign(t *testing.T) {
 					t.Errorf("pdfsig lacks %q:\n%s", want, out)
 				}
 			}
+			if !tc.o.Time.IsZero() && !strings.Contains(out, "Signing Time: Nov 30 2026 09:15:00") {
+				t.Errorf("pdfsig does not show the chosen signing time:\n%s", out)
+			}
+			checkCMS(t, signed, s, !tc.o.OmitIntermediate)
 			if txt := pdftotext(t, signed); !strings.Contains(txt, DelegateName) {
 				t.Errorf("pdftotext lost the delegate's name:\n%s", txt)
 			}
@@ -166,5 +174,41 @@ func TestSign(t *testing.T) {
 	out := check(t, v.Sign(t, issued, SignOptions{}))
 	if !strings.Contains(out, "Common Name: Lê Văn Vĩnh") {
 		t.Errorf("pdfsig:\n%s", out)
+	}
+}
+
+// checkCMS checks the last signature with github.com/digitorus/pkcs7, the verifier's
+// library, as well as with poppler: chained says whether the CMS carries the intermediate.
+func checkCMS(t *testing.T, signed []byte, s *Signer, chained bool) {
+	t.Helper()
+	r, ok := ByteRange(signed)
+	if !ok {
+		t.Fatal("no /ByteRange")
+	}
+	der, err := hex.DecodeString(strings.TrimRight(string(signed[r[1]+1:r[2]-1]), "0"))
+	if err != nil {
+		// An odd count of trailing zeros: one belonged to the CMS.
+		der, err = hex.DecodeString(strings.TrimRight(string(signed[r[1]+1:r[2]-1]), "0") + "0")
+	}
+	if err != nil {
+		t.Fatalf("/Contents: %v", err)
+	}
+	p7, err := pkcs7.Parse(der)
+	if err != nil {
+		t.Fatalf("pkcs7.Parse: %v", err)
+	}
+	p7.Content = append(append([]byte(nil), signed[:r[1]]...), signed[r[2]:r[2]+r[3]]...)
+	err = p7.VerifyWithChain(pool(s.CA.Root))
+	if chained && err != nil {
+		t.Errorf("pkcs7 verify: %v", err)
+	}
+	if !chained && (err == nil || !strings.Contains(err.Error(), "unknown authority")) {
+		t.Errorf("pkcs7 verify without the intermediate: %v, want unknown authority", err)
+	}
+	if err := p7.Verify(); err != nil {
+		t.Errorf("pkcs7 verify, chain aside: %v", err)
+	}
+	if p7.GetOnlySigner() == nil || !p7.GetOnlySigner().Equal(s.Certificate) {
+		t.Error("pkcs7: the signer is not the delegate")
 	}
 }

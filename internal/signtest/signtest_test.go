@@ -212,3 +212,125 @@ func checkCMS(t *testing.T, signed []byte, s *Signer, chained bool) {
 		t.Error("pkcs7: the signer is not the delegate")
 	}
 }
+
+func TestAppendUpdate(t *testing.T) {
+	_, issued := IssuedConfirmation(t, 12)
+	tr, err := ReadTrailer(issued)
+	if err != nil || tr.Root != "29 0 R" || tr.Info != "28 0 R" || tr.Size != 30 {
+		t.Fatalf("ReadTrailer = %+v, %v", tr, err)
+	}
+	if page, err := Page(issued); err != nil || page != 3 {
+		t.Fatalf("Page = %d, %v", page, err)
+	}
+	extra := map[int][]byte{tr.Size: []byte("<< /Test (signtest) >>")}
+	for name, update := range map[string]func([]byte, map[int][]byte) []byte{"table": AppendUpdate, "stream": AppendUpdateXRefStream} {
+		t.Run(name, func(t *testing.T) {
+			a := update(issued, PageContentUpdate(issued))
+			b := update(a, extra)
+			c := AppendUpdate(b, AnnotationUpdate(b)) // a classic section after a stream, too
+			for _, f := range [][]byte{a, b, c} {
+				MustExtend(t, issued, f)
+				if out, ok := Run(t, "qpdf", "--check", WriteTemp(t, "doc.pdf", f)); !ok || strings.Contains(out, "WARNING") {
+					t.Errorf("qpdf --check:\n%s", out)
+				}
+			}
+			if got := string(Object(c, tr.Size)); got != "<< /Test (signtest) >>" {
+				t.Errorf("object %d = %q", tr.Size, got)
+			}
+			if tr2, _ := ReadTrailer(b); tr2.Size != tr.Size+1+boolInt(name == "stream") || tr2.Root != tr.Root || tr2.StartXRef <= len(a)-40 {
+				t.Errorf("the second update's trailer is %+v", tr2)
+			}
+			out, _ := Run(t, "qpdf", "--show-npages", WriteTemp(t, "doc.pdf", c))
+			if strings.TrimSpace(out) != "1" {
+				t.Errorf("qpdf --show-npages: %s", out)
+			}
+			if txt, _ := Run(t, "pdftotext", "-raw", WriteTemp(t, "doc.pdf", c), "-"); !strings.Contains(txt, ChangedText) || !strings.Contains(txt, DelegateName) {
+				t.Errorf("pdftotext does not show the changed page:\n%s", txt)
+			}
+		})
+	}
+}
+
+// sigDigit returns the offset of a decimal digit in the last bytes of the CMS hex, which
+// hold the RSA signature value; FlipByte keeps it a digit.
+func sigDigit(signed []byte, r [4]int) int {
+	end := r[1] + 1 + len(bytes.TrimRight(signed[r[1]+1:r[2]-1], "0"))
+	for i := end - 20; ; i-- {
+		if signed[i] >= '0' && signed[i] <= '9' {
+			return i
+		}
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestTamper checks each tampered file with qpdf and with poppler's pdfsig (22.12), whose
+// messages are what the comments quote.
+func TestTamper(t *testing.T) {
+	ca := NewCA(t, "VNPT-CA")
+	s := ca.Delegate(t, DelegateOptions{})
+	_, issued := IssuedConfirmation(t, 12)
+	signed := s.Sign(t, issued, SignOptions{})
+	visible := s.Sign(t, issued, SignOptions{Visible: true})
+	r, _ := ByteRange(signed)
+	date := bytes.Index(signed, []byte("/CreationDate (D:2026")) + len("/CreationDate (D:2026")
+	const notTotal, mismatch = "Not total document signed", "Signature Validation: Digest Mismatch."
+	for _, tc := range []struct {
+		name      string
+		file      []byte
+		qpdfOK    bool
+		want      []string // in pdfsig's output
+		unwanted  []string
+		pdfsigErr bool // pdfsig exits non-zero
+	}{
+		// A changed byte in the signed range: the digest no longer matches.
+		{"flip a signed byte", FlipByte(signed, date), true, []string{mismatch, "Total document signed"}, []string{valid}, false},
+		// A changed byte in the CMS itself (its signature value, near the end).
+		{"flip a byte of the signature", FlipByte(signed, sigDigit(signed, r)), true, []string{"Signature Validation: Signature is Invalid."}, []string{valid}, false},
+		// Updates after signing: the signature is still valid for what it covers, and
+		// poppler says it does not cover the whole file.
+		{"append after signing", AppendAfterSigning(signed), true, []string{valid, notTotal}, nil, false},
+		{"change the page content", ChangePageContent(signed), true, []string{valid, notTotal}, nil, false},
+		{"change the page content, xref stream", AppendUpdateXRefStream(signed, PageContentUpdate(signed)), true, []string{valid, notTotal}, nil, false},
+		{"add an annotation", AddAnnotation(signed), true, []string{valid, notTotal}, nil, false},
+		{"add an annotation to a visible signature", AddAnnotation(visible), true, []string{valid, notTotal}, nil, false},
+		// The signature's /Contents zeroed: poppler cannot parse a CMS.
+		{"signature stripped", StripSignature(signed), true, []string{"Input couldn't be parsed as a CMS signature", "Unknown Validation Failure"}, []string{valid}, false},
+		// The never-signed file.
+		{"unsigned", issued, true, []string{"does not contain any signatures"}, []string{valid}, true},
+		// Cut inside the trailer: the byte range runs past the end.
+		{"truncated", Truncate(signed, len(signed)-10), false, []string{"Illegal values in ByteRange array"}, []string{valid}, false},
+		// Cut back to the issued file: no signature left.
+		{"truncated to the issued file", Truncate(signed, len(issued)), true, []string{"does not contain any signatures"}, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, ok := Run(t, "qpdf", "--check", WriteTemp(t, "doc.pdf", tc.file))
+			if sound := ok && !strings.Contains(out, "WARNING"); sound != tc.qpdfOK {
+				t.Errorf("qpdf --check (sound = %v, want %v):\n%s", sound, tc.qpdfOK, out)
+			}
+			out, ok = PDFSig(t, tc.file, "")
+			if ok == tc.pdfsigErr {
+				t.Errorf("pdfsig exited 0 = %v:\n%s", ok, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("pdfsig lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tc.unwanted {
+				if strings.Contains(out, w) {
+					t.Errorf("pdfsig says %q:\n%s", w, out)
+				}
+			}
+			t.Logf("pdfsig:\n%s", out)
+		})
+	}
+	if !bytes.Equal(StripSignature(signed)[:r[1]], signed[:r[1]]) || len(StripSignature(signed)) != len(signed) {
+		t.Error("StripSignature changed more than /Contents")
+	}
+}

@@ -194,6 +194,11 @@ func (s *sigInfo) verifyBytes(file []byte) *Rejection {
 	default:
 		return reject(ReasonUnsupported, "%s: /SubFilter /%s", s.name(), s.subFilter)
 	}
+	if len(bytes.Trim(s.contents, "\x00")) == 0 {
+		// A field whose signature was blanked in place (or reserved and never filled)
+		// is a signature field without a signature.
+		return reject(ReasonUnsigned, "%s: /Contents holds no signature", s.name())
+	}
 	der := trimDER(s.contents)
 	signed := make([]byte, 0, b+l)
 	signed = append(signed, file[:b]...)
@@ -394,6 +399,10 @@ func (s *sigInfo) verifyCert(opt Options) *Rejection {
 		case errors.As(err, &ce) && ce.Reason == x509.Expired:
 			return reject(ReasonExpired, "%s: %v", s.name(), err)
 		}
+		if c := expiredIssuer(leaf, s.p7.Certificates, at); c != nil {
+			return reject(ReasonExpired, "%s: %s in the chain is valid from %s to %s", s.name(), c.Subject,
+				c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
+		}
 		return reject(ReasonUntrusted, "%s: %v", s.name(), err)
 	}
 	for _, c := range chains[0] {
@@ -410,6 +419,30 @@ func (s *sigInfo) verifyCert(opt Options) *Rejection {
 			return reject(ReasonSigningTime, "%s: claims to be signed at %s, the document was issued at %s and received at %s", s.name(),
 				t.UTC().Format(time.RFC3339), opt.IssueTime.UTC().Format(time.RFC3339), opt.ReceiveTime.UTC().Format(time.RFC3339))
 		}
+	}
+	return nil
+}
+
+// expiredIssuer follows the embedded certificates up from leaf, by signature, and returns
+// the first one not valid at t. Go's Verify reports an expired intermediate only as
+// "unknown authority", which would misname the reason.
+func expiredIssuer(leaf *x509.Certificate, certs []*x509.Certificate, t time.Time) *x509.Certificate {
+	c := leaf
+	for i := 0; i < len(certs); i++ {
+		var parent *x509.Certificate
+		for _, p := range certs {
+			if p != c && bytes.Equal(p.RawSubject, c.RawIssuer) && c.CheckSignatureFrom(p) == nil {
+				parent = p
+				break
+			}
+		}
+		if parent == nil {
+			return nil
+		}
+		if t.Before(parent.NotBefore) || t.After(parent.NotAfter) {
+			return parent
+		}
+		c = parent
 	}
 	return nil
 }

@@ -68,3 +68,101 @@ func TestVerifyPdfsign(t *testing.T) {
 		t.Logf("%+v", s)
 	}
 }
+
+// addToDict returns a dictionary body with an entry added before its closing ">>".
+func addToDict(body, entry string) string {
+	i := strings.LastIndex(body, ">>")
+	return body[:i] + entry + "\n" + body[i:]
+}
+
+// tailOffset returns the offset of the first s after the issued bytes.
+func tailOffset(t *testing.T, issued, file []byte, s string) int {
+	t.Helper()
+	i := strings.Index(string(file[len(issued):]), s)
+	if i < 0 {
+		t.Fatalf("no %q after the issued bytes", s)
+	}
+	return len(issued) + i
+}
+
+func TestVerifyRejects(t *testing.T) {
+	f := newFixture(t)
+	issued := f.issued
+	sign := func(file []byte) []byte { return f.signer.Sign(t, file, signtest.SignOptions{Visible: true, Time: f.signTime()}) }
+	signed := sign(issued)
+	cat := catalogNum(t, issued)
+	other := signtest.NewCA(t, "Impostor CA")
+	otherRoots := x509.NewCertPool()
+	otherRoots.AddCert(other.Root)
+	_, issued13 := signtest.IssuedConfirmation(t, 13)
+	withOpt := func(change func(*Options)) Options { o := f.opt; change(&o); return o }
+	delegate := func(o signtest.DelegateOptions) []byte {
+		s := f.ca.Delegate(t, o)
+		at := f.signTime()
+		if o.Expired {
+			at = time.Now().AddDate(0, 0, -2)
+		}
+		return s.Sign(t, issued, signtest.SignOptions{Time: at})
+	}
+
+	tests := []struct {
+		name   string
+		file   []byte
+		opt    Options
+		reason Reason
+		detail string
+	}{
+		{"empty", nil, f.opt, ReasonEmpty, ""},
+		{"not a PDF", []byte("PK\x03\x04 a zip file"), f.opt, ReasonNotPDF, "header"},
+		{"truncated inside the issued bytes", signtest.Truncate(signed, len(issued)/2), f.opt, ReasonTruncated, "bytes"},
+		{"truncated inside the signature's update", signtest.Truncate(signed, len(signed)-8), f.opt, ReasonTruncated, "trailer"},
+		{"another confirmation", sign(issued13), f.opt, ReasonNotIssuedPrefix, "differ"},
+		{"a byte of the issued part flipped", signtest.FlipByte(signed, 200), f.opt, ReasonNotIssuedPrefix, "byte 200"},
+		{"the issued document", issued, f.opt, ReasonUnsigned, "issued document"},
+		{"signature blanked", signtest.StripSignature(signed), f.opt, ReasonUnsigned, "no signature"},
+		{"a signed byte flipped", signtest.FlipByte(signed, tailOffset(t, issued, signed, "D:20")+3), f.opt, ReasonBadSignature, "digest"},
+		{"update after signing", signtest.AppendAfterSigning(signed), f.opt, ReasonNotWholeFile, "ends at byte"},
+		{"page content changed after signing", signtest.ChangePageContent(signed), f.opt, ReasonNotWholeFile, "ends at byte"},
+		{"page content changed before signing", sign(signtest.ChangePageContent(issued)), f.opt, ReasonChanged, "page 1: /Contents changed"},
+		{"page content changed in an xref stream", signUpdate(t, signtest.AppendUpdateXRefStream(issued, signtest.PageContentUpdate(issued)), f.signer, nil), f.opt, ReasonChanged, "page 1: /Contents changed"},
+		{"page content changed in an object stream", signUpdate(t, appendObjStmUpdate(t, issued, map[int]string{3: addToDict(objectText(t, issued, 3), "/Rotate 90")}), f.signer, nil), f.opt, ReasonChanged, "page 1: /Rotate added"},
+		{"annotation added before signing", sign(signtest.AddAnnotation(issued)), f.opt, ReasonChanged, "page 1: new annotation /FreeText"},
+		{"open action added", sign(appendUpdate(t, issued, map[int]string{cat: addToDict(objectText(t, issued, cat), "/OpenAction [3 0 R /Fit]")}, "")), f.opt, ReasonChanged, "catalog: /OpenAction added"},
+		{"resources changed", sign(appendUpdate(t, issued, map[int]string{2: addToDict(objectText(t, issued, 2), "/Pattern << >>")}, "")), f.opt, ReasonChanged, "page 1: /Resources changed"},
+		{"encryption added", signUpdate(t, appendUpdate(t, issued, map[int]string{900: "<< /Filter /Standard /V 1 /R 2 /O <00> /U <00> /P -4 >>"}, "/Encrypt 900 0 R"), f.signer, nil), f.opt, ReasonChanged, "trailer: /Encrypt added"},
+		{"untrusted root", signed, withOpt(func(o *Options) { o.Roots = otherRoots }), ReasonUntrusted, "unknown authority"},
+		{"no roots", signed, withOpt(func(o *Options) { o.Roots = nil }), ReasonUntrusted, "no trusted roots"},
+		{"expired certificate", delegate(signtest.DelegateOptions{Expired: true}), f.opt, ReasonExpired, "valid from"},
+		{"certificate not yet valid", signed, withOpt(func(o *Options) { o.ReceiveTime = f.signer.Certificate.NotBefore.Add(-time.Hour) }), ReasonExpired, "valid from"},
+		{"key encipherment only", delegate(signtest.DelegateOptions{KeyEncipherment: true}), f.opt, ReasonKeyUsage, "not for digital signatures"},
+		{"unknown critical extension", delegate(signtest.DelegateOptions{UnknownCritical: true}), f.opt, ReasonCriticalExtension, "1.3.6.1.4.1.55555.1.1"},
+		{"signed before issue", signed, withOpt(func(o *Options) { o.IssueTime = time.Now().Add(time.Hour) }), ReasonSigningTime, "claims to be signed at"},
+		{"signed after receipt", signed, withOpt(func(o *Options) { o.ReceiveTime = time.Now().Add(-time.Hour) }), ReasonSigningTime, "claims to be signed at"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantReject(t, issued, tt.file, tt.opt, tt.reason, tt.detail)
+		})
+	}
+}
+
+// Changes a signer may make: metadata, in any of the xref forms.
+func TestVerifyAllowsMetadata(t *testing.T) {
+	f := newFixture(t)
+	info := signtest.InfoUpdate(f.issued)
+	for name, file := range map[string][]byte{
+		"table":         signtest.AppendUpdate(f.issued, info),
+		"xref stream":   signtest.AppendUpdateXRefStream(f.issued, info),
+		"object stream": appendObjStmUpdate(t, f.issued, map[int]string{28: string(info[28])}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			signed := signUpdate(t, file, f.signer, nil)
+			mustVerify(t, f.issued, signed, f.opt)
+		})
+	}
+}
+
+func TestVerifyOwnSigner(t *testing.T) {
+	f := newFixture(t)
+	mustVerify(t, f.issued, signUpdate(t, f.issued, f.signer, nil), f.opt)
+}

@@ -88,7 +88,9 @@ func tailOffset(t *testing.T, issued, file []byte, s string) int {
 func TestVerifyRejects(t *testing.T) {
 	f := newFixture(t)
 	issued := f.issued
-	sign := func(file []byte) []byte { return f.signer.Sign(t, file, signtest.SignOptions{Visible: true, Time: f.signTime()}) }
+	sign := func(file []byte) []byte {
+		return f.signer.Sign(t, file, signtest.SignOptions{Visible: true, Time: f.signTime()})
+	}
 	signed := sign(issued)
 	cat := catalogNum(t, issued)
 	other := signtest.NewCA(t, "Impostor CA")

@@ -3,6 +3,7 @@ package signedpdf
 import (
 	"crypto/x509"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -167,4 +168,25 @@ func TestVerifyAllowsMetadata(t *testing.T) {
 func TestVerifyOwnSigner(t *testing.T) {
 	f := newFixture(t)
 	mustVerify(t, f.issued, signUpdate(t, f.issued, f.signer, nil), f.opt)
+}
+
+func TestVerifyPoppler(t *testing.T) {
+	f := newFixture(t)
+	signed := signtest.PopplerSign(t, f.issued, f.signer, signtest.PopplerOptions{FieldName: "DaiBieu"})
+	res := mustVerify(t, f.issued, signed, f.opt)
+	if len(res.Signatures) != 1 || res.Signatures[0].Field != "DaiBieu" {
+		t.Fatalf("signatures %+v", res.Signatures)
+	}
+	t.Logf("poppler adds %d bytes; %+v", len(signed)-len(f.issued), res.Signatures[0])
+	// A second signature by pdfsig over the first: both verify, in file order.
+	twice := signtest.PopplerSign(t, signed, f.signer, signtest.PopplerOptions{FieldName: "DaiBieu2"})
+	res = mustVerify(t, f.issued, twice, f.opt)
+	if len(res.Signatures) != 2 || res.Signatures[0].Field != "DaiBieu" || res.Signatures[1].Field != "DaiBieu2" {
+		t.Fatalf("signatures %+v", res.Signatures)
+	}
+	if p := os.Getenv("SIGNEDPDF_DUMP_POPPLER"); p != "" {
+		if err := os.WriteFile(p, signed, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -185,11 +185,9 @@ func checkCMS(t *testing.T, signed []byte, s *Signer, chained bool) {
 	if !ok {
 		t.Fatal("no /ByteRange")
 	}
-	der, err := hex.DecodeString(strings.TrimRight(string(signed[r[1]+1:r[2]-1]), "0"))
-	if err != nil {
-		// An odd count of trailing zeros: one belonged to the CMS.
-		der, err = hex.DecodeString(strings.TrimRight(string(signed[r[1]+1:r[2]-1]), "0") + "0")
-	}
+	// Keep the zero padding: poppler's (NSS's) CMS is BER with indefinite lengths, whose
+	// end-of-contents octets are zeros too, so trimming zeros would cut the CMS.
+	der, err := hex.DecodeString(string(signed[r[1]+1 : r[2]-1]))
 	if err != nil {
 		t.Fatalf("/Contents: %v", err)
 	}
@@ -332,5 +330,72 @@ func TestTamper(t *testing.T) {
 	}
 	if !bytes.Equal(StripSignature(signed)[:r[1]], signed[:r[1]]) || len(StripSignature(signed)) != len(signed) {
 		t.Error("StripSignature changed more than /Contents")
+	}
+}
+
+func TestPopplerSign(t *testing.T) {
+	ca := NewCA(t, "VNPT-CA")
+	s := ca.Delegate(t, DelegateOptions{UID: "CCCD:079203000101"})
+	_, issued := IssuedConfirmation(t, 12)
+	signed := PopplerSign(t, issued, s, PopplerOptions{FieldName: "Chu ky dai bieu"}) // checks the prefix
+	out := check(t, signed)
+	for _, want := range []string{"Signature Field Name: Chu ky dai bieu", "Common Name: " + DelegateName, "adbe.pkcs7.detached", "Total document signed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("pdfsig lacks %q:\n%s", want, out)
+		}
+	}
+	checkCMS(t, signed, s, true)
+	if txt := pdftotext(t, signed); !strings.Contains(txt, DelegateName) {
+		t.Errorf("pdftotext lost the delegate's name:\n%s", txt)
+	}
+	// A second signature, by poppler over pdfsign's: the first no longer covers the file.
+	both := PopplerSign(t, s.Sign(t, issued, SignOptions{}), s, PopplerOptions{})
+	out = check(t, both)
+	if !strings.Contains(out, "Signature #2") || strings.Count(out, valid) != 2 || !strings.Contains(out, "Not total document signed") {
+		t.Errorf("pdfsig on two signatures:\n%s", out)
+	}
+	// The tamper helpers read poppler's output too (its page has an indirect /Annots).
+	if out, _ := PDFSig(t, AddAnnotation(signed), ""); !strings.Contains(out, "Not total document signed") || !strings.Contains(out, valid) {
+		t.Errorf("pdfsig after an annotation:\n%s", out)
+	}
+	if out, _ := PDFSig(t, ChangePageContent(signed), ""); !strings.Contains(out, "Not total document signed") {
+		t.Errorf("pdfsig after a page change:\n%s", out)
+	}
+	if txt, _ := Run(t, "pdftotext", "-raw", WriteTemp(t, "doc.pdf", ChangePageContent(signed)), "-"); !strings.Contains(txt, ChangedText) {
+		t.Errorf("pdftotext does not show the changed page:\n%s", txt)
+	}
+}
+
+// TestCertificateValidation records what pdfsig 22.12 says of each kind of certificate
+// when the CA's root is trusted in its NSS database.
+func TestCertificateValidation(t *testing.T) {
+	ca := NewCA(t, "VNPT-CA")
+	impostor := NewCA(t, "VNPT-CA")
+	db := NSSDB(t, ca)
+	_, issued := IssuedConfirmation(t, 12)
+	const unknownIssue = "Certificate Validation: Unknown issue with Certificate or corrupted data."
+	for _, tc := range []struct {
+		name   string
+		signer *Signer
+		o      SignOptions
+		want   string
+	}{
+		{"valid", ca.Delegate(t, DelegateOptions{}), SignOptions{}, "Certificate Validation: Certificate is Trusted."},
+		{"expired", ca.Delegate(t, DelegateOptions{Expired: true}), SignOptions{}, "Certificate Validation: Certificate has Expired"},
+		// poppler checks at the present time, not at the signing time.
+		{"expired, signed while valid", ca.Delegate(t, DelegateOptions{Expired: true}), SignOptions{Time: time.Now().AddDate(0, -6, 0)}, "Certificate Validation: Certificate has Expired"},
+		// Surprising: pdfsig 22.12 calls a certificate that is not valid yet trusted.
+		{"not yet valid", ca.Delegate(t, DelegateOptions{NotYetValid: true}), SignOptions{}, "Certificate Validation: Certificate is Trusted."},
+		{"unknown critical extension", ca.Delegate(t, DelegateOptions{UnknownCritical: true}), SignOptions{}, unknownIssue},
+		{"key encipherment only", ca.Delegate(t, DelegateOptions{KeyEncipherment: true}), SignOptions{}, unknownIssue},
+		{"impostor CA", impostor.Delegate(t, DelegateOptions{}), SignOptions{}, "Certificate Validation: Certificate issuer is unknown."},
+		{"intermediate left out", ca.Delegate(t, DelegateOptions{}), SignOptions{OmitIntermediate: true}, "Certificate Validation: Certificate issuer is unknown."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, _ := PDFSig(t, tc.signer.Sign(t, issued, tc.o), db)
+			if !strings.Contains(out, tc.want) || !strings.Contains(out, valid) {
+				t.Errorf("pdfsig lacks %q:\n%s", tc.want, out)
+			}
+		})
 	}
 }

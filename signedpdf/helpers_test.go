@@ -3,7 +3,11 @@ package signedpdf
 import (
 	"bytes"
 	"compress/zlib"
+	"crypto/sha256"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/hex"
+	"math/big"
 	"fmt"
 	"sort"
 	"strconv"
@@ -166,12 +170,23 @@ func catalogNum(t testing.TB, file []byte) int {
 	return tr["Root"].(Ref).Num
 }
 
+// signOpts adjust signUpdate's update.
+type signOpts struct {
+	extra     map[int]string // more objects in the update
+	annots    string         // more references in page 1's /Annots
+	fields    string         // more references in the form's /Fields
+	catalog   string         // more catalog entries
+	widget    string         // more entries in the signature's widget
+	subFilter string         // adbe.pkcs7.detached when empty
+	timestamp bool           // a document timestamp (ETSI.RFC3161) by s as the authority
+}
+
 // signUpdate signs file by appending its own incremental update with a classic xref
 // table, whatever the file's earlier revisions use: a signature field merged with its
 // widget on page 1, an /AcroForm in the catalog, and a detached PKCS#7 made with
 // digitorus/pkcs7 (signingTime now). pdfsign cannot read files whose updates use xref
 // streams, so the tests sign those with this.
-func signUpdate(t testing.TB, file []byte, s *signtest.Signer, extra map[int]string) []byte {
+func signUpdate(t testing.TB, file []byte, s *signtest.Signer, o signOpts) []byte {
 	t.Helper()
 	tr, _ := lastTrailer(t, file)
 	d, _, err := open(file, &budget{})
@@ -179,7 +194,7 @@ func signUpdate(t testing.TB, file []byte, s *signtest.Signer, extra map[int]str
 		t.Fatal(err)
 	}
 	size := int(tr["Size"].(int64))
-	for n := range extra {
+	for n := range o.extra {
 		size = max(size, n+1)
 	}
 	sig, widget := size, size+1
@@ -190,14 +205,21 @@ func signUpdate(t testing.TB, file []byte, s *signtest.Signer, extra map[int]str
 		t.Fatal(err)
 	}
 	page := pages.pages[0].Num
-	objs := map[int]string{
-		sig: "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached /ByteRange [0 0000000000 0000000000 0000000000] /Contents <" +
-			strings.Repeat("0", 16384) + "> /M (D:" + time.Now().UTC().Format("20060102150405") + "Z) >>",
-		widget: fmt.Sprintf("<< /Type /Annot /Subtype /Widget /FT /Sig /T (Signature1) /V %d 0 R /Rect [0 0 0 0] /F 132 /P %d 0 R >>", sig, page),
-		page:   addToDict(objectText(t, file, page), fmt.Sprintf("/Annots [%d 0 R]", widget)),
-		cat:    addToDict(objectText(t, file, cat), fmt.Sprintf("/AcroForm << /Fields [%d 0 R] /SigFlags 3 >>", widget)),
+	if o.subFilter == "" {
+		o.subFilter = "adbe.pkcs7.detached"
 	}
-	for n, b := range extra {
+	typ := "/Sig"
+	if o.timestamp {
+		typ, o.subFilter = "/DocTimeStamp", "ETSI.RFC3161"
+	}
+	objs := map[int]string{
+		sig: "<< /Type " + typ + " /Filter /Adobe.PPKLite /SubFilter /" + o.subFilter + " /ByteRange [0 0000000000 0000000000 0000000000] /Contents <" +
+			strings.Repeat("0", 16384) + "> /M (D:" + time.Now().UTC().Format("20060102150405") + "Z) >>",
+		widget: fmt.Sprintf("<< /Type /Annot /Subtype /Widget /FT /Sig /T (Signature1) /V %d 0 R /Rect [0 0 0 0] /F 132 /P %d 0 R %s >>", sig, page, o.widget),
+		page:   addToDict(objectText(t, file, page), fmt.Sprintf("/Annots [%d 0 R %s]", widget, o.annots)),
+		cat:    addToDict(objectText(t, file, cat), fmt.Sprintf("/AcroForm << /Fields [%d 0 R %s] /SigFlags 3 >> %s", widget, o.fields, o.catalog)),
+	}
+	for n, b := range o.extra {
 		objs[n] = b
 	}
 	out := appendUpdate(t, file, objs, "")
@@ -207,21 +229,57 @@ func signUpdate(t testing.TB, file []byte, s *signtest.Signer, extra map[int]str
 	br := fmt.Sprintf("[0 %010d %010d %010d]", b, c, len(out)-c)
 	i := len(file) + strings.Index(tail, "/ByteRange [")
 	copy(out[i+len("/ByteRange "):], br)
-	sd, err := pkcs7.NewSignedData(append(bytes.Clone(out[:b]), out[c:]...))
+	signed := append(bytes.Clone(out[:b]), out[c:]...)
+	if o.timestamp {
+		signed = makeTSTInfo(t, signed)
+	}
+	sd, err := pkcs7.NewSignedData(signed)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sd.SetDigestAlgorithm(pkcs7.OIDDigestAlgorithmSHA256)
+	if o.timestamp {
+		sd.SetContentType(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4})
+	}
 	if err := sd.AddSignerChain(s.Certificate, s.Key, s.Chain[1:], pkcs7.SignerInfoConfig{}); err != nil {
 		t.Fatal(err)
 	}
-	sd.Detach()
+	if !o.timestamp {
+		sd.Detach()
+	}
 	der, err := sd.Finish()
 	if err != nil {
 		t.Fatal(err)
 	}
 	copy(out[b+1:], strings.ToUpper(hex.EncodeToString(der)))
 	return out
+}
+
+// makeTSTInfo returns an RFC 3161 TSTInfo stamping data now.
+func makeTSTInfo(t testing.TB, data []byte) []byte {
+	t.Helper()
+	sum := sha256.Sum256(data)
+	var ti struct {
+		Version        int
+		Policy         asn1.ObjectIdentifier
+		MessageImprint struct {
+			HashAlgorithm pkix.AlgorithmIdentifier
+			HashedMessage []byte
+		}
+		SerialNumber *big.Int
+		GenTime      time.Time `asn1:"generalized"`
+	}
+	ti.Version = 1
+	ti.Policy = asn1.ObjectIdentifier{1, 2, 3, 4}
+	ti.MessageImprint.HashAlgorithm.Algorithm = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
+	ti.MessageImprint.HashedMessage = sum[:]
+	ti.SerialNumber = big.NewInt(42)
+	ti.GenTime = time.Now().UTC().Truncate(time.Second)
+	der, err := asn1.Marshal(ti)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
 }
 
 // format writes a direct object (not a stream) as PDF syntax.

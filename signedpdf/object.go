@@ -126,7 +126,7 @@ func (p *parser) integer() (int64, bool) {
 // object reads one direct object (a reference "n g R" included).
 func (p *parser) object(depth int) (any, error) {
 	if depth > maxDepth {
-		return nil, p.fail("nesting deeper than %d", maxDepth)
+		return nil, limitErr("offset %d: nesting deeper than %d", p.pos, maxDepth)
 	}
 	p.skip()
 	if p.pos >= len(p.b) {

@@ -311,7 +311,8 @@ type tstInfo struct {
 	}
 	SerialNumber *big.Int
 	GenTime      time.Time `asn1:"generalized"`
-	Rest         asn1.RawContent
+	// The optional fields after genTime (accuracy, ordering, nonce, tsa, extensions)
+	// are not needed; encoding/asn1 leaves trailing elements of a SEQUENCE unread.
 }
 
 var hashByOID = []struct {

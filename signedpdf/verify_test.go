@@ -1,7 +1,9 @@
 package signedpdf
 
 import (
+	"bytes"
 	"crypto/x509"
+	"fmt"
 	"errors"
 	"os"
 	"strings"
@@ -127,12 +129,12 @@ func TestVerifyRejects(t *testing.T) {
 		{"update after signing", signtest.AppendAfterSigning(signed), f.opt, ReasonNotWholeFile, "ends at byte"},
 		{"page content changed after signing", signtest.ChangePageContent(signed), f.opt, ReasonNotWholeFile, "ends at byte"},
 		{"page content changed before signing", sign(signtest.ChangePageContent(issued)), f.opt, ReasonChanged, "page 1: /Contents changed"},
-		{"page content changed in an xref stream", signUpdate(t, signtest.AppendUpdateXRefStream(issued, signtest.PageContentUpdate(issued)), f.signer, nil), f.opt, ReasonChanged, "page 1: /Contents changed"},
-		{"page content changed in an object stream", signUpdate(t, appendObjStmUpdate(t, issued, map[int]string{3: addToDict(objectText(t, issued, 3), "/Rotate 90")}), f.signer, nil), f.opt, ReasonChanged, "page 1: /Rotate added"},
+		{"page content changed in an xref stream", signUpdate(t, signtest.AppendUpdateXRefStream(issued, signtest.PageContentUpdate(issued)), f.signer, signOpts{}), f.opt, ReasonChanged, "page 1: /Contents changed"},
+		{"page content changed in an object stream", signUpdate(t, appendObjStmUpdate(t, issued, map[int]string{3: addToDict(objectText(t, issued, 3), "/Rotate 90")}), f.signer, signOpts{}), f.opt, ReasonChanged, "page 1: /Rotate added"},
 		{"annotation added before signing", sign(signtest.AddAnnotation(issued)), f.opt, ReasonChanged, "page 1: new annotation /FreeText"},
 		{"open action added", sign(appendUpdate(t, issued, map[int]string{cat: addToDict(objectText(t, issued, cat), "/OpenAction [3 0 R /Fit]")}, "")), f.opt, ReasonChanged, "catalog: /OpenAction added"},
 		{"resources changed", sign(appendUpdate(t, issued, map[int]string{2: addToDict(objectText(t, issued, 2), "/Pattern << >>")}, "")), f.opt, ReasonChanged, "page 1: /Resources changed"},
-		{"encryption added", signUpdate(t, appendUpdate(t, issued, map[int]string{900: "<< /Filter /Standard /V 1 /R 2 /O <00> /U <00> /P -4 >>"}, "/Encrypt 900 0 R"), f.signer, nil), f.opt, ReasonChanged, "trailer: /Encrypt added"},
+		{"encryption added", signUpdate(t, appendUpdate(t, issued, map[int]string{900: "<< /Filter /Standard /V 1 /R 2 /O <00> /U <00> /P -4 >>"}, "/Encrypt 900 0 R"), f.signer, signOpts{}), f.opt, ReasonChanged, "trailer: /Encrypt added"},
 		{"untrusted root", signed, withOpt(func(o *Options) { o.Roots = otherRoots }), ReasonUntrusted, "unknown authority"},
 		{"no roots", signed, withOpt(func(o *Options) { o.Roots = nil }), ReasonUntrusted, "no trusted roots"},
 		{"expired certificate", delegate(signtest.DelegateOptions{Expired: true}), f.opt, ReasonExpired, "valid from"},
@@ -159,7 +161,7 @@ func TestVerifyAllowsMetadata(t *testing.T) {
 		"object stream": appendObjStmUpdate(t, f.issued, map[int]string{28: string(info[28])}),
 	} {
 		t.Run(name, func(t *testing.T) {
-			signed := signUpdate(t, file, f.signer, nil)
+			signed := signUpdate(t, file, f.signer, signOpts{})
 			mustVerify(t, f.issued, signed, f.opt)
 		})
 	}
@@ -167,7 +169,7 @@ func TestVerifyAllowsMetadata(t *testing.T) {
 
 func TestVerifyOwnSigner(t *testing.T) {
 	f := newFixture(t)
-	mustVerify(t, f.issued, signUpdate(t, f.issued, f.signer, nil), f.opt)
+	mustVerify(t, f.issued, signUpdate(t, f.issued, f.signer, signOpts{}), f.opt)
 }
 
 func TestVerifyPoppler(t *testing.T) {
@@ -189,4 +191,62 @@ func TestVerifyPoppler(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// Rejections reached with hand-made updates signed by signUpdate.
+func TestVerifyRejectsHandMade(t *testing.T) {
+	f := newFixture(t)
+	issued := f.issued
+	page := objectText(t, issued, 3)
+	size := int(func() int64 { tr, _ := lastTrailer(t, issued); return tr["Size"].(int64) }())
+	sign := func(o signOpts) []byte { return signUpdate(t, issued, f.signer, o) }
+	signed := sign(signOpts{})
+	deep := strings.Repeat("[", 100) + strings.Repeat("]", 100)
+
+	tests := []struct {
+		name   string
+		file   []byte
+		reason Reason
+		detail string
+	}{
+		{"new text field", sign(signOpts{extra: map[int]string{900: "<< /FT /Tx /T (Y kien) /V (Khong tan thanh) >>"}, fields: "900 0 R"}), ReasonChanged, `form: new /Tx field "Y kien"`},
+		{"new text widget", sign(signOpts{extra: map[int]string{900: "<< /Type /Annot /Subtype /Widget /FT /Tx /T (x) /Rect [0 0 10 10] >>"}, annots: "900 0 R"}), ReasonChanged, "page 1: new widget of a /Tx field"},
+		{"new link", sign(signOpts{extra: map[int]string{900: "<< /Type /Annot /Subtype /Link /Rect [0 0 10 10] >>"}, annots: "900 0 R"}), ReasonChanged, "page 1: new annotation /Link"},
+		{"widget with an action", sign(signOpts{widget: "/AA << /PO << /S /JavaScript /JS (app.alert(1)) >> >>"}), ReasonChanged, "page 1: new signature widget with an action /AA"},
+		{"javascript in /Names", signUpdate(t, appendUpdate(t, issued, map[int]string{29: strings.Replace(objectText(t, issued, 29), "/EmbeddedFiles", "/JavaScript << /Names [(a) << /S /JavaScript /JS (1) >>] >> /EmbeddedFiles", 1)}, ""), f.signer, signOpts{}), ReasonChanged, "catalog: /Names changed"},
+		{"page added", sign(signOpts{extra: map[int]string{
+			900: page,
+			1:   strings.Replace(strings.Replace(objectText(t, issued, 1), "/Kids [3 0 R ]", "/Kids [3 0 R 900 0 R]", 1), "/Count 1", "/Count 2", 1),
+		}}), ReasonChanged, "page 2 added"},
+		{"xfa form", sign(signOpts{catalog: "", fields: "] /XFA (x) /Foo ["}), ReasonChanged, "form: /XFA added"},
+		{"too deeply nested", sign(signOpts{catalog: "/Foo " + deep}), ReasonTooComplex, "nesting"},
+		{"unsupported subfilter", sign(signOpts{subFilter: "adbe.x509.rsa_sha1"}), ReasonUnsupported, "adbe.x509.rsa_sha1"},
+		{"garbage update after signing", append(bytes.Clone(signed), fmt.Sprintf("xref\n0 1\nzzz\ntrailer\n<< >>\nstartxref\n%d\n%%%%EOF\n", len(signed))...), ReasonMalformed, "xref"},
+		{"xref loop", append(bytes.Clone(signed), fmt.Sprintf("xref\n0 0\ntrailer\n<< /Size %d /Prev %d >>\nstartxref\n%d\n%%%%EOF\n", size, len(signed), len(signed))...), ReasonMalformed, "loops"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantReject(t, issued, tt.file, f.opt, tt.reason, tt.detail)
+		})
+	}
+}
+
+func TestVerifyTimestampAndCAdES(t *testing.T) {
+	f := newFixture(t)
+	tsa := f.ca.Delegate(t, signtest.DelegateOptions{FullName: "Test TSA"})
+	for _, o := range []signOpts{{timestamp: true}, {subFilter: "ETSI.CAdES.detached"}} {
+		signed := signUpdate(t, f.issued, tsa, o)
+		res := mustVerify(t, f.issued, signed, f.opt)
+		s := res.Signatures[0]
+		if s.Timestamp != o.timestamp {
+			t.Errorf("%+v: Timestamp = %v", o, s.Timestamp)
+		}
+		if o.timestamp && (s.TimeSource != "timestamp_token" || time.Since(s.SigningTime) > time.Minute) {
+			t.Errorf("timestamp: time %v from %s", s.SigningTime, s.TimeSource)
+		}
+	}
+	// A token over other bytes is refused.
+	signed := signUpdate(t, f.issued, tsa, signOpts{timestamp: true})
+	bad := signtest.FlipByte(signed, tailOffset(t, f.issued, signed, "/M (D:")+8)
+	wantReject(t, f.issued, bad, f.opt, ReasonBadSignature, "imprint")
 }

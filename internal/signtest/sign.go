@@ -40,9 +40,11 @@ type SignOptions struct {
 	Reason   string // /Reason; DefaultReason when empty
 	Location string // /Location; DefaultLocation when empty
 	Contact  string // /ContactInfo; none when empty
-	// Visible draws pdfsign's appearance (the Name in Times-Roman) in SignatureRect on
-	// page 1. pdfsign then rewrites the page object to add the widget to its /Annots.
-	Visible bool
+	// Visible puts the signature's widget in SignatureRect on page 1 with a picture of a
+	// handwritten stroke as its appearance. pdfsign then rewrites the page object to add
+	// the widget to its /Annots. VisibleText draws pdfsign's text appearance (the Name in
+	// Times-Roman, garbled for Vietnamese) over the picture.
+	Visible, VisibleText bool
 	// OmitIntermediate leaves the intermediate out of the PKCS#7, as some signing apps do;
 	// a verifier must then find it elsewhere or fail.
 	OmitIntermediate bool
@@ -104,7 +106,10 @@ func (s *Signer) Sign(t testing.TB, file []byte, o SignOptions) []byte {
 	}
 	if o.Visible {
 		r := SignatureRect
-		data.Appearance = sign.Appearance{Visible: true, Page: 1, LowerLeftX: r[0], LowerLeftY: r[1], UpperRightX: r[2], UpperRightY: r[3]}
+		data.Appearance = sign.Appearance{
+			Visible: true, Page: 1, LowerLeftX: r[0], LowerLeftY: r[1], UpperRightX: r[2], UpperRightY: r[3],
+			Image: stampPNG(), ImageAsWatermark: o.VisibleText,
+		}
 	}
 	in := bytes.NewReader(file)
 	rdr, err := dpdf.NewReader(in, int64(len(file)))

@@ -7,8 +7,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
-	"math/big"
 	"fmt"
+	"math/big"
 	"sort"
 	"strconv"
 	"strings"
@@ -315,4 +315,9 @@ func format(v any) string {
 		return b.String()
 	}
 	panic(fmt.Sprintf("format %T", v))
+}
+
+func sha256Sum(b []byte) []byte {
+	s := sha256.Sum256(b)
+	return s[:]
 }

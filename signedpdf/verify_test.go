@@ -3,8 +3,8 @@ package signedpdf
 import (
 	"bytes"
 	"crypto/x509"
-	"fmt"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"

@@ -22,7 +22,7 @@ type fixture struct {
 	opt    Options
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ca := signtest.NewCA(t, "VNPT-CA Test")
 	p, issued := signtest.IssuedConfirmation(t, 12)

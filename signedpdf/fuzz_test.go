@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"testing"
 	"time"
@@ -104,6 +105,49 @@ func BenchmarkVerifyPoppler(b *testing.B) {
 	for b.Loop() {
 		if _, err := Verify(fx.issued, signed, fx.opt); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestVerifyMutations is a deterministic fuzz run over the seed updates, byte edits that
+// land mostly in PDF syntax, so that every `go test` exercises the hostile-input paths:
+// each call returns a rejection (or success) quickly.
+func TestVerifyMutations(t *testing.T) {
+	issued, err := os.ReadFile("testdata/issued.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tails [][]byte
+	for _, n := range []string{"testdata/signed-pdfsign.pdf", "testdata/signed-own.pdf"} {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tails = append(tails, b[len(issued):])
+	}
+	opt := Options{Roots: x509.NewCertPool(), IssueTime: time.Unix(0, 0), ReceiveTime: time.Now()}
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 1000 {
+		tail := bytes.Clone(tails[r.IntN(len(tails))])
+		for range 1 + r.IntN(4) {
+			p := r.IntN(len(tail))
+			switch r.IntN(3) {
+			case 0:
+				tail[p] = byte(r.IntN(256))
+			case 1:
+				tail = append(tail[:p:p], tail[min(len(tail), p+r.IntN(50)):]...)
+			case 2:
+				tail[p] = "0123456789 /<>[]()R"[r.IntN(19)]
+			}
+		}
+		start := time.Now()
+		_, err := Verify(issued, append(bytes.Clone(issued), tail...), opt)
+		var rej *Rejection
+		if err != nil && !errors.As(err, &rej) {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("case %d took %v", i, d)
 		}
 	}
 }

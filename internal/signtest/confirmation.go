@@ -4,6 +4,11 @@
 // github.com/digitorus/pdfsign and with poppler's pdfsig, and tampered files written as
 // real incremental updates. It is test tooling: its PDF reading is regular expressions that
 // are right on the files made here (gofpdf, pdfsign and poppler output), not a parser.
+//
+// The functions taking a testing.TB fail the test on an error. The PKI and pdfsign
+// signing also exist without one, returning errors (NewCAE, DelegateE, SignE, Save,
+// LoadCA, LoadSigner), for tools such as internal/cmd/bieuquyet-testca; those generate new
+// keys every time, where the test functions share a pool of keys.
 package signtest
 
 import (

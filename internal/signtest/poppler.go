@@ -51,7 +51,9 @@ func PopplerSign(t testing.TB, file []byte, s *Signer, o PopplerOptions) []byte 
 	mustRun(t, "openssl", "pkcs12", "-export", "-inkey", keyFile, "-in", certFile, "-name", nick, "-out", p12, "-passout", "pass:"+pass)
 	mustRun(t, "pk12util", "-i", p12, "-d", db, "-W", pass, "-K", "")
 	in, out := filepath.Join(dir, "in.pdf"), filepath.Join(dir, "out.pdf")
-	writeFile(t, in, file)
+	if err := writeFile(in, file); err != nil {
+		t.Fatal(err)
+	}
 	args := []string{"-add-signature", "-nssdir", db, "-nick", nick, "-reason", o.Reason}
 	if o.FieldName != "" {
 		args = append(args, "-new-signature-field-name", o.FieldName)

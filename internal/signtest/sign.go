@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
+	"fmt"
 	"testing"
 	"time"
 	"unicode/utf16"
@@ -59,6 +60,20 @@ type SignOptions struct {
 // the test unless file is an exact prefix of the result.
 func (s *Signer) Sign(t testing.TB, file []byte, o SignOptions) []byte {
 	t.Helper()
+	if o.Name == "" && !pdfsignSafe(s.Certificate.Subject.CommonName) {
+		t.Logf("signtest: pdfsign cannot write the name %q (see pdfsignSafe); the signature has no /Name", s.Certificate.Subject.CommonName)
+	}
+	signed, err := s.SignE(file, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed
+}
+
+// SignE is Sign outside tests: it returns an error instead of failing a test. When o.Name
+// is empty and pdfsign cannot write the certificate's CN (see pdfsignSafe), the signature
+// has no /Name.
+func (s *Signer) SignE(file []byte, o SignOptions) ([]byte, error) {
 	at := o.Time
 	if at.IsZero() {
 		at = time.Now().In(bq.CouncilZone)
@@ -66,7 +81,6 @@ func (s *Signer) Sign(t testing.TB, file []byte, o SignOptions) []byte {
 	if o.Name == "" {
 		o.Name = s.Certificate.Subject.CommonName
 		if !pdfsignSafe(o.Name) {
-			t.Logf("signtest: pdfsign cannot write the name %q (see pdfsignSafe); the signature has no /Name", o.Name)
 			o.Name = ""
 		}
 	}
@@ -81,7 +95,7 @@ func (s *Signer) Sign(t testing.TB, file []byte, o SignOptions) []byte {
 	}
 	for _, f := range []string{o.Name, o.Reason, o.Location, o.Contact} {
 		if !pdfsignSafe(f) {
-			t.Fatalf("signtest: pdfsign would write %q as a broken PDF string (see pdfsignSafe)", f)
+			return nil, fmt.Errorf("signtest: pdfsign would write %q as a broken PDF string (see pdfsignSafe)", f)
 		}
 	}
 	chain := s.Chain
@@ -114,34 +128,44 @@ func (s *Signer) Sign(t testing.TB, file []byte, o SignOptions) []byte {
 	in := bytes.NewReader(file)
 	rdr, err := dpdf.NewReader(in, int64(len(file)))
 	if err != nil {
-		t.Fatalf("pdfsign: read the file to sign: %v", err)
+		return nil, fmt.Errorf("pdfsign: read the file to sign: %w", err)
 	}
 	var out bytes.Buffer
 	if err := sign.Sign(in, &out, rdr, int64(len(file)), data); err != nil {
-		t.Fatalf("pdfsign: sign: %v", err)
+		return nil, fmt.Errorf("pdfsign: sign: %w", err)
 	}
 	signed := out.Bytes()
 	if !o.Time.IsZero() {
 		// digitorus/pkcs7 stamps the CMS with the wall clock; put the chosen time in it.
 		if err := resign(signed, s.Certificate, chain, s.Key, o.Digest, o.Time); err != nil {
-			t.Fatalf("signtest: re-sign with the signing time %v: %v", o.Time, err)
+			return nil, fmt.Errorf("signtest: re-sign with the signing time %v: %w", o.Time, err)
 		}
 	}
-	MustExtend(t, file, signed)
-	return signed
+	if err := Extends(file, signed); err != nil {
+		return nil, err
+	}
+	return signed, nil
 }
 
 // MustExtend fails the test unless after is before followed by more bytes: an
 // incremental update that leaves every byte of the earlier revision in place.
 func MustExtend(t testing.TB, before, after []byte) {
 	t.Helper()
+	if err := Extends(before, after); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Extends returns an error unless after is before followed by more bytes.
+func Extends(before, after []byte) error {
 	if len(after) <= len(before) || !bytes.Equal(after[:len(before)], before) {
 		n := 0
 		for n < len(before) && n < len(after) && before[n] == after[n] {
 			n++
 		}
-		t.Fatalf("not an incremental update: %d bytes became %d, the first %d are kept", len(before), len(after), n)
+		return fmt.Errorf("not an incremental update: %d bytes became %d, the first %d are kept", len(before), len(after), n)
 	}
+	return nil
 }
 
 // pdfsignSafe reports whether pdfsign writes s as a well-formed PDF string. pdfsign writes

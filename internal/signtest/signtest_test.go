@@ -399,3 +399,83 @@ func TestCertificateValidation(t *testing.T) {
 		})
 	}
 }
+
+func TestInfoString(t *testing.T) {
+	p, issued := IssuedConfirmation(t, 12)
+	title, err := InfoString(issued, "Title")
+	if want := "PHIẾU XÁC NHẬN KẾT QUẢ BIỂU QUYẾT - " + DelegateName + " - " + p.Poll.Title; err != nil || title != want {
+		t.Errorf("Title = %q, %v; want %q", title, err, want)
+	}
+	signed := NewCA(t, "VNPT-CA").Delegate(t, DelegateOptions{}).Sign(t, issued, SignOptions{})
+	if subject, err := InfoString(AppendAfterSigning(signed), "Subject"); err != nil || subject != p.Name() {
+		t.Errorf("Subject = %q, %v; want %q", subject, err, p.Name())
+	}
+	for _, tc := range []struct{ in, want string }{
+		{`(a\(b\)\\c\101\n)`, "a(b)\\cA\n"},
+		{"(line\\\ncontinued)", "linecontinued"},
+		{`<FEFF0054 1EA1>`, "Tạ"},
+		{`<41424>`, "AB@"},
+	} {
+		b, err := pdfString([]byte(tc.in))
+		if got := textString(b); err != nil || got != tc.want {
+			t.Errorf("%s = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestSaveLoad(t *testing.T) {
+	ca := NewCA(t, "bieuquyet TEST CA")
+	s := ca.Delegate(t, DelegateOptions{UID: "CCCD:074163000101"})
+	dir := t.TempDir()
+	if err := ca.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != ca.Name || !got.Root.Equal(ca.Root) || !got.Intermediate.Equal(ca.Intermediate) ||
+		!got.RootKey.Equal(ca.RootKey) || !got.IntermediateKey.Equal(ca.IntermediateKey) {
+		t.Error("LoadCA did not read back what Save wrote")
+	}
+	certFile, keyFile := s.WritePEM(t)
+	ls, err := LoadSigner(certFile, keyFile, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ls.Certificate.Equal(s.Certificate) || !ls.Key.Equal(s.Key) || len(ls.Chain) != 2 || !ls.Chain[1].Equal(ca.Intermediate) {
+		t.Error("LoadSigner did not read back what Save wrote")
+	}
+	other := ca.Delegate(t, DelegateOptions{})
+	_, otherKey := other.WritePEM(t)
+	if _, err := LoadSigner(certFile, otherKey, got); err == nil {
+		t.Error("LoadSigner accepted another certificate's key")
+	}
+	if fi, err := os.Stat(filepath.Join(dir, RootKeyFile)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("root key: %v, %v", fi, err)
+	}
+}
+
+func TestWithoutTB(t *testing.T) {
+	ca, err := NewCAE("bieuquyet TEST CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ca.DelegateE(DelegateOptions{FullName: "Lê Văn Vĩnh", UID: "CCCD:074163000101"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, issued := IssuedConfirmation(t, 12)
+	signed, err := s.SignE(issued, SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCMS(t, signed, s, true)
+	check(t, signed)
+	if _, err := s.SignE(issued, SignOptions{Reason: "(Vĩnh)"}); err == nil {
+		t.Error("SignE accepted a reason pdfsign cannot write")
+	}
+	if err := Extends(issued, issued); err == nil {
+		t.Error("Extends accepted an unchanged file")
+	}
+}

@@ -50,7 +50,9 @@ func Run(t testing.TB, name string, args ...string) (string, bool) {
 func WriteTemp(t testing.TB, name string, b []byte) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
-	writeFile(t, path, b)
+	if err := writeFile(path, b); err != nil {
+		t.Fatal(err)
+	}
 	return path
 }
 

@@ -12,36 +12,46 @@ import (
 	"github.com/bieuquyet/bieuquyet/internal/signtest"
 )
 
-// Seeds: the issued confirmation and signed copies, read from testdata so that the fuzz
-// corpus does not depend on keys generated at run time.
-func seedFiles(f *testing.F) (issued []byte, signed [][]byte) {
+// Seeds are read from testdata, so that the fuzz corpus does not depend on keys
+// generated at run time: the issued confirmation with a pdfsign signature and with one
+// made by signUpdate over an object-stream update, and a small hand-made document (a
+// few hundred bytes, so the fuzzer runs fast) with a signUpdate signature.
+func readSeed(f testing.TB, name string) []byte {
 	f.Helper()
-	issued, err := os.ReadFile("testdata/issued.pdf")
+	b, err := os.ReadFile("testdata/" + name)
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, name := range []string{"testdata/signed-pdfsign.pdf", "testdata/signed-own.pdf"} {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		signed = append(signed, b)
-	}
-	return issued, signed
+	return b
+}
+
+var seedPairs = [][2]string{
+	{"issued.pdf", "signed-pdfsign.pdf"},
+	{"issued.pdf", "signed-own.pdf"},
+	{"small-issued.pdf", "small-signed.pdf"},
 }
 
 func FuzzVerify(f *testing.F) {
-	issued, signed := seedFiles(f)
-	for _, s := range signed {
-		f.Add(s[len(issued):])
+	issued := [2][]byte{readSeed(f, "issued.pdf"), readSeed(f, "small-issued.pdf")}
+	for _, p := range seedPairs {
+		small := p[0] == "small-issued.pdf"
+		i := 0
+		if small {
+			i = 1
+		}
+		f.Add(small, readSeed(f, p[1])[len(issued[i]):])
 	}
-	f.Add([]byte("xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size 1 >>\nstartxref\n115025\n%%EOF\n"))
+	f.Add(true, []byte("xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size 1 /Prev 0 >>\nstartxref\n0\n%%EOF\n"))
 	opt := Options{Roots: x509.NewCertPool(), IssueTime: time.Unix(0, 0), ReceiveTime: time.Now()}
-	f.Fuzz(func(t *testing.T, tail []byte) {
+	f.Fuzz(func(t *testing.T, small bool, tail []byte) {
 		// The issued bytes are the service's own; only what follows them is fuzzed,
 		// which is where a hostile file has its say.
-		file := append(bytes.Clone(issued), tail...)
-		_, err := Verify(issued, file, opt)
+		base := issued[0]
+		if small {
+			base = issued[1]
+		}
+		file := append(bytes.Clone(base), tail...)
+		_, err := Verify(base, file, opt)
 		var rej *Rejection
 		if err != nil && !errors.As(err, &rej) {
 			t.Fatalf("Verify returned a non-rejection error: %v", err)
@@ -50,10 +60,8 @@ func FuzzVerify(f *testing.F) {
 }
 
 func FuzzIdentify(f *testing.F) {
-	issued, signed := seedFiles(f)
-	f.Add(issued)
-	for _, s := range signed {
-		f.Add(s)
+	for _, name := range []string{"small-issued.pdf", "small-signed.pdf", "issued.pdf", "signed-pdfsign.pdf", "signed-own.pdf"} {
+		f.Add(readSeed(f, name))
 	}
 	f.Add([]byte("%PDF-1.4\n%%EOF\n"))
 	f.Fuzz(func(t *testing.T, file []byte) {
@@ -62,6 +70,17 @@ func FuzzIdentify(f *testing.F) {
 			t.Fatalf("Identify = %+v without an error", id)
 		}
 	})
+}
+
+// smallIssued is a minimal one-page document with an Info /Subject, standing in for a
+// confirmation where the fuzzer needs small inputs.
+func smallIssued() []byte {
+	return makePDF(
+		[]byte("<< /Type /Catalog /Pages 2 0 R >>"),
+		[]byte("<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+		[]byte("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>"),
+		stream("", []byte("0 0 m 100 100 l S")),
+	)
 }
 
 // TestWriteSeeds rewrites the seed files in testdata when SIGNEDPDF_SEEDS is set.
@@ -74,6 +93,8 @@ func TestWriteSeeds(t *testing.T) {
 		"testdata/issued.pdf":         fx.issued,
 		"testdata/signed-pdfsign.pdf": fx.signer.Sign(t, fx.issued, signtest.SignOptions{Visible: true, Time: fx.signTime()}),
 		"testdata/signed-own.pdf":     signUpdate(t, appendObjStmUpdate(t, fx.issued, map[int]string{28: "<< /Subject (polls/3/confirmations/12) >>"}), fx.signer, signOpts{}),
+		"testdata/small-issued.pdf":   smallIssued(),
+		"testdata/small-signed.pdf":   signUpdate(t, smallIssued(), fx.signer, signOpts{}),
 	}
 	for name, b := range files {
 		if err := os.WriteFile(name, b, 0o644); err != nil {
@@ -113,17 +134,10 @@ func BenchmarkVerifyPoppler(b *testing.B) {
 // land mostly in PDF syntax, so that every `go test` exercises the hostile-input paths:
 // each call returns a rejection (or success) quickly.
 func TestVerifyMutations(t *testing.T) {
-	issued, err := os.ReadFile("testdata/issued.pdf")
-	if err != nil {
-		t.Fatal(err)
-	}
+	issued := readSeed(t, "issued.pdf")
 	var tails [][]byte
-	for _, n := range []string{"testdata/signed-pdfsign.pdf", "testdata/signed-own.pdf"} {
-		b, err := os.ReadFile(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tails = append(tails, b[len(issued):])
+	for _, p := range seedPairs[:2] {
+		tails = append(tails, readSeed(t, p[1])[len(issued):])
 	}
 	opt := Options{Roots: x509.NewCertPool(), IssueTime: time.Unix(0, 0), ReceiveTime: time.Now()}
 	r := rand.New(rand.NewPCG(1, 2))

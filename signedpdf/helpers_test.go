@@ -170,6 +170,10 @@ func catalogNum(t testing.TB, file []byte) int {
 	return tr["Root"].(Ref).Num
 }
 
+// sigReserve is how many hex digits signUpdate reserves for the CMS: an RSA 2048 signature
+// with two certificates takes about 4,000.
+const sigReserve = 8192
+
 // signOpts adjust signUpdate's update.
 type signOpts struct {
 	extra     map[int]string // more objects in the update
@@ -214,7 +218,7 @@ func signUpdate(t testing.TB, file []byte, s *signtest.Signer, o signOpts) []byt
 	}
 	objs := map[int]string{
 		sig: "<< /Type " + typ + " /Filter /Adobe.PPKLite /SubFilter /" + o.subFilter + " /ByteRange [0 0000000000 0000000000 0000000000] /Contents <" +
-			strings.Repeat("0", 16384) + "> /M (D:" + time.Now().UTC().Format("20060102150405") + "Z) >>",
+			strings.Repeat("0", sigReserve) + "> /M (D:" + time.Now().UTC().Format("20060102150405") + "Z) >>",
 		widget: fmt.Sprintf("<< /Type /Annot /Subtype /Widget /FT /Sig /T (Signature1) /V %d 0 R /Rect [0 0 0 0] /F 132 /P %d 0 R %s >>", sig, page, o.widget),
 		page:   addToDict(objectText(t, file, page), fmt.Sprintf("/Annots [%d 0 R %s]", widget, o.annots)),
 		cat:    addToDict(objectText(t, file, cat), fmt.Sprintf("/AcroForm << /Fields [%d 0 R %s] /SigFlags 3 >> %s", widget, o.fields, o.catalog)),
@@ -225,7 +229,7 @@ func signUpdate(t testing.TB, file []byte, s *signtest.Signer, o signOpts) []byt
 	out := appendUpdate(t, file, objs, "")
 	tail := string(out[len(file):])
 	b := len(file) + strings.Index(tail, "/Contents <") + len("/Contents ")
-	c := b + 16384 + 2
+	c := b + sigReserve + 2
 	br := fmt.Sprintf("[0 %010d %010d %010d]", b, c, len(out)-c)
 	i := len(file) + strings.Index(tail, "/ByteRange [")
 	copy(out[i+len("/ByteRange "):], br)
@@ -250,6 +254,9 @@ func signUpdate(t testing.TB, file []byte, s *signtest.Signer, o signOpts) []byt
 	der, err := sd.Finish()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if 2*len(der) > sigReserve {
+		t.Fatalf("the CMS takes %d bytes, more than reserved", len(der))
 	}
 	copy(out[b+1:], strings.ToUpper(hex.EncodeToString(der)))
 	return out

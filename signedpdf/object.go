@@ -2,7 +2,6 @@ package signedpdf
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"strconv"
 )
@@ -31,8 +30,6 @@ type (
 // maxDepth bounds the nesting of arrays and dictionaries, so a hostile file cannot
 // exhaust the stack.
 const maxDepth = 64
-
-var errSyntax = errors.New("syntax error")
 
 // syntaxErr is a parse error at an offset.
 type syntaxErr struct {

@@ -223,3 +223,30 @@ func TestIdentifyConfirmation(t *testing.T) {
 		t.Errorf("broken: %+v, %v", id, err)
 	}
 }
+
+// Hostile structures that must end in a limit, not in a crash: a chain of streams each
+// needing the next one's /Length, and predictor parameters asking for huge rows.
+func TestLimits(t *testing.T) {
+	var bodies [][]byte
+	bodies = append(bodies, []byte("<< /Type /Catalog /Pages 2 0 R >>"), []byte("<< /Type /Pages /Kids [] /Count 0 >>"))
+	const n = 5000
+	for i := 3; i < n; i++ {
+		bodies = append(bodies, fmt.Appendf(nil, "<< /Length %d 0 R >>\nstream\nx\nendstream", i+1))
+	}
+	bodies = append(bodies, []byte("1"))
+	d, _, err := open(makePDF(bodies...), &budget{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.get(Ref{3, 0}); !errors.Is(err, errLimit) {
+		t.Errorf("length chain: %v, want a limit error", err)
+	}
+	if _, err := unpredict([]byte{2, 0, 0}, Dict{"Predictor": int64(12), "Colors": int64(32), "BitsPerComponent": int64(16), "Columns": int64(1 << 20)}); err == nil {
+		t.Error("huge predictor rows: no error")
+	}
+	bomb := deflate(make([]byte, maxInflate+1))
+	d = newDoc(nil, &budget{})
+	if _, err := d.inflate(bomb); !errors.Is(err, errLimit) {
+		t.Errorf("deflate bomb: %v, want a limit error", err)
+	}
+}

@@ -21,6 +21,7 @@ const (
 	maxWalkDepth  = 256      // references followed in one comparison chain
 	maxPages      = 10000
 	maxFieldDepth = 32
+	maxNested     = 16 // objects read to read one: /Length, object stream, its /Length
 )
 
 // errLimit marks an input that exceeds one of the limits above.
@@ -371,6 +372,11 @@ func (d *doc) get(r Ref) (any, error) {
 	if d.bud.resolves > maxResolves {
 		return nil, limitErr("more than %d objects read", maxResolves)
 	}
+	// Reading one object can need another (a stream's indirect /Length, an object
+	// stream); a chain of such needs would otherwise recurse as deep as the file is long.
+	if len(d.busy) >= maxNested {
+		return nil, limitErr("more than %d objects needed to read one", maxNested)
+	}
 	d.busy[r.Num] = true
 	defer delete(d.busy, r.Num)
 	var v any
@@ -545,6 +551,11 @@ func unpredict(b []byte, parms Dict) ([]byte, error) {
 	}
 	bpp := (colors*bpc + 7) / 8
 	rowLen := (colors*bpc*cols + 7) / 8
+	if rowLen >= len(b) {
+		// Not even one row: nothing to undo, and no reason to allocate a row buffer
+		// as long as hostile parameters ask.
+		return nil, errors.New("predictor rows longer than the data")
+	}
 	switch {
 	case pred == 2:
 		if bpc != 8 {

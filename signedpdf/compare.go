@@ -24,6 +24,7 @@ type comparer struct {
 	// /P or a page's /Parent must not drag that difference in).
 	nodesA, nodesB map[Ref]string
 	depth          int
+	area           [4]float64 // Options.SignatureArea
 }
 
 // eq compares x from the issued state with y from the final state, following references
@@ -256,8 +257,8 @@ var (
 // compareStates returns a *changeErr naming the first change the final state b makes to
 // the issued state a that a signer may not make, or another error when either state
 // cannot be read.
-func compareStates(a, b *doc) error {
-	c := &comparer{a: a, b: b, memo: map[[2]Ref]bool{}}
+func compareStates(a, b *doc, area [4]float64) error {
+	c := &comparer{a: a, b: b, memo: map[[2]Ref]bool{}, area: area}
 
 	if _, in := a.trailer["Encrypt"]; !in {
 		if _, in := b.trailer["Encrypt"]; in {
@@ -423,7 +424,38 @@ func (c *comparer) newAnnot(v any, where string) error {
 		}
 		return changed("%s: new widget of a /%s field", where, ft)
 	}
+	if c.area != ([4]float64{}) {
+		// A widget's appearance is drawn inside its /Rect, so a rectangle inside the
+		// area leaves the rest of the page as issued; an empty one draws nothing.
+		r := rect(c.b, a["Rect"])
+		llx, urx := min(r[0], r[2]), max(r[0], r[2])
+		lly, ury := min(r[1], r[3]), max(r[1], r[3])
+		const tol = 1 // point, for rounding in signing apps
+		if urx > llx && ury > lly && (llx < c.area[0]-tol || lly < c.area[1]-tol || urx > c.area[2]+tol || ury > c.area[3]+tol) {
+			return changed("%s: signature widget at [%g %g %g %g] outside the signature area", where, r[0], r[1], r[2], r[3])
+		}
+	}
 	return nil
+}
+
+// rect reads a rectangle; what is not four numbers reads as zeros, an empty rectangle.
+func rect(d *doc, v any) [4]float64 {
+	var r [4]float64
+	rv, _ := d.resolve(v)
+	ra, ok := rv.(Array)
+	if !ok || len(ra) != 4 {
+		return r
+	}
+	for i, x := range ra {
+		xv, _ := d.resolve(x)
+		switch n := xv.(type) {
+		case int64:
+			r[i] = float64(n)
+		case float64:
+			r[i] = n
+		}
+	}
+	return r
 }
 
 // fieldType is a field's /FT, its own or inherited through /Parent.

@@ -216,10 +216,14 @@ func signUpdate(t testing.TB, file []byte, s *signtest.Signer, o signOpts) []byt
 	if o.timestamp {
 		typ, o.subFilter = "/DocTimeStamp", "ETSI.RFC3161"
 	}
+	rect := "/Rect [0 0 0 0]" // invisible
+	if strings.Contains(o.widget, "/Rect") {
+		rect = ""
+	}
 	objs := map[int]string{
 		sig: "<< /Type " + typ + " /Filter /Adobe.PPKLite /SubFilter /" + o.subFilter + " /ByteRange [0 0000000000 0000000000 0000000000] /Contents <" +
 			strings.Repeat("0", sigReserve) + "> /M (D:" + time.Now().UTC().Format("20060102150405") + "Z) >>",
-		widget: fmt.Sprintf("<< /Type /Annot /Subtype /Widget /FT /Sig /T (Signature1) /V %d 0 R /Rect [0 0 0 0] /F 132 /P %d 0 R %s >>", sig, page, o.widget),
+		widget: fmt.Sprintf("<< /Type /Annot /Subtype /Widget /FT /Sig /T (Signature1) /V %d 0 R %s /F 132 /P %d 0 R %s >>", sig, rect, page, o.widget),
 		page:   addToDict(objectText(t, file, page), fmt.Sprintf("/Annots [%d 0 R %s]", widget, o.annots)),
 		cat:    addToDict(objectText(t, file, cat), fmt.Sprintf("/AcroForm << /Fields [%d 0 R %s] /SigFlags 3 >> %s", widget, o.fields, o.catalog)),
 	}

@@ -96,25 +96,12 @@ func findSignatures(d *doc) ([]*sigInfo, error) {
 // widgetPlace finds the page and rectangle of a signature field's widget: the field
 // itself when merged with its widget, else its first kid.
 func widgetPlace(d *doc, pages *pageTree, f field) (int, [4]float64) {
-	var rect [4]float64
 	w := f.dict
 	if _, ok := w["Rect"]; !ok {
 		kv, _ := d.resolve(f.dict["Kids"])
 		if kids, ok := kv.(Array); ok && len(kids) > 0 {
 			o, _ := d.resolve(kids[0])
 			w, _ = o.(Dict)
-		}
-	}
-	rv, _ := d.resolve(w["Rect"])
-	if ra, ok := rv.(Array); ok && len(ra) == 4 {
-		for i, x := range ra {
-			xv, _ := d.resolve(x)
-			switch n := xv.(type) {
-			case int64:
-				rect[i] = float64(n)
-			case float64:
-				rect[i] = n
-			}
 		}
 	}
 	page := 0
@@ -125,7 +112,7 @@ func widgetPlace(d *doc, pages *pageTree, f field) (int, [4]float64) {
 			}
 		}
 	}
-	return page, rect
+	return page, rect(d, w["Rect"])
 }
 
 // readSig reads a signature dictionary from its place in the file, noting where its

@@ -135,6 +135,12 @@ type Options struct {
 	ReceiveTime time.Time
 	// ClockSkew is allowed on both ends of the signing time's window; 0 means 5 minutes.
 	ClockSkew time.Duration
+	// SignatureArea, when not all zero, is the rectangle [llx lly urx ury] (PDF points)
+	// that new signature widgets must lie in (to a point), or be empty: a widget's
+	// appearance is drawn over the page, and one as large as the page could hide the
+	// issued content behind a signature stamp. For a confirmation it is the signature
+	// area of docs/confirmation-format.md.
+	SignatureArea [4]float64
 }
 
 // Result is a file accepted by Verify.
@@ -355,7 +361,7 @@ func Verify(issued, file []byte, opt Options) (res *Result, err error) {
 			return nil, reject(ReasonNotWholeFile, "%s ends at byte %d, the file has %d", s.name(), s.br[2]+s.br[3], len(file))
 		}
 	}
-	if err := compareStates(a, b); err != nil {
+	if err := compareStates(a, b, opt.SignatureArea); err != nil {
 		return nil, readErr("comparison", err)
 	}
 	res = &Result{}

@@ -68,7 +68,29 @@ func TestVerifyPdfsign(t *testing.T) {
 			t.Fatalf("%d signatures", len(res.Signatures))
 		}
 		s := res.Signatures[0]
-		t.Logf("%+v", s)
+		c := f.signer.Certificate
+		if s.Fingerprint != f.signer.Fingerprint() || s.Serial != c.SerialNumber.Text(16) ||
+			s.Subject != c.Subject.String() || s.Issuer != c.Issuer.String() || s.Certificate == nil {
+			t.Errorf("certificate fields %+v", s)
+		}
+		if len(s.PersonalIDs) != 1 || s.PersonalIDs[0] != "CCCD:079203000101" {
+			t.Errorf("PersonalIDs = %q", s.PersonalIDs)
+		}
+		if s.TimeSource != "signing_time_attribute" || s.SigningTime.Sub(f.signTime()).Abs() > 5*time.Second {
+			t.Errorf("signing time %v from %s", s.SigningTime, s.TimeSource)
+		}
+		if s.Timestamp || s.Field == "" {
+			t.Errorf("Timestamp %v, Field %q", s.Timestamp, s.Field)
+		}
+		if visible && (s.Page != 1 || s.Rect[0] < 340 || s.Rect[0] > 341) {
+			t.Errorf("visible widget at page %d %v", s.Page, s.Rect)
+		}
+	}
+	// A delegate with both a UID and a serialNumber, as some CAs issue.
+	both := f.ca.Delegate(t, signtest.DelegateOptions{UID: "CCCD:079203000101", SerialNumber: "CMND:271234567"})
+	res := mustVerify(t, f.issued, both.Sign(t, f.issued, signtest.SignOptions{Time: f.signTime()}), f.opt)
+	if ids := strings.Join(res.Signatures[0].PersonalIDs, ","); ids != "CMND:271234567,CCCD:079203000101" && ids != "CCCD:079203000101,CMND:271234567" {
+		t.Errorf("PersonalIDs = %s", ids)
 	}
 }
 
@@ -179,7 +201,10 @@ func TestVerifyPoppler(t *testing.T) {
 	if len(res.Signatures) != 1 || res.Signatures[0].Field != "DaiBieu" {
 		t.Fatalf("signatures %+v", res.Signatures)
 	}
-	t.Logf("poppler adds %d bytes; %+v", len(signed)-len(f.issued), res.Signatures[0])
+	if s := res.Signatures[0]; s.TimeSource != "sig_dict_m" || time.Since(s.SigningTime) > time.Minute {
+		// pdfsig's CMS has no signingTime attribute; /M is the claim.
+		t.Errorf("poppler signing time %v from %s", s.SigningTime, s.TimeSource)
+	}
 	// A second signature by pdfsig over the first: both verify, in file order.
 	twice := signtest.PopplerSign(t, signed, f.signer, signtest.PopplerOptions{FieldName: "DaiBieu2"})
 	res = mustVerify(t, f.issued, twice, f.opt)
@@ -249,4 +274,24 @@ func TestVerifyTimestampAndCAdES(t *testing.T) {
 	signed := signUpdate(t, f.issued, tsa, signOpts{timestamp: true})
 	bad := signtest.FlipByte(signed, tailOffset(t, f.issued, signed, "/M (D:")+8)
 	wantReject(t, f.issued, bad, f.opt, ReasonBadSignature, "imprint")
+}
+
+func TestVerifySignatureArea(t *testing.T) {
+	f := newFixture(t)
+	opt := f.opt
+	opt.SignatureArea = signtest.SignatureRect
+	// pdfsign's visible stamp goes in the area; an invisible one is empty.
+	for _, visible := range []bool{false, true} {
+		mustVerify(t, f.issued, f.signer.Sign(t, f.issued, signtest.SignOptions{Visible: visible, Time: f.signTime()}), opt)
+	}
+	mustVerify(t, f.issued, signtest.PopplerSign(t, f.issued, f.signer, signtest.PopplerOptions{}), opt)
+	// A stamp over the whole page could hide the ticked box.
+	big := signUpdate(t, f.issued, f.signer, signOpts{widget: "/Rect [0 0 595 842] /AP << /N 900 0 R >>", extra: map[int]string{
+		900: string(stream("/Type /XObject /Subtype /Form /BBox [0 0 595 842]", []byte("1 1 1 rg 0 0 595 842 re f"))),
+	}})
+	wantReject(t, f.issued, big, opt, ReasonChanged, "page 1: signature widget at [0 0 595 842] outside the signature area")
+	// Without the option, the caller decides from Signature.Rect.
+	if res := mustVerify(t, f.issued, big, f.opt); res.Signatures[0].Rect != [4]float64{0, 0, 595, 842} {
+		t.Errorf("Rect = %v", res.Signatures[0].Rect)
+	}
 }

@@ -23,6 +23,15 @@ const (
 	SignatureH = 25.0
 )
 
+// SignatureRect is the signature area as a PDF rectangle [llx lly urx ury] in points from
+// the page's bottom left, grown by margin millimetres on every side: what a verifier
+// lets a signature widget cover.
+func SignatureRect(margin float64) [4]float64 {
+	const pt = 72 / 25.4
+	return [4]float64{(SignatureX - margin) * pt, (pageH - SignatureY - SignatureH - margin) * pt,
+		(SignatureX + SignatureW + margin) * pt, (pageH - SignatureY + margin) * pt}
+}
+
 // Fixed places of the page's foot, in millimetres from the top left corner.
 const (
 	sigColX   = 105.0 // the signature block's column: 105 to 195, centred on the area

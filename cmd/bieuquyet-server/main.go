@@ -19,9 +19,16 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/bieuquyet/bieuquyet/pdf"
+	"github.com/bieuquyet/bieuquyet/qrscan"
+	"github.com/bieuquyet/bieuquyet/signedpdf"
 	"github.com/bieuquyet/bieuquyet/server"
 	"github.com/bieuquyet/bieuquyet/store/sqlite"
 )
+
+// signatureMargin is how far, in millimetres, a signing app's stamp may stray beyond the
+// confirmation's signature area: apps place it by hand or by coordinates rounded their
+// own way, and 3 mm still keeps it off the delegate's name and the ticked choices.
+const signatureMargin = 3
 
 // shutdownGrace bounds how long calls in flight may run on after SIGINT or SIGTERM.
 const shutdownGrace = 10 * time.Second
@@ -64,6 +71,7 @@ type serveConfig struct {
 	listen, db, logLevel string
 	tls                  tlsFiles
 	insecure             bool
+	trustRoots           string
 }
 
 // serveFlags declares the serve flags into c.
@@ -76,6 +84,8 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs.StringVar(&c.tls.key, "tls-key", env("BIEUQUYET_TLS_KEY", ""), "PEM key of --tls-cert (env BIEUQUYET_TLS_KEY)")
 	fs.StringVar(&c.tls.clientCA, "tls-client-ca", env("BIEUQUYET_TLS_CLIENT_CA", ""), "PEM CA bundle: require client certificates it signed (env BIEUQUYET_TLS_CLIENT_CA)")
 	fs.BoolVar(&c.insecure, "insecure", false, "allow serving without TLS on an address other than loopback")
+	fs.StringVar(&c.trustRoots, "trust-roots", env("BIEUQUYET_TRUST_ROOTS", "./data/trust-roots"),
+		"`DIR` of PEM root certificates of the CAs whose signatures on confirmations are trusted, read for each file checked (env BIEUQUYET_TRUST_ROOTS)")
 	return fs
 }
 
@@ -170,7 +180,15 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	cfg := server.Config{Store: st, Logger: log, Renderer: pdf.New()}
+	_, roots, err := signedpdf.LoadRoots(c.trustRoots)
+	if err != nil {
+		return err
+	}
+	if roots == 0 {
+		log.Warn("no trusted roots: every signed confirmation will be rejected as untrusted until the CAs' root certificates are put there", "trust_roots", c.trustRoots)
+	}
+	cfg := server.Config{Store: st, Logger: log, Renderer: pdf.New(), Scans: qrscan.New(),
+		Verifier: &signedpdf.Checker{RootsDir: c.trustRoots, SignatureArea: pdf.SignatureRect(signatureMargin)}}
 	if creds != nil {
 		cfg.Options = append(cfg.Options, grpc.Creds(creds))
 	}
@@ -178,7 +196,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
 	log.Info("serving", "addr", lis.Addr().String(), "db", c.db, "schema_version", sqlite.SchemaVersion(),
-		"tls", creds != nil, "client_certificates", c.tls.clientCA != "")
+		"tls", creds != nil, "client_certificates", c.tls.clientCA != "", "trust_roots", c.trustRoots, "trusted_roots", roots)
 
 	select {
 	case err := <-served:

@@ -20,8 +20,8 @@ import (
 
 	"github.com/bieuquyet/bieuquyet/pdf"
 	"github.com/bieuquyet/bieuquyet/qrscan"
-	"github.com/bieuquyet/bieuquyet/signedpdf"
 	"github.com/bieuquyet/bieuquyet/server"
+	"github.com/bieuquyet/bieuquyet/signedpdf"
 	"github.com/bieuquyet/bieuquyet/store/sqlite"
 )
 

@@ -26,7 +26,7 @@ func Tool(t testing.TB, name, aptPackage string) string {
 
 // The Debian packages of the tools used here.
 var aptPackages = map[string]string{
-	"pdfsig": "poppler-utils", "pdftotext": "poppler-utils", "qpdf": "qpdf",
+	"pdfsig": "poppler-utils", "pdftotext": "poppler-utils", "pdftoppm": "poppler-utils", "qpdf": "qpdf",
 	"certutil": "libnss3-tools", "pk12util": "libnss3-tools", "openssl": "openssl",
 }
 

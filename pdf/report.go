@@ -88,6 +88,32 @@ func outcomeText(t *bq.Tally) string {
 	return ""
 }
 
+// confirmedText says what was confirmed in writing (Điều 7.2) beside the recorded count:
+// the confirmed tally, its outcome under the same rule and whether it is official.
+func confirmedText(r *bq.Reconciliation) [][]piece {
+	p := r.Poll
+	c := r.Confirmed
+	head := fmt.Sprintf("Xác nhận bằng văn bản: %d/%d đại biểu đã xác nhận", c.Confirmed, p.Eligible)
+	var counts []string
+	for i, o := range p.Options {
+		counts = append(counts, fmt.Sprintf("%s %d", o, c.Counts[i]))
+	}
+	head += " (" + strings.Join(counts, "; ") + ")."
+	lines := [][]piece{{{"", head}}}
+	switch c.Outcome {
+	case bq.OutcomePassed:
+		lines = append(lines, []piece{{"", "Kết quả theo xác nhận: "}, {"B", fmt.Sprintf("Thông qua: %d/%d tán thành, cần %d", c.Counts[bq.OptionInFavour], p.Eligible, c.Required)}})
+	case bq.OutcomeFailed:
+		lines = append(lines, []piece{{"", "Kết quả theo xác nhận: "}, {"B", fmt.Sprintf("Không thông qua: %d/%d tán thành, cần %d", c.Counts[bq.OptionInFavour], p.Eligible, c.Required)}})
+	}
+	if r.Official {
+		lines = append(lines, []piece{{"B", "Đây là kết quả chính thức."}})
+	} else if !p.ConfirmationDeadline.IsZero() {
+		lines = append(lines, []piece{{"I", "Chưa phải kết quả chính thức: đang chờ xác nhận bằng văn bản đến " + bq.DocumentTime(p.ConfirmationDeadline) + "."}})
+	}
+	return lines
+}
+
 // reportRule says the vote's rule in words; an opinion poll has none.
 func reportRule(t *bq.Tally) string {
 	p := t.Poll
@@ -406,6 +432,11 @@ func (r *Renderer) Report(rep *bq.TallyReport) ([]byte, error) {
 	w.chart(tl)
 	if s := outcomeText(tl); s != "" {
 		w.para(reportSize, alignLeft, piece{"", "Kết quả: "}, piece{"B", s})
+	}
+	if tl.Confirmations != nil {
+		for _, line := range confirmedText(bq.Reconcile(tl, tl.Confirmations)) {
+			w.para(reportSize, alignJustify, line...)
+		}
 	}
 
 	w.y += 2

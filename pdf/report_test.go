@@ -376,6 +376,28 @@ func TestReportVariants(t *testing.T) {
 			}
 			r.Tally.Voted = 0
 		}, []string{"Chưa có đại biểu nào biểu quyết.", "Kết quả: Không thông qua: 0/9 tán thành, cần 5", "9 Ưng Hoàng Phúc"}},
+		// Five voted in favour, but only two confirmed in writing: the recorded vote
+		// passes, the official result does not.
+		{"finalized, confirmations missing", func(r *bq.TallyReport) {
+			p := r.Tally.Poll
+			p.State, p.ConfirmationDeadline = bq.StateFinalized, at("2026-12-01 17:00")
+			c := func(person int64, options []int, status bq.ConfirmationStatus) bq.Confirmation {
+				return bq.Confirmation{ID: person, PollID: p.ID, PersonID: person, Options: options, Written: options, Status: status}
+			}
+			r.Tally.Confirmations = []bq.Confirmation{
+				c(1, []int{0}, bq.StatusSigned), c(2, []int{0}, bq.StatusSigned), c(3, []int{0}, bq.StatusOverdue),
+				c(4, []int{1}, bq.StatusSigned), c(5, []int{0}, bq.StatusDeclined),
+			}
+		}, []string{
+			"Kết quả: Thông qua: 5/9 tán thành, cần 5",
+			"Xác nhận bằng văn bản: 3/9 đại biểu đã xác nhận (Tán thành 2; Không tán thành 1; Không biểu quyết 0).",
+			"Kết quả theo xác nhận: Không thông qua: 2/9 tán thành, cần 5",
+			"Đây là kết quả chính thức.",
+		}},
+		{"confirming", func(r *bq.TallyReport) {
+			r.Tally.Poll.ConfirmationDeadline = at("2026-12-01 17:00")
+			r.Tally.Confirmations = []bq.Confirmation{}
+		}, []string{"Xác nhận bằng văn bản: 0/9 đại biểu đã xác nhận", "Chưa phải kết quả chính thức: đang chờ xác nhận bằng văn bản đến 17 giờ 00 phút, ngày 01/12/2026."}},
 		{"twenty long options", func(r *bq.TallyReport) {
 			o := opinionReport()
 			p := opinionPaper().Poll

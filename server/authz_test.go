@@ -165,7 +165,7 @@ func newFixture(t *testing.T) *fixture {
 			f.own = c.Name()
 		case f.leader:
 			f.mismatch = c.Name()
-			if _, _, err := st.ChangeConfirmation(ctx, a, c.PollID, c.ID, "RecordPaperConfirmation", func(p *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error) {
+			if _, _, err := st.ChangeConfirmation(ctx, a, c.PollID, c.ID, "RecordPaperConfirmation", bq.RequestKey{}, func(p *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error) {
 				return c.RecordPaper(time.Now(), a.Actor, []int{1}, p, nil) // 1 is "Không tán thành"
 			}); err != nil {
 				t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	bq "github.com/bieuquyet/bieuquyet"
 	pb "github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1"
@@ -145,8 +146,12 @@ func (s *confirmationServer) SubmitSignedConfirmation(stream pb.ConfirmationServ
 		info := signer.SignerInfo
 		file.Signer = &info
 	}
+	key, err := uploadKey(meta, file.SHA256)
+	if err != nil {
+		return s.fail(ctx, err)
+	}
 	var step *bq.ConfirmationEvent
-	after, poll, err := s.store.ChangeConfirmation(ctx, a, pollID, id, "SubmitSignedConfirmation", func(_ *bq.Poll, c *bq.Confirmation) (e *bq.ConfirmationEvent, err error) {
+	after, poll, err := s.store.ChangeConfirmation(ctx, a, pollID, id, "SubmitSignedConfirmation", key, func(_ *bq.Poll, c *bq.Confirmation) (e *bq.ConfirmationEvent, err error) {
 		if rejection != nil {
 			step, err = c.Reject(now, a.Actor, rejection.Reason, rejection.Message, file)
 		} else {
@@ -158,14 +163,37 @@ func (s *confirmationServer) SubmitSignedConfirmation(stream pb.ConfirmationServ
 		return s.fail(ctx, err)
 	}
 	s.hub.notify(pollID)
-	resp := &pb.SubmitSignedConfirmationResponse{Confirmation: confirmationPB(after), Accepted: rejection == nil, Poll: pollPB(poll, nil),
-		Late: step.Late}
-	if rejection != nil {
-		resp.Reason, resp.Message = rejection.Reason, rejection.Message
-	} else {
-		resp.Signer = signerPB(file.Signer)
+	resp := &pb.SubmitSignedConfirmationResponse{Confirmation: confirmationPB(after), Accepted: rejection == nil, Poll: pollPB(poll, nil)}
+	switch {
+	case step == nil: // a retry: the answer is the confirmation as it is
+		resp.Accepted = after.Status == bq.StatusSigned
+		if after.Status == bq.StatusRejected {
+			resp.Reason, resp.Message = after.Reason, after.Detail
+		}
+		if resp.Accepted && after.Evidence != nil {
+			resp.Signer = signerPB(after.Evidence.Signer)
+		}
+	case rejection != nil:
+		resp.Reason, resp.Message, resp.Late = rejection.Reason, rejection.Message, step.Late
+	default:
+		resp.Signer, resp.Late = signerPB(file.Signer), step.Late
 	}
 	return stream.SendAndClose(resp)
+}
+
+// uploadKey is the request key of an upload: its metadata without the request id, and
+// the file's digest, so that the same id with another file is another request.
+func uploadKey(meta interface {
+	proto.Message
+	GetRequestId() string
+}, fileSHA256 string) (bq.RequestKey, error) {
+	key, err := requestKey(meta)
+	if err != nil || key.ID == "" {
+		return key, err
+	}
+	sum := sha256.Sum256([]byte(key.Fingerprint + ":" + fileSHA256))
+	key.Fingerprint = hex.EncodeToString(sum[:])
+	return key, nil
 }
 
 // mustOwn refuses a person who is not the confirmation's delegate, as the policy refuses
@@ -260,8 +288,12 @@ func (s *confirmationServer) RecordPaperConfirmation(stream pb.ConfirmationServi
 	a := auditFrom(ctx)
 	file := fileOf(bq.FileScan, media, data, a, true)
 	file.ReceiveTime = now
+	key, err := uploadKey(meta, file.SHA256)
+	if err != nil {
+		return s.fail(ctx, err)
+	}
 	var step *bq.ConfirmationEvent
-	after, poll, err := s.store.ChangeConfirmation(ctx, a, pollID, id, "RecordPaperConfirmation", func(p *bq.Poll, c *bq.Confirmation) (e *bq.ConfirmationEvent, err error) {
+	after, poll, err := s.store.ChangeConfirmation(ctx, a, pollID, id, "RecordPaperConfirmation", key, func(p *bq.Poll, c *bq.Confirmation) (e *bq.ConfirmationEvent, err error) {
 		step, err = c.RecordPaper(now, a.Actor, written, p, file)
 		return step, err
 	})
@@ -269,7 +301,7 @@ func (s *confirmationServer) RecordPaperConfirmation(stream pb.ConfirmationServi
 		return s.fail(ctx, err)
 	}
 	s.hub.notify(pollID)
-	return stream.SendAndClose(&pb.RecordPaperConfirmationResponse{Confirmation: confirmationPB(after), Late: step.Late, Poll: pollPB(poll, nil)})
+	return stream.SendAndClose(&pb.RecordPaperConfirmationResponse{Confirmation: confirmationPB(after), Late: step != nil && step.Late, Poll: pollPB(poll, nil)})
 }
 
 // optionIndexes maps option texts to the poll's indices.
@@ -295,8 +327,12 @@ func (s *confirmationServer) DeclineConfirmation(ctx context.Context, req *pb.De
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
+	key, err := requestKey(req)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
 	now, a := s.now(), auditFrom(ctx)
-	after, poll, err := s.store.ChangeConfirmation(ctx, a, pollID, id, "DeclineConfirmation", func(p *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error) {
+	after, poll, err := s.store.ChangeConfirmation(ctx, a, pollID, id, "DeclineConfirmation", key, func(p *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error) {
 		choice, err := optionIndexes(p, "options", req.GetOptions())
 		if err != nil {
 			return nil, err
@@ -315,8 +351,12 @@ func (s *confirmationServer) ResolveMismatch(ctx context.Context, req *pb.Resolv
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
+	key, err := requestKey(req)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
 	now, a := s.now(), auditFrom(ctx)
-	after, poll, err := s.store.ChangeConfirmation(ctx, a, pollID, id, "ResolveMismatch", func(_ *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error) {
+	after, poll, err := s.store.ChangeConfirmation(ctx, a, pollID, id, "ResolveMismatch", key, func(_ *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error) {
 		return c.Resolve(now, a.Actor, req.GetNote())
 	})
 	if err != nil {

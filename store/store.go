@@ -115,7 +115,9 @@ type ConfirmationStore interface {
 	// the step with its file and the new status, appends an audit event with action, and
 	// finalizes the poll when it is settled (bq.PollSettled). A finalized poll takes only
 	// late steps. It returns the confirmation and the poll after the step.
-	ChangeConfirmation(ctx context.Context, a bq.Audit, pollID, id int64, action string,
+	// A retry of the same request (key) returns the confirmation and poll as they are,
+	// without calling change.
+	ChangeConfirmation(ctx context.Context, a bq.Audit, pollID, id int64, action string, key bq.RequestKey,
 		change func(*bq.Poll, *bq.Confirmation) (*bq.ConfirmationEvent, error)) (*bq.Confirmation, *bq.Poll, error)
 	// ConfirmationHistory returns a confirmation's steps, oldest first, with the files
 	// they name (without content).

@@ -195,8 +195,13 @@ func (s *Store) IssueConfirmations(ctx context.Context, a bq.Audit, plan *store.
 		if err := s.remember(ctx, tx, a, action, key, bq.PollName(p.ID)); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, a, action, bq.PollName(p.ID), "issued %d written confirmations of %q, due %s: confirming",
-			len(out), p.Title, p.ConfirmationDeadline.Format(time.RFC3339))
+		if err := s.record(ctx, tx, a, action, bq.PollName(p.ID), "issued %d written confirmations of %q, due %s: confirming",
+			len(out), p.Title, p.ConfirmationDeadline.Format(time.RFC3339)); err != nil {
+			return err
+		}
+		// A poll nobody voted in owes no confirmation: it is settled at once.
+		_, err = s.settle(ctx, tx, a, p, plan.IssueTime)
+		return err
 	})
 	if err != nil {
 		return nil, nil, err

@@ -137,7 +137,7 @@ func (s *Store) FindConfirmationBySHA256(ctx context.Context, digest string) (*b
 }
 
 // ChangeConfirmation applies one step to a confirmation; see store.ConfirmationStore.
-func (s *Store) ChangeConfirmation(ctx context.Context, a bq.Audit, pollID, id int64, action string,
+func (s *Store) ChangeConfirmation(ctx context.Context, a bq.Audit, pollID, id int64, action string, key bq.RequestKey,
 	change func(*bq.Poll, *bq.Confirmation) (*bq.ConfirmationEvent, error)) (*bq.Confirmation, *bq.Poll, error) {
 	var c *bq.Confirmation
 	var p *bq.Poll
@@ -148,6 +148,14 @@ func (s *Store) ChangeConfirmation(ctx context.Context, a bq.Audit, pollID, id i
 			return err
 		}
 		if _, err = getConfirmation(ctx, tx, pollID, id); err != nil {
+			return err
+		}
+		// The result of a retry is the confirmation as it is: the first call's step and
+		// any taken since.
+		if _, found, err := earlier(ctx, tx, a, action, key); err != nil || found {
+			if found {
+				c, err = getConfirmation(ctx, tx, pollID, id)
+			}
 			return err
 		}
 		if p.State != bq.StateConfirming && p.State != bq.StateFinalized {
@@ -173,10 +181,16 @@ func (s *Store) ChangeConfirmation(ctx context.Context, a bq.Audit, pollID, id i
 		if err != nil {
 			return err
 		}
+		if e == nil {
+			return fmt.Errorf("%s: the change took no step", c.Name())
+		}
 		if p.State == bq.StateFinalized && !e.Late {
 			return bq.Errorf(bq.CodeFailedPrecondition, "%s is finalized: its result is official and no confirmation changes", bq.PollName(p.ID))
 		}
 		if err := s.saveStep(ctx, tx, a, action, c, e); err != nil {
+			return err
+		}
+		if err := s.remember(ctx, tx, a, action, key, c.Name()); err != nil {
 			return err
 		}
 		if c.Written != nil {

@@ -48,7 +48,7 @@ func stepped(t *testing.T) (*Store, string, []bq.Confirmation) {
 		}},
 	}
 	for _, st := range steps {
-		if _, _, err := s.ChangeConfirmation(context.Background(), storetest.Audit, st.c.PollID, st.c.ID, "Step",
+		if _, _, err := s.ChangeConfirmation(context.Background(), storetest.Audit, st.c.PollID, st.c.ID, "Step", bq.RequestKey{},
 			func(p *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error) { return st.step(s.now(), p, c) }); err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +146,7 @@ func TestUpgradeToConfirmationHistoryKeepsDigests(t *testing.T) {
 	if v := storetest.Verify(t, s); !v.OK {
 		t.Fatalf("after the upgrade: %+v", v)
 	}
-	if _, _, err := s.ChangeConfirmation(ctx, storetest.Audit, cs[0].PollID, cs[0].ID, "SubmitSignedConfirmation",
+	if _, _, err := s.ChangeConfirmation(ctx, storetest.Audit, cs[0].PollID, cs[0].ID, "SubmitSignedConfirmation", bq.RequestKey{},
 		func(_ *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error) {
 			return c.Sign(s.now(), "people/1", returnedFile(bq.FileSignedPDF, "%PDF signed", true))
 		}); err != nil {

@@ -57,7 +57,7 @@ func returned(f *PollFixture, kind bq.FileKind, data string, accepted bool) *bq.
 type stepFunc func(now time.Time, p *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error)
 
 func (f *PollFixture) change(c bq.Confirmation, action string, step stepFunc) (*bq.Confirmation, *bq.Poll, error) {
-	return f.Store.ChangeConfirmation(context.Background(), Audit, c.PollID, c.ID, action,
+	return f.Store.ChangeConfirmation(context.Background(), Audit, c.PollID, c.ID, action, bq.RequestKey{},
 		func(p *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error) { return step(f.Clock.Now(), p, c) })
 }
 
@@ -547,4 +547,37 @@ func testFindConfirmationBySHA256(t *testing.T, open Factory) {
 		_, err := f.Store.FindConfirmationBySHA256(ctx, digest)
 		wantCode(t, err, bq.CodeNotFound)
 	}
+}
+
+// A step retried with its request id (the answer was lost) is taken once: the retry gets
+// the confirmation as it is and its change is not called; the id used for another
+// confirmation's step, or by another caller, is refused.
+func testAConfirmationStepRetriedIsOneStep(t *testing.T, open Factory) {
+	f := newPollFixture(t, open)
+	ctx := context.Background()
+	p, cs := confirmingBanPoll(t, f)
+	key := bq.RequestKey{ID: "cli-decline-1", Fingerprint: "f1"}
+	step := func(p *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error) {
+		return c.Decline(f.Clock.Now(), Audit.Actor, "Tôi vắng mặt", nil, p)
+	}
+	first, _, err := f.Store.ChangeConfirmation(ctx, Audit, p.ID, cs[1].ID, "DeclineConfirmation", key, step)
+	if err != nil || first.Status != bq.StatusDeclined {
+		t.Fatalf("decline: %+v, %v", first, err)
+	}
+	called := false
+	again, _, err := f.Store.ChangeConfirmation(ctx, Audit, p.ID, cs[1].ID, "DeclineConfirmation", key,
+		func(p *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error) { called = true; return step(p, c) })
+	if err != nil || called || again.Status != bq.StatusDeclined || again.Detail != "Tôi vắng mặt" {
+		t.Fatalf("retry: %+v, %v (change called: %v)", again, err, called)
+	}
+	if h, err := f.Store.ConfirmationHistory(ctx, p.ID, cs[1].ID); err != nil || len(h) != 1 {
+		t.Fatalf("history after a retry: %d steps, %v; want 1", len(h), err)
+	}
+	other := bq.RequestKey{ID: key.ID, Fingerprint: "f2"}
+	_, _, err = f.Store.ChangeConfirmation(ctx, Audit, p.ID, cs[2].ID, "DeclineConfirmation", other, step)
+	wantCode(t, err, bq.CodeAlreadyExists)
+	if c, _ := f.Store.GetConfirmation(ctx, p.ID, cs[2].ID); c.Status != bq.StatusAwaitingSignature {
+		t.Fatalf("the reused id changed %s: %s", c.Name(), c.Status)
+	}
+	mustVerify(t, f.Store)
 }

@@ -74,6 +74,7 @@ var tests = []struct {
 	{"AStepPastTheDeadlineComesLate", testAStepPastTheDeadlineComesLate},
 	{"PastTheDeadlineNothingDependsOnTheScheduler", testPastTheDeadlineNothingDependsOnTheScheduler},
 	{"FindConfirmationBySHA256", testFindConfirmationBySHA256},
+	{"AConfirmationStepRetriedIsOneStep", testAConfirmationStepRetriedIsOneStep},
 	// The audit trail and access.
 	{"EveryChangeAppendsOneChainedEvent", testEveryChangeAppendsOneChainedEvent},
 	{"RefusedChangeLeavesNoEvent", testRefusedChangeLeavesNoEvent},

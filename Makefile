@@ -59,9 +59,10 @@ test-race: ## Run every test under the race detector (recompiles SQLite: slower)
 	go test -race $(GO_TEST_FLAGS) ./...
 
 .PHONY: build
-build: ## Build bin/bieuquyet-server and bin/bieuquyet.
+build: ## Build bin/bieuquyet-server, bin/bieuquyet and the throw-away bin/bieuquyet-testca.
 	go build -o bin/bieuquyet-server ./cmd/bieuquyet-server
 	go build -o bin/bieuquyet ./cmd/bieuquyet
+	go build -o bin/bieuquyet-testca ./internal/cmd/bieuquyet-testca
 
 .PHONY: run
 run: build ## Serve on 127.0.0.1:50051 with ./data/bieuquyet.db.

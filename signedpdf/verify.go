@@ -358,7 +358,7 @@ func Verify(issued, file []byte, opt Options) (res *Result, err error) {
 			return nil, reject(ReasonNotWholeFile, "%s covers %d bytes, the issued document has %d", s.name(), s.br[1], len(issued))
 		}
 		if i == len(sigs)-1 && s.br[2]+s.br[3] != len(file) {
-			return nil, reject(ReasonNotWholeFile, "%s ends at byte %d, the file has %d", s.name(), s.br[2]+s.br[3], len(file))
+			return nil, reject(ReasonNotWholeFile, "%s does not reach the end of the file: something was added after signing", s.name())
 		}
 	}
 	if err := compareStates(a, b, opt.SignatureArea); err != nil {

@@ -93,8 +93,9 @@ func TestREADMEWalkThrough(t *testing.T) {
 
 	// A folder laid out as the repository after `make build`: bin/, examples/, data/.
 	dir := t.TempDir()
-	for _, name := range []string{"bieuquyet", "bieuquyet-server"} {
-		build := exec.Command("go", "build", "-o", filepath.Join(dir, "bin", name), "./cmd/"+name)
+	for _, pkg := range []string{"./cmd/bieuquyet", "./cmd/bieuquyet-server", "./internal/cmd/bieuquyet-testca"} {
+		name := filepath.Base(pkg)
+		build := exec.Command("go", "build", "-o", filepath.Join(dir, "bin", name), pkg)
 		build.Dir = root
 		if out, err := build.CombinedOutput(); err != nil {
 			t.Fatalf("go build %s: %v\n%s", name, err, out)

@@ -49,6 +49,9 @@ Usage:
         DIR/ca/             the root and intermediate with their keys
         DIR/people/N.pem    a delegate's chain (leaf, intermediate); N.key its key
         DIR/people.tsv      number, identity and name of each delegate
+  bieuquyet-testca add --dir DIR --name NAME --id CCCD:NUMBER
+      Issue one more delegate's certificate from the test CA in DIR (for a person added
+      to the roster after init).
   bieuquyet-testca sign --dir DIR [--as NUMBER] [--out OUTDIR] [--visible] FILE...
       Sign each issued confirmation PDF as its delegate, found by the name in the
       PDF's title, or as the delegate NUMBER (a CCCD or CMND number, "CCCD:" optional)
@@ -111,6 +114,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "init":
 		return runInit(ctx, args, stdout, stderr)
+	case "add":
+		return runAdd(ctx, args, stdout, stderr)
 	case "sign":
 		return runSign(ctx, args, stdout, stderr)
 	case "tamper":

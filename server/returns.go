@@ -21,6 +21,37 @@ import (
 // a few MiB.
 const MaxUpload = 20 << 20
 
+// readUpload reads an upload stream: its metadata, in the first message only, then the
+// file's chunks, up to limit bytes.
+func readUpload[M interface {
+	comparable
+	GetSizeBytes() int64
+}, R interface {
+	GetMetadata() M
+	GetChunk() []byte
+}](recv func() (R, error), limit int) (M, []byte, error) {
+	var none M
+	first, err := recv()
+	if errors.Is(err, io.EOF) {
+		return none, nil, bq.Invalid("metadata", "the stream ended before its metadata")
+	}
+	if err != nil {
+		return none, nil, err
+	}
+	meta := first.GetMetadata()
+	if meta == none {
+		return none, nil, bq.Invalid("metadata", "the first message must carry the metadata")
+	}
+	data, err := receiveUpload(meta.GetSizeBytes(), limit, func() ([]byte, bool, error) {
+		m, err := recv()
+		if err != nil {
+			return nil, false, err
+		}
+		return m.GetChunk(), m.GetMetadata() != none, nil
+	})
+	return meta, data, err
+}
+
 // receiveUpload reads a file after its metadata: chunks up to limit bytes. A second
 // metadata message or a file over the limit ends the call.
 func receiveUpload(announced int64, limit int, next func() ([]byte, bool, error)) ([]byte, error) {
@@ -61,20 +92,9 @@ func fileOf(kind bq.FileKind, media string, data []byte, a bq.Audit, keep bool) 
 // transaction.
 func (s *confirmationServer) SubmitSignedConfirmation(stream pb.ConfirmationService_SubmitSignedConfirmationServer) error {
 	ctx := stream.Context()
-	first, err := stream.Recv()
+	meta, data, err := readUpload(stream.Recv, s.maxUpload)
 	if err != nil {
-		return err
-	}
-	meta := first.GetMetadata()
-	if meta == nil {
-		return s.fail(ctx, bq.Invalid("metadata", "the first message must carry the metadata"))
-	}
-	data, err := receiveUpload(meta.GetSizeBytes(), s.maxUpload, func() ([]byte, bool, error) {
-		m, err := stream.Recv()
-		return m.GetChunk(), m.GetMetadata() != nil, err
-	})
-	if err != nil {
-		return err
+		return s.fail(ctx, err)
 	}
 	if s.verify == nil {
 		return status.Error(codes.Unimplemented, "this server has no signature verifier: it cannot take signed confirmations")
@@ -215,20 +235,9 @@ func (s *confirmationServer) mustOwn(ctx context.Context, action string, c *bq.C
 // the QR code on its scan when not named.
 func (s *confirmationServer) RecordPaperConfirmation(stream pb.ConfirmationService_RecordPaperConfirmationServer) error {
 	ctx := stream.Context()
-	first, err := stream.Recv()
+	meta, data, err := readUpload(stream.Recv, s.maxUpload)
 	if err != nil {
-		return err
-	}
-	meta := first.GetMetadata()
-	if meta == nil {
-		return s.fail(ctx, bq.Invalid("metadata", "the first message must carry the metadata"))
-	}
-	data, err := receiveUpload(meta.GetSizeBytes(), s.maxUpload, func() ([]byte, bool, error) {
-		m, err := stream.Recv()
-		return m.GetChunk(), m.GetMetadata() != nil, err
-	})
-	if err != nil {
-		return err
+		return s.fail(ctx, err)
 	}
 	if s.scans == nil {
 		return status.Error(codes.Unimplemented, "this server has no scan reader: it cannot take paper confirmations")

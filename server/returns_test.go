@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -890,4 +891,44 @@ func TestOverdueConfirmationsAndTheOfficialResult(t *testing.T) {
 		t.Logf("report: %s", text)
 	}
 	h.verified(t, "after finalization")
+}
+
+// withSubject appends an update that sets the Info dictionary's /Subject, where the
+// service writes the confirmation's name and Identify reads it.
+func withSubject(t *testing.T, file []byte, subject string) []byte {
+	t.Helper()
+	tr, err := signtest.ReadTrailer(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	num, ok := signtest.Ref([]byte(tr.Info))
+	if !ok {
+		t.Fatal("no /Info")
+	}
+	return signtest.AppendUpdate(file, map[int][]byte{num: signtest.SetEntry(signtest.Object(file, num), "Subject", []byte("("+subject+")"))})
+}
+
+// An unnamed file that claims a confirmation tells a delegate no more than naming it
+// would: the same refusal whether it exists or not, audited.
+func TestUnnamedFileClaimingAConfirmationThatDoesNotExist(t *testing.T) {
+	h := startReturns(t)
+	p := h.issue(t, h.cccd, h.fpr)
+	missing := bq.ConfirmationName(999, 999)
+	forged := withSubject(t, p.docs[h.cccd], missing)
+	_, unnamed := submit(h.as(h.cccd), h.confs, "", forged, true)
+	st := wantStatus(t, unnamed, codes.PermissionDenied)
+	events, err := h.audit.ListAuditEvents(context.Background(), &pb.ListAuditEventsRequest{Target: missing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := events.GetEvents(); len(e) != 1 || e[0].GetOutcome() != bq.OutcomeDenied || e[0].GetAction() != "SubmitSignedConfirmation" || e[0].GetActor() != h.cccd {
+		t.Errorf("denials audited: %v", e)
+	}
+	_, named := submit(h.as(h.cccd), h.confs, missing, forged, true)
+	if wantStatus(t, named, codes.PermissionDenied).Message() != st.Message() {
+		t.Errorf("unnamed: %q\nnamed:   %q", st.Message(), status.Convert(named).Message())
+	}
+	// The Office is told it does not exist.
+	_, err = submit(context.Background(), h.confs, "", forged, true)
+	wantStatus(t, err, codes.NotFound)
 }

@@ -86,6 +86,11 @@ func (s *confirmationServer) SubmitSignedConfirmation(stream pb.ConfirmationServ
 	var rejection *bq.Rejection
 	named := meta.GetConfirmation()
 	claimed, firstRevision, idErr := s.verify.Identify(data)
+	if _, _, err := bq.ParseConfirmationName("", claimed); idErr == nil && claimed != "" && err != nil {
+		// Not a name this service writes (a signing app may set its own /Subject): the
+		// file's first revision says which confirmation it is.
+		claimed = ""
+	}
 	var target string
 	switch {
 	case named != "":

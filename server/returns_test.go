@@ -932,3 +932,24 @@ func TestUnnamedFileClaimingAConfirmationThatDoesNotExist(t *testing.T) {
 	_, err = submit(context.Background(), h.confs, "", forged, true)
 	wantStatus(t, err, codes.NotFound)
 }
+
+// A signing app may write its own /Subject: a file whose metadata names no confirmation
+// is known by its first revision, whether named or not.
+func TestASubjectThatIsNoConfirmationName(t *testing.T) {
+	h := startReturns(t)
+	p := h.issue(t, h.cccd, h.fpr)
+	const subject = "Xac nhan ket qua bieu quyet"
+	signed := h.sCCCD.Sign(t, withSubject(t, p.docs[h.cccd], subject), signtest.SignOptions{})
+	if got, err := signtest.InfoString(signed, "Subject"); err != nil || got != subject {
+		t.Fatalf("Subject = %q, %v", got, err)
+	}
+	resp, err := submit(h.as(h.cccd), h.confs, "", signed, true)
+	if err != nil || !resp.GetAccepted() || resp.GetConfirmation().GetName() != p.name(h.cccd) {
+		t.Fatalf("unnamed: %v, %v", resp, err)
+	}
+	name := p.name(h.fpr)
+	resp, err = submit(h.as(h.fpr), h.confs, name, h.sFpr.Sign(t, withSubject(t, p.docs[h.fpr], subject), signtest.SignOptions{}), true)
+	if err != nil || !resp.GetAccepted() || resp.GetConfirmation().GetName() != name {
+		t.Fatalf("named: %v, %v", resp, err)
+	}
+}

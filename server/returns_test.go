@@ -866,7 +866,8 @@ func TestOverdueConfirmationsAndTheOfficialResult(t *testing.T) {
 		}
 	}
 
-	// The leaders' report still renders.
+	// The leaders' report still renders. It prints the recorded outcome ("Kết quả: Thông
+	// qua") and each confirmation's status, not yet the confirmed, official result.
 	stream, err := h.confs.GetTallyReport(lead, &pb.GetTallyReportRequest{Poll: poll})
 	if err != nil {
 		t.Fatal(err)

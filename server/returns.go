@@ -107,6 +107,11 @@ func (s *confirmationServer) SubmitSignedConfirmation(stream pb.ConfirmationServ
 	var rejection *bq.Rejection
 	named := meta.GetConfirmation()
 	claimed, firstRevision, idErr := s.verify.Identify(data)
+	if _, _, err := bq.ParseConfirmationName("", claimed); idErr == nil && claimed != "" && err != nil {
+		// Not a name this service writes (a signing app may set its own /Subject): the
+		// file's first revision says which confirmation it is.
+		claimed = ""
+	}
 	var target string
 	switch {
 	case named != "":
@@ -130,6 +135,13 @@ func (s *confirmationServer) SubmitSignedConfirmation(stream pb.ConfirmationServ
 		return s.fail(ctx, err)
 	}
 	c, issued, err := s.store.ConfirmationDocument(ctx, pollID, id)
+	if named == "" && bq.ErrorCode(err) == bq.CodeNotFound {
+		// A name the file claims tells a person no more than one they send: the same
+		// refusal whether it exists or not.
+		if err := s.mustOwn(ctx, "SubmitSignedConfirmation", &bq.Confirmation{PollID: pollID, ID: id}); err != nil {
+			return err
+		}
+	}
 	if err != nil {
 		return s.fail(ctx, err)
 	}
@@ -223,7 +235,7 @@ func (s *confirmationServer) mustOwn(ctx context.Context, action string, c *bq.C
 	if p == nil || p.IsOffice() || p.Person != nil && p.Person.ID == c.PersonID {
 		return nil
 	}
-	reason := fmt.Sprintf("%s does not exist or is not yours: a delegate submits only their own confirmations", c.Name())
+	reason := fmt.Sprintf("%s does not exist or is not yours: a delegate may submit only their own confirmations", c.Name())
 	if err := s.store.RecordDenied(ctx, auditFrom(ctx), action, c.Name(), reason); err != nil {
 		s.log.ErrorContext(ctx, "audit a denial", "error", err)
 		return status.Error(codes.Internal, "internal error")

@@ -409,7 +409,7 @@ func TestTamperedConfirmationsAreRejected(t *testing.T) {
 		}, "bad_signature", []string{"digest"}, ""},
 		{"an update after signing", h.cccd, func(p *issuedPoll) []byte {
 			return signtest.AppendAfterSigning(h.sCCCD.Sign(t, p.docs[h.cccd], now()))
-		}, "not_whole_file", []string{"ends at byte"}, ""},
+		}, "not_whole_file", []string{"added after signing"}, ""},
 		{"the page changed, then signed", h.cccd, func(p *issuedPoll) []byte {
 			return h.sCCCD.Sign(t, signtest.ChangePageContent(p.docs[h.cccd]), now())
 		}, "changed", []string{"page 1: /Contents changed"}, ""},

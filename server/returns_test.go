@@ -954,3 +954,45 @@ func TestASubjectThatIsNoConfirmationName(t *testing.T) {
 		t.Fatalf("named: %v, %v", resp, err)
 	}
 }
+
+// A step retried with its request id after a lost answer is one step with the first
+// answer; the id reused for another request is refused and changes nothing.
+func TestConfirmationStepsAreSafeToRetry(t *testing.T) {
+	h := startReturns(t)
+	p := h.issue(t, h.cccd, h.fpr)
+	name, other := p.name(h.cccd), p.name(h.fpr)
+	req := &pb.DeclineConfirmationRequest{Name: name, Reason: "Tôi vắng mặt khi biểu quyết", RequestId: "cli-decline-7"}
+	first, err := h.confs.DeclineConfirmation(h.as(h.cccd), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := h.confs.DeclineConfirmation(h.as(h.cccd), req)
+	if err != nil || !proto.Equal(again.GetConfirmation(), first.GetConfirmation()) {
+		t.Fatalf("retry: %v, %v; want %v", again, err, first)
+	}
+	if _, steps := h.history(t, name); len(steps) != 1 {
+		t.Fatalf("a retried decline took %d steps", len(steps))
+	}
+	before := h.snapshot(t, other)
+	_, err = h.confs.DeclineConfirmation(h.as(h.fpr), &pb.DeclineConfirmationRequest{Name: other, Reason: "khác", RequestId: "cli-decline-7"})
+	wantStatus(t, err, codes.AlreadyExists)
+	same(t, "after a reused request id", before, h.snapshot(t, other), false)
+
+	// An upload: the same file with the same id is the same request, even rejected.
+	bad := []byte("%PDF-1.7 không phải bản xác nhận")
+	meta := &pb.SubmissionMetadata{Confirmation: other, RequestId: "cli-submit-9"}
+	for i := range 2 {
+		stream, err := h.confs.SubmitSignedConfirmation(h.as(h.fpr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := upload(stream, &pb.SubmitSignedConfirmationRequest{Part: &pb.SubmitSignedConfirmationRequest_Metadata{Metadata: meta}},
+			&pb.SubmitSignedConfirmationRequest{Part: &pb.SubmitSignedConfirmationRequest_Chunk{Chunk: bad}}); err != nil {
+			t.Fatalf("submission %d: %v", i+1, err)
+		}
+	}
+	if c, steps := h.history(t, other); len(steps) != 1 || c.GetStatus() != pb.ConfirmationStatus_CONFIRMATION_STATUS_REJECTED {
+		t.Fatalf("a retried rejected submission: %s after %d steps", c.GetStatus(), len(steps))
+	}
+	h.verified(t, "after retries")
+}

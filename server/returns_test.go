@@ -418,7 +418,7 @@ func TestTamperedConfirmationsAreRejected(t *testing.T) {
 		}, "wrong_signer", []string{fprName, cccdName, "CCCD:" + cccdNumber, h.sFpr.Fingerprint()}, ""},
 		{"a CA that is not trusted", h.cccd, func(p *issuedPoll) []byte {
 			return untrusted.Sign(t, p.docs[h.cccd], now())
-		}, "untrusted", []string{"unknown authority"}, ""},
+		}, "untrusted", []string{"does not chain to a trusted root"}, ""},
 		{"a certificate that expired before receipt", h.cccd, func(p *issuedPoll) []byte {
 			// Signed while valid, received after its end.
 			signed := lapsed.Sign(t, p.docs[h.cccd], signtest.SignOptions{Time: h.clock.Now()})

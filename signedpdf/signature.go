@@ -356,15 +356,23 @@ func (s *sigInfo) fillCert(leaf *x509.Certificate) {
 	}
 }
 
+// who names a certificate for people: its common name, quoted, or its whole subject.
+func who(c *x509.Certificate) string {
+	if c.Subject.CommonName != "" {
+		return fmt.Sprintf("%q", c.Subject.CommonName)
+	}
+	return c.Subject.String()
+}
+
 // verifyCert checks the signer's certificate and the claimed signing time.
 func (s *sigInfo) verifyCert(opt Options) *Rejection {
 	leaf := s.out.Certificate
 	if len(leaf.UnhandledCriticalExtensions) > 0 {
-		return reject(ReasonCriticalExtension, "%s: %s has critical extension %v", s.name(), leaf.Subject, leaf.UnhandledCriticalExtensions[0])
+		return reject(ReasonCriticalExtension, "%s: %s has critical extension %v", s.name(), who(leaf), leaf.UnhandledCriticalExtensions[0])
 	}
 	at := opt.ReceiveTime
 	if at.Before(leaf.NotBefore) || at.After(leaf.NotAfter) {
-		return reject(ReasonExpired, "%s: %s is valid from %s to %s, received %s", s.name(), leaf.Subject,
+		return reject(ReasonExpired, "%s: %s is valid from %s to %s, received %s", s.name(), who(leaf),
 			leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
 	}
 	if opt.Roots == nil {
@@ -388,14 +396,14 @@ func (s *sigInfo) verifyCert(opt Options) *Rejection {
 			return reject(ReasonExpired, "%s: %v", s.name(), err)
 		}
 		if c := expiredIssuer(leaf, s.p7.Certificates, at); c != nil {
-			return reject(ReasonExpired, "%s: %s in the chain is valid from %s to %s", s.name(), c.Subject,
+			return reject(ReasonExpired, "%s: %s in the chain is valid from %s to %s", s.name(), who(c),
 				c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
 		}
-		return reject(ReasonUntrusted, "%s: %v", s.name(), err)
+		return reject(ReasonUntrusted, "%s: the certificate of %s, issued by %q, does not chain to a trusted root", s.name(), who(leaf), leaf.Issuer.CommonName)
 	}
 	for _, c := range chains[0] {
 		if len(c.UnhandledCriticalExtensions) > 0 {
-			return reject(ReasonCriticalExtension, "%s: %s in the chain has critical extension %v", s.name(), c.Subject, c.UnhandledCriticalExtensions[0])
+			return reject(ReasonCriticalExtension, "%s: %s in the chain has critical extension %v", s.name(), who(c), c.UnhandledCriticalExtensions[0])
 		}
 	}
 	if leaf.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {

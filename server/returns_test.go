@@ -741,7 +741,7 @@ func TestPaperConfirmationsAreFoundByTheirQRCode(t *testing.T) {
 	}
 
 	// A JPEG and a scanned PDF, unnamed.
-	jpg, w, ht := toJPEG(t, scanPNG(t, p.docs[h.unbound]))
+	jpg, _, _ := toJPEG(t, scanPNG(t, p.docs[h.unbound]))
 	resp, err = attest(ctx, h.confs, "", nil, jpg)
 	if err != nil {
 		t.Fatal(err)
@@ -750,7 +750,7 @@ func TestPaperConfirmationsAreFoundByTheirQRCode(t *testing.T) {
 		c.GetEvidence().GetMediaType() != "image/jpeg" {
 		t.Errorf("a JPEG scan: %v", c)
 	}
-	jpg, w, ht = toJPEG(t, scanPNG(t, p.docs[h.leader]))
+	jpg, w, ht := toJPEG(t, scanPNG(t, p.docs[h.leader]))
 	resp, err = attest(ctx, h.confs, "", nil, scannedPDF(jpg, w, ht))
 	if err != nil {
 		t.Fatal(err)

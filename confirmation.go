@@ -62,12 +62,13 @@ type Confirmation struct {
 	Size       int64  // bytes of the issued document
 
 	// What came back, from the confirmation's history (Apply).
-	StatusTime    time.Time // when the status last changed; zero while awaiting
-	Written       []int     // the written choice of a signed, paper, mismatched or declined confirmation
-	WrittenChoice []string  // the texts of Written, filled by the store
-	Reason        string    // a rejection's reason code
-	Detail        string    // a rejection's message, or a decline's stated reason
-	Resolution    *Resolution
+	StatusTime    time.Time         // when the status last changed; zero while awaiting
+	Written       []int             // the written choice of a signed, paper, mismatched or declined confirmation
+	WrittenChoice []string          // the texts of Written, filled by the store
+	Reason        string            // a rejection's reason code
+	Detail        string            // a rejection's message, or a decline's stated reason
+	Resolution    *Resolution       // a mismatch settled: the written choice counts
+	Reissued      *Resolution       // a mismatch settled by re-issuing with the corrected choice
 	Evidence      *ConfirmationFile // the file behind the current status, without content
 }
 

@@ -30,6 +30,7 @@ const (
 	ActionDeclined ConfirmationAction = "declined"
 	ActionOverdue  ConfirmationAction = "overdue"
 	ActionResolved ConfirmationAction = "resolved" // the body's leader settled a mismatch
+	ActionReissued ConfirmationAction = "reissued" // the leader re-issued it with the corrected choice
 )
 
 // FileKind says what a returned file is.
@@ -38,7 +39,8 @@ type FileKind string
 // The kinds of returned files.
 const (
 	FileSignedPDF FileKind = "signed_pdf"
-	FileScan      FileKind = "scan" // a scan of the ink-signed paper: PDF, PNG or JPEG
+	FileScan      FileKind = "scan"   // a scan of the ink-signed paper: PDF, PNG or JPEG
+	FileIssued    FileKind = "issued" // a document issued before a re-issue superseded it
 )
 
 // SignerInfo is what a verified digital signature says of its signer.
@@ -82,11 +84,15 @@ type ConfirmationEvent struct {
 	Detail string
 	Late   bool // arrived after the confirmation was overdue: recorded, not counted
 	File   *ConfirmationFile
+	// Document is a re-issue's new document; the one it supersedes is File. Written is
+	// then the corrected choice the new document confirms, and Time its issue time.
+	Document []byte
 }
 
 // Resolution kinds: how the body's leader settled a mismatch.
 const (
 	ResolutionWrittenCounts = "written_counts"
+	ResolutionReissued      = "reissued"
 )
 
 // Resolution is how a mismatch was settled.
@@ -237,6 +243,33 @@ func (c *Confirmation) Resolve(now time.Time, actor, note string) (*Confirmation
 		Written: slices.Clone(c.Written), Reason: ResolutionWrittenCounts, Detail: note}), nil
 }
 
+// Reissue records that the body's leader settled a mismatch by re-issuing the
+// confirmation with the corrected choice: doc is the new document, issued now, and the
+// confirmation awaits the delegate's signature on it again, by the same deadline. The
+// document it supersedes is kept as the step's file.
+func (c *Confirmation) Reissue(now time.Time, actor, note string, choice []int, p *Poll, doc []byte, superseded *ConfirmationFile) (*ConfirmationEvent, error) {
+	note = CleanText(note)
+	switch {
+	case c.Status != StatusMismatch:
+		return nil, Errorf(CodeFailedPrecondition, "%s is %s: only a mismatch is re-issued", c.Name(), c.Status)
+	case c.Resolution != nil:
+		return nil, Errorf(CodeFailedPrecondition, "%s was resolved already by %s", c.Name(), c.Resolution.Actor)
+	case len(doc) == 0:
+		return nil, Errorf(CodeInvalid, "a re-issue needs its new document")
+	}
+	if err := checkNote("note", note, "why the confirmation is re-issued"); err != nil {
+		return nil, err
+	}
+	corrected, err := writtenChoice(p, choice, nil)
+	if err != nil {
+		return nil, Invalid("options", "the corrected choice is required: %s", err)
+	}
+	e := c.step(&ConfirmationEvent{Time: now.UTC(), Actor: actor, Action: ActionReissued, To: StatusAwaitingSignature,
+		Written: corrected, Reason: ResolutionReissued, Detail: note, File: superseded, Document: doc})
+	c.SetDocument(doc)
+	return e, nil
+}
+
 // checkNote checks a required free text of a confirmation's history.
 func checkNote(field, s, what string) error {
 	if s == "" {
@@ -283,6 +316,12 @@ func (c *Confirmation) Apply(e *ConfirmationEvent) {
 		c.Reason, c.Detail = e.Reason, e.Detail
 	case ActionResolved:
 		c.Resolution = &Resolution{Kind: e.Reason, Note: e.Detail, Actor: e.Actor, Time: e.Time}
+	case ActionReissued:
+		// A new document confirms the corrected choice and awaits a signature; what came
+		// back for the old one is history.
+		c.Options, c.IssueTime = slices.Clone(e.Written), e.Time
+		c.Written, c.WrittenChoice, c.Reason, c.Detail, c.Evidence = nil, nil, "", "", nil
+		c.Reissued = &Resolution{Kind: ResolutionReissued, Note: e.Detail, Actor: e.Actor, Time: e.Time}
 	}
 }
 

@@ -758,3 +758,59 @@ func TestCheckSigner(t *testing.T) {
 		}
 	}
 }
+
+// Re-issuing settles a mismatch (only an unresolved one) with a new document confirming
+// the corrected choice, awaiting a signature again; replaying its step gives the same
+// confirmation; a new mismatch afterwards can be settled again.
+func TestReissue(t *testing.T) {
+	p := confirmingPoll()
+	at := t0.Add(2 * time.Hour)
+	doc := []byte("%PDF new")
+	for _, status := range everyStatus {
+		if status == inMismatch {
+			continue
+		}
+		c, _ := confirmationIn(t, status)
+		before := *c
+		if _, err := c.Reissue(at, "people/1", "sửa", []int{1}, p, doc, nil); ErrorCode(err) != CodeFailedPrecondition {
+			t.Errorf("re-issue from %s: %v, want failed_precondition", status, err)
+		}
+		if !reflect.DeepEqual(*c, before) {
+			t.Errorf("a refused re-issue from %s changed the confirmation", status)
+		}
+	}
+	c, events := confirmationIn(t, inMismatch)
+	if _, err := c.Reissue(at, "people/1", "sửa", nil, p, doc, nil); ErrorCode(err) != CodeInvalid {
+		t.Errorf("without a corrected choice: %v", err)
+	}
+	if _, err := c.Reissue(at, "people/1", "", []int{1}, p, doc, nil); ErrorCode(err) != CodeInvalid {
+		t.Errorf("without a note: %v", err)
+	}
+	old := &ConfirmationFile{Kind: FileIssued, SHA256: c.SHA256}
+	e, err := c.Reissue(at, "people/1", "Văn phòng ghi nhầm", []int{1}, p, doc, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != StatusAwaitingSignature || !slices.Equal(c.Options, []int{1}) || c.Written != nil || c.Resolution != nil ||
+		c.Reissued == nil || c.Reissued.Note != "Văn phòng ghi nhầm" || !c.IssueTime.Equal(at) || c.Size != int64(len(doc)) || c.Evidence != nil {
+		t.Fatalf("re-issued: %+v", c)
+	}
+	if e.Action != ActionReissued || e.From != StatusMismatch || e.To != StatusAwaitingSignature || e.File != old || !slices.Equal(e.Written, []int{1}) {
+		t.Errorf("the step: %+v", e)
+	}
+	replayed := issued(t, 5, OptionInFavour)
+	for _, ev := range append(events, e) {
+		replayed.Apply(ev)
+	}
+	replayed.SHA256, replayed.Size = c.SHA256, c.Size // the store keeps the document in the row
+	if !reflect.DeepEqual(*replayed, *c) {
+		t.Errorf("replay:\n%+v\nwant\n%+v", replayed, c)
+	}
+	// Signed as re-issued: the corrected choice is written and counts.
+	if _, err := c.Sign(at.Add(time.Hour), "people/5", signedPDF); err != nil {
+		t.Fatal(err)
+	}
+	if w, ok := c.Counted(); !ok || !slices.Equal(w, []int{1}) {
+		t.Errorf("counted %v, %v", w, ok)
+	}
+}

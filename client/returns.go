@@ -195,6 +195,42 @@ var returnCommands = []*command{
 			}
 		},
 	},
+	{
+		path:     "confirm reissue",
+		args:     []string{"CONFIRMATION"},
+		synopsis: "--choice OPTION [--choice OPTION]... --note TEXT [--request-id ID]",
+		summary:  "settle a mismatch the other way, as the leader of the body that opened the poll: issue a new document confirming the corrected choice, for the delegate to sign again",
+		setup: func(fs *flag.FlagSet) action {
+			var choice listFlag
+			note := fs.String("note", "", "why the confirmation is re-issued, e.g. the Office recorded the wrong choice from Zalo")
+			fs.Var(&choice, "choice", "an `OPTION` of the corrected choice (repeat it for several)")
+			reqID := requestIDVar(fs)
+			return func(ctx context.Context, a *app, args []string) error {
+				if err := requireFlags(fs, "note", "choice"); err != nil {
+					return err
+				}
+				name, err := confirmationName(fs.Name(), args[0])
+				if err != nil {
+					return err
+				}
+				id, err := requestID(fs, reqID)
+				if err != nil {
+					return err
+				}
+				options, err := a.resolveOptions(ctx, pollOf(name), choice)
+				if err != nil {
+					return err
+				}
+				resp, err := call(ctx, a, services.ReissueConfirmation, &pb.ReissueConfirmationRequest{Name: name, Options: options,
+					Note: *note, RequestId: id})
+				if err != nil {
+					return err
+				}
+				a.lookupNames(ctx, resp.GetConfirmation().GetReissue().GetResolvedBy())
+				return a.show(resp, func(w io.Writer) error { return a.changedConfirmation(w, resp.GetConfirmation(), resp.GetPoll()) })
+			}
+		},
+	},
 }
 
 // pollReconcileCommand is "poll reconcile", listed with the other poll commands.
@@ -653,6 +689,9 @@ func (a *app) changedConfirmation(w io.Writer, c *pb.Confirmation, p *pb.Poll) e
 		"resolution", resolutionWords(c.GetResolution()),
 		"resolved_by", a.label(c.GetResolution().GetResolvedBy()),
 		"resolved", a.when(c.GetResolution().GetResolveTime()),
+		"reissued", resolutionWords(c.GetReissue()),
+		"reissued_by", a.label(c.GetReissue().GetResolvedBy()),
+		"reissued_at", a.when(c.GetReissue().GetResolveTime()),
 		"poll", pollStateLine(p),
 	)
 }
@@ -683,6 +722,9 @@ func (a *app) confirmationReport(w io.Writer, resp *pb.GetConfirmationResponse) 
 		"resolution", resolutionWords(c.GetResolution()),
 		"resolved_by", a.label(c.GetResolution().GetResolvedBy()),
 		"resolved", a.when(c.GetResolution().GetResolveTime()),
+		"reissued", resolutionWords(c.GetReissue()),
+		"reissued_by", a.label(c.GetReissue().GetResolvedBy()),
+		"reissued_at", a.when(c.GetReissue().GetResolveTime()),
 		"evidence", evidenceWords(ev),
 		"evidence_sha256", ev.GetSha256(),
 		"received", receivedWords(a, ev),
@@ -782,8 +824,11 @@ func resolutionWords(r *pb.Resolution) string {
 		return ""
 	}
 	s := r.GetKind()
-	if r.GetKind() == bq.ResolutionWrittenCounts {
+	switch r.GetKind() {
+	case bq.ResolutionWrittenCounts:
 		s = "the written choice counts"
+	case bq.ResolutionReissued:
+		s = "re-issued with the corrected choice"
 	}
 	if n := oneLine(r.GetNote()); n != "" {
 		s += ": " + n

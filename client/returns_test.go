@@ -542,3 +542,36 @@ func TestUploadProgress(t *testing.T) {
 	none.hide()
 	none.show()
 }
+
+// The leader settles a mismatch by re-issuing: the confirmation awaits a signature again,
+// now confirming the corrected choice, and its history says so.
+func TestConfirmReissue(t *testing.T) {
+	t.Parallel()
+	addr := startReturnServer(t)
+	importFixture(t, addr)
+	poll, confs := confirmingPoll(t, addr, map[string]string{khai: "Tán thành", tam: "Không tán thành"})
+	tamC := confs["Hồ Thị Tâm"]
+	scan := putFile(t, t.TempDir(), "tam.png", []byte(pngMagic+"QR:"+payloadOf(t, addr, poll, tamC)+"\n"))
+	if r := run(t, addr, "confirm", "attest", scan, "--written", "Tán thành"); r.code != 0 {
+		t.Fatalf("confirm attest:\n%s", r)
+	}
+	note := "Văn phòng ghi nhầm lựa chọn từ Zalo"
+	r := run(t, addr, "confirm", "reissue", tamC.Name, "--choice", "Tán thành", "--note", note)
+	if r.code != 1 || !strings.HasPrefix(r.stderr, "bieuquyet: permission denied: ") {
+		t.Errorf("confirm reissue by the admin:\n%s", r)
+	}
+	if r := run(t, addr, "confirm", "reissue", tamC.Name, "--note", note); r.code != 2 || !strings.Contains(r.stderr, "--choice") {
+		t.Errorf("confirm reissue without --choice:\n%s", r)
+	}
+	_, leader := createToken(t, addr, "--role", "person", "--name", "Điện thoại của anh Khải", "--person", khai)
+	r = runAs(t, addr, leader, "confirm", "reissue", tamC.Name, "--choice", "1", "--note", note)
+	if r.code != 0 || field(t, r.stdout, "status") != "awaiting_signature" || field(t, r.stdout, "issued") != "Tán thành" ||
+		field(t, r.stdout, "reissued") != "re-issued with the corrected choice: "+note || field(t, r.stdout, "reissued_by") != "Võ Văn Khải (people/6)" {
+		t.Errorf("confirm reissue by the leader:\n%s", r)
+	}
+	shown := mustRun(t, addr, "confirm", "show", tamC.Name)
+	if !regexp.MustCompile(`(?m)^.*Võ Văn Khải \(people/6\) +reissued +mismatch → awaiting_signature +Tán thành +reissued: ` + regexp.QuoteMeta(note) + `$`).MatchString(shown) ||
+		field(t, shown, "choice") != "Tán thành" {
+		t.Errorf("confirm show %s:\n%s", tamC.Name, shown)
+	}
+}

@@ -378,6 +378,9 @@ func matrix(h *harness) map[string]matrixCase {
 		pb.ConfirmationService_ResolveMismatch_FullMethodName: {leaderOnly, unary(cf.ResolveMismatch, func(f *fixture) *pb.ResolveMismatchRequest {
 			return &pb.ResolveMismatchRequest{Name: f.mismatch, Note: "Đại biểu xác nhận lựa chọn ghi trên giấy"}
 		})},
+		pb.ConfirmationService_ReissueConfirmation_FullMethodName: {leaderOnly, unary(cf.ReissueConfirmation, func(f *fixture) *pb.ReissueConfirmationRequest {
+			return &pb.ReissueConfirmationRequest{Name: f.mismatch, Options: []string{"Không tán thành"}, Note: "Văn phòng ghi nhầm từ Zalo; đại biểu ký lại"}
+		})},
 		pb.ConfirmationService_GetReconciliation_FullMethodName: {leaderOfG, unary(cf.GetReconciliation, func(f *fixture) *pb.GetReconciliationRequest {
 			return &pb.GetReconciliationRequest{Poll: fmt.Sprintf("polls/%d", f.confirmed)}
 		})},

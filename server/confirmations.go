@@ -364,7 +364,7 @@ func confirmationPB(c *bq.Confirmation) *pb.Confirmation {
 		IssueTime: ts(c.IssueTime), Deadline: ts(c.Deadline), Status: reverse(confirmationStatuses, c.Status),
 		Sha256: c.SHA256, SizeBytes: c.Size, FileName: c.FileName(),
 		StatusTime: ts(c.StatusTime), WrittenOptions: c.WrittenChoice, StatusReason: c.Reason, StatusDetail: c.Detail,
-		Resolution: resolutionPB(c.Resolution), Evidence: returnedFilePB(c.Evidence),
+		Resolution: resolutionPB(c.Resolution), Evidence: returnedFilePB(c.Evidence), Reissue: resolutionPB(c.Reissued),
 	}
 }
 

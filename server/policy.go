@@ -79,6 +79,9 @@ var policies = map[string]rule{
 	pb.ConfirmationService_ResolveMismatch_FullMethodName: confirmationLeader("resolve a mismatch of", func(r any) string {
 		return r.(*pb.ResolveMismatchRequest).GetName()
 	}),
+	pb.ConfirmationService_ReissueConfirmation_FullMethodName: confirmationLeader("re-issue", func(r any) string {
+		return r.(*pb.ReissueConfirmationRequest).GetName()
+	}),
 	pb.ConfirmationService_GetReconciliation_FullMethodName: pollLeader("poll", "read the reconciliation of", func(r any) string {
 		return r.(*pb.GetReconciliationRequest).GetPoll()
 	}),

@@ -387,6 +387,62 @@ func (s *confirmationServer) ResolveMismatch(ctx context.Context, req *pb.Resolv
 	return &pb.ResolveMismatchResponse{Confirmation: confirmationPB(after), Poll: pollPB(poll, nil)}, nil
 }
 
+// ReissueConfirmation renders a new document with the corrected choice outside any
+// transaction, then records the re-issue, which keeps the superseded document.
+func (s *confirmationServer) ReissueConfirmation(ctx context.Context, req *pb.ReissueConfirmationRequest) (*pb.ReissueConfirmationResponse, error) {
+	pollID, id, err := bq.ParseConfirmationName("name", req.GetName())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	key, err := requestKey(req)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if s.render == nil {
+		return nil, status.Error(codes.Unimplemented, "this server has no document renderer: it cannot issue confirmations")
+	}
+	c, old, err := s.store.ConfirmationDocument(ctx, pollID, id)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	poll, _, err := s.store.GetPoll(ctx, pollID)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	choice, err := optionIndexes(poll, "options", req.GetOptions())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	// The domain decides inside the transaction; asking it first spares rendering a
+	// document that would be refused.
+	now, a := s.now(), auditFrom(ctx)
+	probe := *c
+	if _, err := probe.Reissue(now, a.Actor, req.GetNote(), choice, poll, []byte{0}, nil); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	papers, err := s.papers(ctx, poll, []bq.Confirmation{probe})
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	doc, err := s.render.Confirmation(papers[0])
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	superseded := &bq.ConfirmationFile{Kind: bq.FileIssued, MediaType: "application/pdf", SHA256: c.SHA256, Size: c.Size,
+		ReceiveTime: now, ReceivedBy: a.Actor, Content: old}
+	after, poll, err := s.store.ChangeConfirmation(ctx, a, pollID, id, "ReissueConfirmation", key, func(p *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error) {
+		if c.SHA256 != superseded.SHA256 {
+			return nil, bq.Errorf(bq.CodeFailedPrecondition, "%s changed while its new document was drawn; look at it again before re-issuing", c.Name())
+		}
+		return c.Reissue(now, a.Actor, req.GetNote(), choice, p, doc, superseded)
+	})
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	s.hub.notify(pollID)
+	return &pb.ReissueConfirmationResponse{Confirmation: confirmationPB(after), Poll: pollPB(poll, nil)}, nil
+}
+
 func (s *confirmationServer) GetReconciliation(ctx context.Context, req *pb.GetReconciliationRequest) (*pb.GetReconciliationResponse, error) {
 	pollID, err := bq.ParseName("poll", bq.Polls, req.GetPoll())
 	if err != nil {

@@ -996,3 +996,70 @@ func TestConfirmationStepsAreSafeToRetry(t *testing.T) {
 	}
 	h.verified(t, "after retries")
 }
+
+// The leader may settle a mismatch by re-issuing the confirmation with the corrected
+// choice: a new document, the old one kept in the history, the old paper no longer
+// matching; the delegate signs the new one, and the corrected choice counts.
+func TestAMismatchReissuedWithTheCorrectedChoice(t *testing.T) {
+	h := startReturns(t)
+	ctx := context.Background()
+	p := h.issue(t, h.cccd, h.fpr)
+	name, oldDoc := p.name(h.cccd), p.docs[h.cccd]
+	oldScan := scanPNG(t, oldDoc)
+	if _, err := attest(ctx, h.confs, name, []string{h.otherOptions}, oldScan); err != nil {
+		t.Fatal(err)
+	}
+	req := &pb.ReissueConfirmationRequest{Name: name, Options: []string{h.otherOptions},
+		Note: "Văn phòng ghi nhầm lựa chọn từ Zalo; đại biểu ký lại phiếu đã sửa"}
+	_, err := h.confs.ReissueConfirmation(ctx, req)
+	wantStatus(t, err, codes.PermissionDenied) // the Office may not
+	_, err = h.confs.ReissueConfirmation(h.as(h.leader), &pb.ReissueConfirmationRequest{Name: name, Note: req.Note})
+	wantStatus(t, err, codes.InvalidArgument, "options")
+	resp, err := h.confs.ReissueConfirmation(h.as(h.leader), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := resp.GetConfirmation()
+	if c.GetStatus() != pb.ConfirmationStatus_CONFIRMATION_STATUS_AWAITING_SIGNATURE || len(c.GetOptions()) != 1 || c.GetOptions()[0] != h.otherOptions ||
+		c.GetSha256() == sha(oldDoc) || c.GetReissue().GetKind() != bq.ResolutionReissued || c.GetResolution() != nil || len(c.GetWrittenOptions()) != 0 {
+		t.Fatalf("re-issued: %v", c)
+	}
+	_, newDoc, err := download(t, ctx, h.confs, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sha(newDoc) != c.GetSha256() {
+		t.Fatalf("the new document's digest %s, the confirmation says %s", sha(newDoc), c.GetSha256())
+	}
+	if text := strings.Join(strings.Fields(pdfText(t, newDoc)), " "); text != "" && !strings.Contains(text, "Phương án đã chọn: "+h.otherOptions+".") {
+		t.Errorf("the new document does not show the corrected choice:\n%s", text)
+	}
+	_, steps := h.history(t, name)
+	last := steps[len(steps)-1]
+	if last.GetAction() != "reissued" || last.GetFile().GetKind() != "issued" || last.GetFile().GetSha256() != sha(oldDoc) ||
+		last.GetWrittenOptions()[0] != h.otherOptions || last.GetActor() != h.leader {
+		t.Errorf("the re-issue step: %v", last)
+	}
+	// The old paper no longer matches what the confirmation confirms.
+	_, err = attest(ctx, h.confs, "", nil, oldScan)
+	if st := wantStatus(t, err, codes.InvalidArgument); !strings.Contains(st.Message(), "digest") {
+		t.Errorf("the superseded paper: %q", st.Message())
+	}
+	// The old document signed is not the issued one any more.
+	r, err := submit(h.as(h.cccd), h.confs, name, h.sCCCD.Sign(t, oldDoc, signtest.SignOptions{}), true)
+	if err != nil || r.GetAccepted() || r.GetReason() != "not_issued_prefix" {
+		t.Fatalf("the superseded document signed: %v, %v", r, err)
+	}
+	r, err = submit(h.as(h.cccd), h.confs, name, h.sCCCD.Sign(t, newDoc, signtest.SignOptions{}), true)
+	if err != nil || !r.GetAccepted() || r.GetConfirmation().GetWrittenOptions()[0] != h.otherOptions {
+		t.Fatalf("the new document signed: %v, %v", r, err)
+	}
+	rec, err := h.confs.GetReconciliation(h.as(h.leader), &pb.GetReconciliationRequest{Poll: p.poll.GetName()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.GetConfirmed().GetOptions()[1]; got.GetOption() != h.otherOptions || got.GetCount() != 1 {
+		t.Errorf("the corrected choice is not counted: %v", rec.GetConfirmed())
+	}
+	h.verified(t, "after a re-issue")
+}

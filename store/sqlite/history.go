@@ -196,6 +196,7 @@ func (s *Store) ChangeConfirmation(ctx context.Context, a bq.Audit, pollID, id i
 		if c.Written != nil {
 			c.WrittenChoice = optionTexts(p.Options, c.Written)
 		}
+		c.Choice = optionTexts(p.Options, c.Options)
 		_, err = s.settle(ctx, tx, a, p, now)
 		return err
 	})
@@ -253,6 +254,16 @@ func (s *Store) saveStep(ctx context.Context, tx *sql.Tx, a bq.Audit, action str
 	if _, err := tx.ExecContext(ctx, `UPDATE confirmations SET status = ? WHERE id = ?`, c.Status, c.ID); err != nil {
 		return err
 	}
+	if e.Action == bq.ActionReissued {
+		options, err := json.Marshal(c.Options)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE confirmations SET options = ?, issue_time = ?, sha256 = ?, size = ?, document = ? WHERE id = ?`,
+			string(options), nanos(c.IssueTime), c.SHA256, c.Size, e.Document, c.ID); err != nil {
+			return err
+		}
+	}
 	return s.record(ctx, tx, a, action, c.Name(), "%s", stepSummary(c, e))
 }
 
@@ -270,6 +281,8 @@ func stepSummary(c *bq.Confirmation, e *bq.ConfirmationEvent) string {
 		fmt.Fprintf(&b, "; declined: %s", e.Detail)
 	case bq.ActionResolved:
 		fmt.Fprintf(&b, "; resolved (%s): %s", e.Reason, e.Detail)
+	case bq.ActionReissued:
+		fmt.Fprintf(&b, "; re-issued confirming %v: %s; new document %d bytes, sha256 %s", e.Written, e.Detail, c.Size, c.SHA256)
 	}
 	if e.Written != nil {
 		fmt.Fprintf(&b, "; written choice %v", e.Written)

@@ -126,7 +126,9 @@ type Confirmation struct {
 	// How a mismatch was settled.
 	Resolution *Resolution `protobuf:"bytes,18,opt,name=resolution,proto3" json:"resolution,omitempty"`
 	// The evidence of the current status: the file that came back, when one did.
-	Evidence      *ReturnedFile `protobuf:"bytes,19,opt,name=evidence,proto3" json:"evidence,omitempty"`
+	Evidence *ReturnedFile `protobuf:"bytes,19,opt,name=evidence,proto3" json:"evidence,omitempty"`
+	// How the leader re-issued it with a corrected choice, when they did.
+	Reissue       *Resolution `protobuf:"bytes,20,opt,name=reissue,proto3" json:"reissue,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -294,10 +296,18 @@ func (x *Confirmation) GetEvidence() *ReturnedFile {
 	return nil
 }
 
+func (x *Confirmation) GetReissue() *Resolution {
+	if x != nil {
+		return x.Reissue
+	}
+	return nil
+}
+
 // Resolution is how the body's leader settled a mismatch.
 type Resolution struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// "written_counts": the written choice counts.
+	// "written_counts": the written choice counts; "reissued": a new document confirms the
+	// corrected choice.
 	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
 	Note          string                 `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
 	ResolvedBy    string                 `protobuf:"bytes,3,opt,name=resolved_by,json=resolvedBy,proto3" json:"resolved_by,omitempty"`
@@ -543,7 +553,9 @@ type ConfirmationStep struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Time  *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
 	Actor string                 `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
-	// "signed", "paper", "rejected", "declined", "overdue" or "resolved".
+	// "signed", "paper", "rejected", "declined", "overdue", "resolved" or "reissued" (then
+	// written_options is the corrected choice the new document confirms, and file the
+	// document it superseded).
 	Action         string             `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
 	FromStatus     ConfirmationStatus `protobuf:"varint,4,opt,name=from_status,json=fromStatus,proto3,enum=bieuquyet.v1.ConfirmationStatus" json:"from_status,omitempty"`
 	ToStatus       ConfirmationStatus `protobuf:"varint,5,opt,name=to_status,json=toStatus,proto3,enum=bieuquyet.v1.ConfirmationStatus" json:"to_status,omitempty"`
@@ -1373,6 +1385,129 @@ func (x *ResolveMismatchResponse) GetPoll() *Poll {
 	return nil
 }
 
+type ReissueConfirmationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "polls/{poll}/confirmations/{id}".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The corrected choice, as option texts.
+	Options []string `protobuf:"bytes,2,rep,name=options,proto3" json:"options,omitempty"`
+	// Why: how the mismatch was settled.
+	Note          string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReissueConfirmationRequest) Reset() {
+	*x = ReissueConfirmationRequest{}
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReissueConfirmationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReissueConfirmationRequest) ProtoMessage() {}
+
+func (x *ReissueConfirmationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReissueConfirmationRequest.ProtoReflect.Descriptor instead.
+func (*ReissueConfirmationRequest) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ReissueConfirmationRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ReissueConfirmationRequest) GetOptions() []string {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *ReissueConfirmationRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *ReissueConfirmationRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+type ReissueConfirmationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Confirmation  *Confirmation          `protobuf:"bytes,1,opt,name=confirmation,proto3" json:"confirmation,omitempty"`
+	Poll          *Poll                  `protobuf:"bytes,2,opt,name=poll,proto3" json:"poll,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReissueConfirmationResponse) Reset() {
+	*x = ReissueConfirmationResponse{}
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReissueConfirmationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReissueConfirmationResponse) ProtoMessage() {}
+
+func (x *ReissueConfirmationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReissueConfirmationResponse.ProtoReflect.Descriptor instead.
+func (*ReissueConfirmationResponse) Descriptor() ([]byte, []int) {
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ReissueConfirmationResponse) GetConfirmation() *Confirmation {
+	if x != nil {
+		return x.Confirmation
+	}
+	return nil
+}
+
+func (x *ReissueConfirmationResponse) GetPoll() *Poll {
+	if x != nil {
+		return x.Poll
+	}
+	return nil
+}
+
 type GetReconciliationRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "polls/{id}".
@@ -1383,7 +1518,7 @@ type GetReconciliationRequest struct {
 
 func (x *GetReconciliationRequest) Reset() {
 	*x = GetReconciliationRequest{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[15]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1395,7 +1530,7 @@ func (x *GetReconciliationRequest) String() string {
 func (*GetReconciliationRequest) ProtoMessage() {}
 
 func (x *GetReconciliationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[15]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1408,7 +1543,7 @@ func (x *GetReconciliationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReconciliationRequest.ProtoReflect.Descriptor instead.
 func (*GetReconciliationRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{15}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetReconciliationRequest) GetPoll() string {
@@ -1434,7 +1569,7 @@ type ReconciliationRow struct {
 
 func (x *ReconciliationRow) Reset() {
 	*x = ReconciliationRow{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[16]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1446,7 +1581,7 @@ func (x *ReconciliationRow) String() string {
 func (*ReconciliationRow) ProtoMessage() {}
 
 func (x *ReconciliationRow) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[16]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1459,7 +1594,7 @@ func (x *ReconciliationRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconciliationRow.ProtoReflect.Descriptor instead.
 func (*ReconciliationRow) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{16}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReconciliationRow) GetVoter() *Voter {
@@ -1503,7 +1638,7 @@ type GetReconciliationResponse struct {
 
 func (x *GetReconciliationResponse) Reset() {
 	*x = GetReconciliationResponse{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[17]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1515,7 +1650,7 @@ func (x *GetReconciliationResponse) String() string {
 func (*GetReconciliationResponse) ProtoMessage() {}
 
 func (x *GetReconciliationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[17]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1528,7 +1663,7 @@ func (x *GetReconciliationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReconciliationResponse.ProtoReflect.Descriptor instead.
 func (*GetReconciliationResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{17}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetReconciliationResponse) GetPoll() *Poll {
@@ -1573,7 +1708,7 @@ type GenerateConfirmationsRequest struct {
 
 func (x *GenerateConfirmationsRequest) Reset() {
 	*x = GenerateConfirmationsRequest{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[18]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1585,7 +1720,7 @@ func (x *GenerateConfirmationsRequest) String() string {
 func (*GenerateConfirmationsRequest) ProtoMessage() {}
 
 func (x *GenerateConfirmationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[18]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1598,7 +1733,7 @@ func (x *GenerateConfirmationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateConfirmationsRequest.ProtoReflect.Descriptor instead.
 func (*GenerateConfirmationsRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{18}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GenerateConfirmationsRequest) GetPoll() string {
@@ -1632,7 +1767,7 @@ type GenerateConfirmationsResponse struct {
 
 func (x *GenerateConfirmationsResponse) Reset() {
 	*x = GenerateConfirmationsResponse{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[19]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1644,7 +1779,7 @@ func (x *GenerateConfirmationsResponse) String() string {
 func (*GenerateConfirmationsResponse) ProtoMessage() {}
 
 func (x *GenerateConfirmationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[19]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1657,7 +1792,7 @@ func (x *GenerateConfirmationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateConfirmationsResponse.ProtoReflect.Descriptor instead.
 func (*GenerateConfirmationsResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{19}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GenerateConfirmationsResponse) GetPoll() *Poll {
@@ -1689,7 +1824,7 @@ type ListConfirmationsRequest struct {
 
 func (x *ListConfirmationsRequest) Reset() {
 	*x = ListConfirmationsRequest{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[20]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1701,7 +1836,7 @@ func (x *ListConfirmationsRequest) String() string {
 func (*ListConfirmationsRequest) ProtoMessage() {}
 
 func (x *ListConfirmationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[20]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1714,7 +1849,7 @@ func (x *ListConfirmationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConfirmationsRequest.ProtoReflect.Descriptor instead.
 func (*ListConfirmationsRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{20}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListConfirmationsRequest) GetPoll() string {
@@ -1755,7 +1890,7 @@ type ListConfirmationsResponse struct {
 
 func (x *ListConfirmationsResponse) Reset() {
 	*x = ListConfirmationsResponse{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[21]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1767,7 +1902,7 @@ func (x *ListConfirmationsResponse) String() string {
 func (*ListConfirmationsResponse) ProtoMessage() {}
 
 func (x *ListConfirmationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[21]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1780,7 +1915,7 @@ func (x *ListConfirmationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConfirmationsResponse.ProtoReflect.Descriptor instead.
 func (*ListConfirmationsResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{21}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListConfirmationsResponse) GetConfirmations() []*Confirmation {
@@ -1807,7 +1942,7 @@ type GetConfirmationRequest struct {
 
 func (x *GetConfirmationRequest) Reset() {
 	*x = GetConfirmationRequest{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[22]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1819,7 +1954,7 @@ func (x *GetConfirmationRequest) String() string {
 func (*GetConfirmationRequest) ProtoMessage() {}
 
 func (x *GetConfirmationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[22]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1832,7 +1967,7 @@ func (x *GetConfirmationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConfirmationRequest.ProtoReflect.Descriptor instead.
 func (*GetConfirmationRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{22}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetConfirmationRequest) GetName() string {
@@ -1853,7 +1988,7 @@ type GetConfirmationResponse struct {
 
 func (x *GetConfirmationResponse) Reset() {
 	*x = GetConfirmationResponse{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[23]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1865,7 +2000,7 @@ func (x *GetConfirmationResponse) String() string {
 func (*GetConfirmationResponse) ProtoMessage() {}
 
 func (x *GetConfirmationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[23]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1878,7 +2013,7 @@ func (x *GetConfirmationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConfirmationResponse.ProtoReflect.Descriptor instead.
 func (*GetConfirmationResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{23}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetConfirmationResponse) GetConfirmation() *Confirmation {
@@ -1905,7 +2040,7 @@ type DownloadConfirmationRequest struct {
 
 func (x *DownloadConfirmationRequest) Reset() {
 	*x = DownloadConfirmationRequest{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[24]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1917,7 +2052,7 @@ func (x *DownloadConfirmationRequest) String() string {
 func (*DownloadConfirmationRequest) ProtoMessage() {}
 
 func (x *DownloadConfirmationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[24]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1930,7 +2065,7 @@ func (x *DownloadConfirmationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadConfirmationRequest.ProtoReflect.Descriptor instead.
 func (*DownloadConfirmationRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{24}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DownloadConfirmationRequest) GetName() string {
@@ -1952,7 +2087,7 @@ type DownloadConfirmationResponse struct {
 
 func (x *DownloadConfirmationResponse) Reset() {
 	*x = DownloadConfirmationResponse{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[25]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1964,7 +2099,7 @@ func (x *DownloadConfirmationResponse) String() string {
 func (*DownloadConfirmationResponse) ProtoMessage() {}
 
 func (x *DownloadConfirmationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[25]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1977,7 +2112,7 @@ func (x *DownloadConfirmationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadConfirmationResponse.ProtoReflect.Descriptor instead.
 func (*DownloadConfirmationResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{25}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DownloadConfirmationResponse) GetConfirmation() *Confirmation {
@@ -2004,7 +2139,7 @@ type GetTallyReportRequest struct {
 
 func (x *GetTallyReportRequest) Reset() {
 	*x = GetTallyReportRequest{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[26]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2016,7 +2151,7 @@ func (x *GetTallyReportRequest) String() string {
 func (*GetTallyReportRequest) ProtoMessage() {}
 
 func (x *GetTallyReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[26]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2029,7 +2164,7 @@ func (x *GetTallyReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTallyReportRequest.ProtoReflect.Descriptor instead.
 func (*GetTallyReportRequest) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{26}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetTallyReportRequest) GetPoll() string {
@@ -2053,7 +2188,7 @@ type GetTallyReportResponse struct {
 
 func (x *GetTallyReportResponse) Reset() {
 	*x = GetTallyReportResponse{}
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[27]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2065,7 +2200,7 @@ func (x *GetTallyReportResponse) String() string {
 func (*GetTallyReportResponse) ProtoMessage() {}
 
 func (x *GetTallyReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[27]
+	mi := &file_bieuquyet_v1_confirmation_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2078,7 +2213,7 @@ func (x *GetTallyReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTallyReportResponse.ProtoReflect.Descriptor instead.
 func (*GetTallyReportResponse) Descriptor() ([]byte, []int) {
-	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{27}
+	return file_bieuquyet_v1_confirmation_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetTallyReportResponse) GetFileName() string {
@@ -2113,7 +2248,7 @@ var File_bieuquyet_v1_confirmation_proto protoreflect.FileDescriptor
 
 const file_bieuquyet_v1_confirmation_proto_rawDesc = "" +
 	"\n" +
-	"\x1fbieuquyet/v1/confirmation.proto\x12\fbieuquyet.v1\x1a\x17bieuquyet/v1/poll.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x06\n" +
+	"\x1fbieuquyet/v1/confirmation.proto\x12\fbieuquyet.v1\x1a\x17bieuquyet/v1/poll.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd9\x06\n" +
 	"\fConfirmation\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06person\x18\x02 \x01(\tR\x06person\x12\x1b\n" +
@@ -2140,7 +2275,8 @@ const file_bieuquyet_v1_confirmation_proto_rawDesc = "" +
 	"\n" +
 	"resolution\x18\x12 \x01(\v2\x18.bieuquyet.v1.ResolutionR\n" +
 	"resolution\x126\n" +
-	"\bevidence\x18\x13 \x01(\v2\x1a.bieuquyet.v1.ReturnedFileR\bevidence\"\x94\x01\n" +
+	"\bevidence\x18\x13 \x01(\v2\x1a.bieuquyet.v1.ReturnedFileR\bevidence\x122\n" +
+	"\areissue\x18\x14 \x01(\v2\x18.bieuquyet.v1.ResolutionR\areissue\"\x94\x01\n" +
 	"\n" +
 	"Resolution\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
@@ -2229,6 +2365,15 @@ const file_bieuquyet_v1_confirmation_proto_rawDesc = "" +
 	"request_id\x18\x03 \x01(\tR\trequestId\"\x81\x01\n" +
 	"\x17ResolveMismatchResponse\x12>\n" +
 	"\fconfirmation\x18\x01 \x01(\v2\x1a.bieuquyet.v1.ConfirmationR\fconfirmation\x12&\n" +
+	"\x04poll\x18\x02 \x01(\v2\x12.bieuquyet.v1.PollR\x04poll\"}\n" +
+	"\x1aReissueConfirmationRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aoptions\x18\x02 \x03(\tR\aoptions\x12\x12\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\x85\x01\n" +
+	"\x1bReissueConfirmationResponse\x12>\n" +
+	"\fconfirmation\x18\x01 \x01(\v2\x1a.bieuquyet.v1.ConfirmationR\fconfirmation\x12&\n" +
 	"\x04poll\x18\x02 \x01(\v2\x12.bieuquyet.v1.PollR\x04poll\".\n" +
 	"\x18GetReconciliationRequest\x12\x12\n" +
 	"\x04poll\x18\x01 \x01(\tR\x04poll\"\xc3\x01\n" +
@@ -2284,7 +2429,7 @@ const file_bieuquyet_v1_confirmation_proto_rawDesc = "" +
 	"\x1cCONFIRMATION_STATUS_MISMATCH\x10\x03\x12 \n" +
 	"\x1cCONFIRMATION_STATUS_REJECTED\x10\x04\x12 \n" +
 	"\x1cCONFIRMATION_STATUS_DECLINED\x10\x05\x12\x1f\n" +
-	"\x1bCONFIRMATION_STATUS_OVERDUE\x10\x062\xc6\b\n" +
+	"\x1bCONFIRMATION_STATUS_OVERDUE\x10\x062\xb2\t\n" +
 	"\x13ConfirmationService\x12p\n" +
 	"\x15GenerateConfirmations\x12*.bieuquyet.v1.GenerateConfirmationsRequest\x1a+.bieuquyet.v1.GenerateConfirmationsResponse\x12d\n" +
 	"\x11ListConfirmations\x12&.bieuquyet.v1.ListConfirmationsRequest\x1a'.bieuquyet.v1.ListConfirmationsResponse\x12^\n" +
@@ -2294,7 +2439,8 @@ const file_bieuquyet_v1_confirmation_proto_rawDesc = "" +
 	"\x18SubmitSignedConfirmation\x12-.bieuquyet.v1.SubmitSignedConfirmationRequest\x1a..bieuquyet.v1.SubmitSignedConfirmationResponse(\x01\x12x\n" +
 	"\x17RecordPaperConfirmation\x12,.bieuquyet.v1.RecordPaperConfirmationRequest\x1a-.bieuquyet.v1.RecordPaperConfirmationResponse(\x01\x12j\n" +
 	"\x13DeclineConfirmation\x12(.bieuquyet.v1.DeclineConfirmationRequest\x1a).bieuquyet.v1.DeclineConfirmationResponse\x12^\n" +
-	"\x0fResolveMismatch\x12$.bieuquyet.v1.ResolveMismatchRequest\x1a%.bieuquyet.v1.ResolveMismatchResponse\x12d\n" +
+	"\x0fResolveMismatch\x12$.bieuquyet.v1.ResolveMismatchRequest\x1a%.bieuquyet.v1.ResolveMismatchResponse\x12j\n" +
+	"\x13ReissueConfirmation\x12(.bieuquyet.v1.ReissueConfirmationRequest\x1a).bieuquyet.v1.ReissueConfirmationResponse\x12d\n" +
 	"\x11GetReconciliation\x12&.bieuquyet.v1.GetReconciliationRequest\x1a'.bieuquyet.v1.GetReconciliationResponseB?Z=github.com/bieuquyet/bieuquyet/proto/bieuquyet/v1;bieuquyetv1b\x06proto3"
 
 var (
@@ -2310,7 +2456,7 @@ func file_bieuquyet_v1_confirmation_proto_rawDescGZIP() []byte {
 }
 
 var file_bieuquyet_v1_confirmation_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_bieuquyet_v1_confirmation_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_bieuquyet_v1_confirmation_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_bieuquyet_v1_confirmation_proto_goTypes = []any{
 	(ConfirmationStatus)(0),                  // 0: bieuquyet.v1.ConfirmationStatus
 	(*Confirmation)(nil),                     // 1: bieuquyet.v1.Confirmation
@@ -2328,93 +2474,100 @@ var file_bieuquyet_v1_confirmation_proto_goTypes = []any{
 	(*DeclineConfirmationResponse)(nil),      // 13: bieuquyet.v1.DeclineConfirmationResponse
 	(*ResolveMismatchRequest)(nil),           // 14: bieuquyet.v1.ResolveMismatchRequest
 	(*ResolveMismatchResponse)(nil),          // 15: bieuquyet.v1.ResolveMismatchResponse
-	(*GetReconciliationRequest)(nil),         // 16: bieuquyet.v1.GetReconciliationRequest
-	(*ReconciliationRow)(nil),                // 17: bieuquyet.v1.ReconciliationRow
-	(*GetReconciliationResponse)(nil),        // 18: bieuquyet.v1.GetReconciliationResponse
-	(*GenerateConfirmationsRequest)(nil),     // 19: bieuquyet.v1.GenerateConfirmationsRequest
-	(*GenerateConfirmationsResponse)(nil),    // 20: bieuquyet.v1.GenerateConfirmationsResponse
-	(*ListConfirmationsRequest)(nil),         // 21: bieuquyet.v1.ListConfirmationsRequest
-	(*ListConfirmationsResponse)(nil),        // 22: bieuquyet.v1.ListConfirmationsResponse
-	(*GetConfirmationRequest)(nil),           // 23: bieuquyet.v1.GetConfirmationRequest
-	(*GetConfirmationResponse)(nil),          // 24: bieuquyet.v1.GetConfirmationResponse
-	(*DownloadConfirmationRequest)(nil),      // 25: bieuquyet.v1.DownloadConfirmationRequest
-	(*DownloadConfirmationResponse)(nil),     // 26: bieuquyet.v1.DownloadConfirmationResponse
-	(*GetTallyReportRequest)(nil),            // 27: bieuquyet.v1.GetTallyReportRequest
-	(*GetTallyReportResponse)(nil),           // 28: bieuquyet.v1.GetTallyReportResponse
-	(*timestamppb.Timestamp)(nil),            // 29: google.protobuf.Timestamp
-	(VoteSource)(0),                          // 30: bieuquyet.v1.VoteSource
-	(*Poll)(nil),                             // 31: bieuquyet.v1.Poll
-	(*Voter)(nil),                            // 32: bieuquyet.v1.Voter
-	(*Tally)(nil),                            // 33: bieuquyet.v1.Tally
-	(*ConfirmedTally)(nil),                   // 34: bieuquyet.v1.ConfirmedTally
+	(*ReissueConfirmationRequest)(nil),       // 16: bieuquyet.v1.ReissueConfirmationRequest
+	(*ReissueConfirmationResponse)(nil),      // 17: bieuquyet.v1.ReissueConfirmationResponse
+	(*GetReconciliationRequest)(nil),         // 18: bieuquyet.v1.GetReconciliationRequest
+	(*ReconciliationRow)(nil),                // 19: bieuquyet.v1.ReconciliationRow
+	(*GetReconciliationResponse)(nil),        // 20: bieuquyet.v1.GetReconciliationResponse
+	(*GenerateConfirmationsRequest)(nil),     // 21: bieuquyet.v1.GenerateConfirmationsRequest
+	(*GenerateConfirmationsResponse)(nil),    // 22: bieuquyet.v1.GenerateConfirmationsResponse
+	(*ListConfirmationsRequest)(nil),         // 23: bieuquyet.v1.ListConfirmationsRequest
+	(*ListConfirmationsResponse)(nil),        // 24: bieuquyet.v1.ListConfirmationsResponse
+	(*GetConfirmationRequest)(nil),           // 25: bieuquyet.v1.GetConfirmationRequest
+	(*GetConfirmationResponse)(nil),          // 26: bieuquyet.v1.GetConfirmationResponse
+	(*DownloadConfirmationRequest)(nil),      // 27: bieuquyet.v1.DownloadConfirmationRequest
+	(*DownloadConfirmationResponse)(nil),     // 28: bieuquyet.v1.DownloadConfirmationResponse
+	(*GetTallyReportRequest)(nil),            // 29: bieuquyet.v1.GetTallyReportRequest
+	(*GetTallyReportResponse)(nil),           // 30: bieuquyet.v1.GetTallyReportResponse
+	(*timestamppb.Timestamp)(nil),            // 31: google.protobuf.Timestamp
+	(VoteSource)(0),                          // 32: bieuquyet.v1.VoteSource
+	(*Poll)(nil),                             // 33: bieuquyet.v1.Poll
+	(*Voter)(nil),                            // 34: bieuquyet.v1.Voter
+	(*Tally)(nil),                            // 35: bieuquyet.v1.Tally
+	(*ConfirmedTally)(nil),                   // 36: bieuquyet.v1.ConfirmedTally
 }
 var file_bieuquyet_v1_confirmation_proto_depIdxs = []int32{
-	29, // 0: bieuquyet.v1.Confirmation.vote_time:type_name -> google.protobuf.Timestamp
-	30, // 1: bieuquyet.v1.Confirmation.vote_source:type_name -> bieuquyet.v1.VoteSource
-	29, // 2: bieuquyet.v1.Confirmation.issue_time:type_name -> google.protobuf.Timestamp
-	29, // 3: bieuquyet.v1.Confirmation.deadline:type_name -> google.protobuf.Timestamp
+	31, // 0: bieuquyet.v1.Confirmation.vote_time:type_name -> google.protobuf.Timestamp
+	32, // 1: bieuquyet.v1.Confirmation.vote_source:type_name -> bieuquyet.v1.VoteSource
+	31, // 2: bieuquyet.v1.Confirmation.issue_time:type_name -> google.protobuf.Timestamp
+	31, // 3: bieuquyet.v1.Confirmation.deadline:type_name -> google.protobuf.Timestamp
 	0,  // 4: bieuquyet.v1.Confirmation.status:type_name -> bieuquyet.v1.ConfirmationStatus
-	29, // 5: bieuquyet.v1.Confirmation.status_time:type_name -> google.protobuf.Timestamp
+	31, // 5: bieuquyet.v1.Confirmation.status_time:type_name -> google.protobuf.Timestamp
 	2,  // 6: bieuquyet.v1.Confirmation.resolution:type_name -> bieuquyet.v1.Resolution
 	4,  // 7: bieuquyet.v1.Confirmation.evidence:type_name -> bieuquyet.v1.ReturnedFile
-	29, // 8: bieuquyet.v1.Resolution.resolve_time:type_name -> google.protobuf.Timestamp
-	29, // 9: bieuquyet.v1.Signer.signing_time:type_name -> google.protobuf.Timestamp
-	29, // 10: bieuquyet.v1.ReturnedFile.receive_time:type_name -> google.protobuf.Timestamp
-	3,  // 11: bieuquyet.v1.ReturnedFile.signer:type_name -> bieuquyet.v1.Signer
-	29, // 12: bieuquyet.v1.ConfirmationStep.time:type_name -> google.protobuf.Timestamp
-	0,  // 13: bieuquyet.v1.ConfirmationStep.from_status:type_name -> bieuquyet.v1.ConfirmationStatus
-	0,  // 14: bieuquyet.v1.ConfirmationStep.to_status:type_name -> bieuquyet.v1.ConfirmationStatus
-	4,  // 15: bieuquyet.v1.ConfirmationStep.file:type_name -> bieuquyet.v1.ReturnedFile
-	6,  // 16: bieuquyet.v1.SubmitSignedConfirmationRequest.metadata:type_name -> bieuquyet.v1.SubmissionMetadata
-	1,  // 17: bieuquyet.v1.SubmitSignedConfirmationResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
-	3,  // 18: bieuquyet.v1.SubmitSignedConfirmationResponse.signer:type_name -> bieuquyet.v1.Signer
-	31, // 19: bieuquyet.v1.SubmitSignedConfirmationResponse.poll:type_name -> bieuquyet.v1.Poll
-	9,  // 20: bieuquyet.v1.RecordPaperConfirmationRequest.metadata:type_name -> bieuquyet.v1.PaperMetadata
-	1,  // 21: bieuquyet.v1.RecordPaperConfirmationResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
-	31, // 22: bieuquyet.v1.RecordPaperConfirmationResponse.poll:type_name -> bieuquyet.v1.Poll
-	1,  // 23: bieuquyet.v1.DeclineConfirmationResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
-	31, // 24: bieuquyet.v1.DeclineConfirmationResponse.poll:type_name -> bieuquyet.v1.Poll
-	1,  // 25: bieuquyet.v1.ResolveMismatchResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
-	31, // 26: bieuquyet.v1.ResolveMismatchResponse.poll:type_name -> bieuquyet.v1.Poll
-	32, // 27: bieuquyet.v1.ReconciliationRow.voter:type_name -> bieuquyet.v1.Voter
-	1,  // 28: bieuquyet.v1.ReconciliationRow.confirmation:type_name -> bieuquyet.v1.Confirmation
-	31, // 29: bieuquyet.v1.GetReconciliationResponse.poll:type_name -> bieuquyet.v1.Poll
-	17, // 30: bieuquyet.v1.GetReconciliationResponse.rows:type_name -> bieuquyet.v1.ReconciliationRow
-	33, // 31: bieuquyet.v1.GetReconciliationResponse.recorded:type_name -> bieuquyet.v1.Tally
-	34, // 32: bieuquyet.v1.GetReconciliationResponse.confirmed:type_name -> bieuquyet.v1.ConfirmedTally
-	29, // 33: bieuquyet.v1.GenerateConfirmationsRequest.confirmation_deadline:type_name -> google.protobuf.Timestamp
-	31, // 34: bieuquyet.v1.GenerateConfirmationsResponse.poll:type_name -> bieuquyet.v1.Poll
-	1,  // 35: bieuquyet.v1.GenerateConfirmationsResponse.confirmations:type_name -> bieuquyet.v1.Confirmation
-	0,  // 36: bieuquyet.v1.ListConfirmationsRequest.status:type_name -> bieuquyet.v1.ConfirmationStatus
-	1,  // 37: bieuquyet.v1.ListConfirmationsResponse.confirmations:type_name -> bieuquyet.v1.Confirmation
-	1,  // 38: bieuquyet.v1.GetConfirmationResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
-	5,  // 39: bieuquyet.v1.GetConfirmationResponse.history:type_name -> bieuquyet.v1.ConfirmationStep
-	1,  // 40: bieuquyet.v1.DownloadConfirmationResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
-	19, // 41: bieuquyet.v1.ConfirmationService.GenerateConfirmations:input_type -> bieuquyet.v1.GenerateConfirmationsRequest
-	21, // 42: bieuquyet.v1.ConfirmationService.ListConfirmations:input_type -> bieuquyet.v1.ListConfirmationsRequest
-	23, // 43: bieuquyet.v1.ConfirmationService.GetConfirmation:input_type -> bieuquyet.v1.GetConfirmationRequest
-	25, // 44: bieuquyet.v1.ConfirmationService.DownloadConfirmation:input_type -> bieuquyet.v1.DownloadConfirmationRequest
-	27, // 45: bieuquyet.v1.ConfirmationService.GetTallyReport:input_type -> bieuquyet.v1.GetTallyReportRequest
-	7,  // 46: bieuquyet.v1.ConfirmationService.SubmitSignedConfirmation:input_type -> bieuquyet.v1.SubmitSignedConfirmationRequest
-	10, // 47: bieuquyet.v1.ConfirmationService.RecordPaperConfirmation:input_type -> bieuquyet.v1.RecordPaperConfirmationRequest
-	12, // 48: bieuquyet.v1.ConfirmationService.DeclineConfirmation:input_type -> bieuquyet.v1.DeclineConfirmationRequest
-	14, // 49: bieuquyet.v1.ConfirmationService.ResolveMismatch:input_type -> bieuquyet.v1.ResolveMismatchRequest
-	16, // 50: bieuquyet.v1.ConfirmationService.GetReconciliation:input_type -> bieuquyet.v1.GetReconciliationRequest
-	20, // 51: bieuquyet.v1.ConfirmationService.GenerateConfirmations:output_type -> bieuquyet.v1.GenerateConfirmationsResponse
-	22, // 52: bieuquyet.v1.ConfirmationService.ListConfirmations:output_type -> bieuquyet.v1.ListConfirmationsResponse
-	24, // 53: bieuquyet.v1.ConfirmationService.GetConfirmation:output_type -> bieuquyet.v1.GetConfirmationResponse
-	26, // 54: bieuquyet.v1.ConfirmationService.DownloadConfirmation:output_type -> bieuquyet.v1.DownloadConfirmationResponse
-	28, // 55: bieuquyet.v1.ConfirmationService.GetTallyReport:output_type -> bieuquyet.v1.GetTallyReportResponse
-	8,  // 56: bieuquyet.v1.ConfirmationService.SubmitSignedConfirmation:output_type -> bieuquyet.v1.SubmitSignedConfirmationResponse
-	11, // 57: bieuquyet.v1.ConfirmationService.RecordPaperConfirmation:output_type -> bieuquyet.v1.RecordPaperConfirmationResponse
-	13, // 58: bieuquyet.v1.ConfirmationService.DeclineConfirmation:output_type -> bieuquyet.v1.DeclineConfirmationResponse
-	15, // 59: bieuquyet.v1.ConfirmationService.ResolveMismatch:output_type -> bieuquyet.v1.ResolveMismatchResponse
-	18, // 60: bieuquyet.v1.ConfirmationService.GetReconciliation:output_type -> bieuquyet.v1.GetReconciliationResponse
-	51, // [51:61] is the sub-list for method output_type
-	41, // [41:51] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	2,  // 8: bieuquyet.v1.Confirmation.reissue:type_name -> bieuquyet.v1.Resolution
+	31, // 9: bieuquyet.v1.Resolution.resolve_time:type_name -> google.protobuf.Timestamp
+	31, // 10: bieuquyet.v1.Signer.signing_time:type_name -> google.protobuf.Timestamp
+	31, // 11: bieuquyet.v1.ReturnedFile.receive_time:type_name -> google.protobuf.Timestamp
+	3,  // 12: bieuquyet.v1.ReturnedFile.signer:type_name -> bieuquyet.v1.Signer
+	31, // 13: bieuquyet.v1.ConfirmationStep.time:type_name -> google.protobuf.Timestamp
+	0,  // 14: bieuquyet.v1.ConfirmationStep.from_status:type_name -> bieuquyet.v1.ConfirmationStatus
+	0,  // 15: bieuquyet.v1.ConfirmationStep.to_status:type_name -> bieuquyet.v1.ConfirmationStatus
+	4,  // 16: bieuquyet.v1.ConfirmationStep.file:type_name -> bieuquyet.v1.ReturnedFile
+	6,  // 17: bieuquyet.v1.SubmitSignedConfirmationRequest.metadata:type_name -> bieuquyet.v1.SubmissionMetadata
+	1,  // 18: bieuquyet.v1.SubmitSignedConfirmationResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
+	3,  // 19: bieuquyet.v1.SubmitSignedConfirmationResponse.signer:type_name -> bieuquyet.v1.Signer
+	33, // 20: bieuquyet.v1.SubmitSignedConfirmationResponse.poll:type_name -> bieuquyet.v1.Poll
+	9,  // 21: bieuquyet.v1.RecordPaperConfirmationRequest.metadata:type_name -> bieuquyet.v1.PaperMetadata
+	1,  // 22: bieuquyet.v1.RecordPaperConfirmationResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
+	33, // 23: bieuquyet.v1.RecordPaperConfirmationResponse.poll:type_name -> bieuquyet.v1.Poll
+	1,  // 24: bieuquyet.v1.DeclineConfirmationResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
+	33, // 25: bieuquyet.v1.DeclineConfirmationResponse.poll:type_name -> bieuquyet.v1.Poll
+	1,  // 26: bieuquyet.v1.ResolveMismatchResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
+	33, // 27: bieuquyet.v1.ResolveMismatchResponse.poll:type_name -> bieuquyet.v1.Poll
+	1,  // 28: bieuquyet.v1.ReissueConfirmationResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
+	33, // 29: bieuquyet.v1.ReissueConfirmationResponse.poll:type_name -> bieuquyet.v1.Poll
+	34, // 30: bieuquyet.v1.ReconciliationRow.voter:type_name -> bieuquyet.v1.Voter
+	1,  // 31: bieuquyet.v1.ReconciliationRow.confirmation:type_name -> bieuquyet.v1.Confirmation
+	33, // 32: bieuquyet.v1.GetReconciliationResponse.poll:type_name -> bieuquyet.v1.Poll
+	19, // 33: bieuquyet.v1.GetReconciliationResponse.rows:type_name -> bieuquyet.v1.ReconciliationRow
+	35, // 34: bieuquyet.v1.GetReconciliationResponse.recorded:type_name -> bieuquyet.v1.Tally
+	36, // 35: bieuquyet.v1.GetReconciliationResponse.confirmed:type_name -> bieuquyet.v1.ConfirmedTally
+	31, // 36: bieuquyet.v1.GenerateConfirmationsRequest.confirmation_deadline:type_name -> google.protobuf.Timestamp
+	33, // 37: bieuquyet.v1.GenerateConfirmationsResponse.poll:type_name -> bieuquyet.v1.Poll
+	1,  // 38: bieuquyet.v1.GenerateConfirmationsResponse.confirmations:type_name -> bieuquyet.v1.Confirmation
+	0,  // 39: bieuquyet.v1.ListConfirmationsRequest.status:type_name -> bieuquyet.v1.ConfirmationStatus
+	1,  // 40: bieuquyet.v1.ListConfirmationsResponse.confirmations:type_name -> bieuquyet.v1.Confirmation
+	1,  // 41: bieuquyet.v1.GetConfirmationResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
+	5,  // 42: bieuquyet.v1.GetConfirmationResponse.history:type_name -> bieuquyet.v1.ConfirmationStep
+	1,  // 43: bieuquyet.v1.DownloadConfirmationResponse.confirmation:type_name -> bieuquyet.v1.Confirmation
+	21, // 44: bieuquyet.v1.ConfirmationService.GenerateConfirmations:input_type -> bieuquyet.v1.GenerateConfirmationsRequest
+	23, // 45: bieuquyet.v1.ConfirmationService.ListConfirmations:input_type -> bieuquyet.v1.ListConfirmationsRequest
+	25, // 46: bieuquyet.v1.ConfirmationService.GetConfirmation:input_type -> bieuquyet.v1.GetConfirmationRequest
+	27, // 47: bieuquyet.v1.ConfirmationService.DownloadConfirmation:input_type -> bieuquyet.v1.DownloadConfirmationRequest
+	29, // 48: bieuquyet.v1.ConfirmationService.GetTallyReport:input_type -> bieuquyet.v1.GetTallyReportRequest
+	7,  // 49: bieuquyet.v1.ConfirmationService.SubmitSignedConfirmation:input_type -> bieuquyet.v1.SubmitSignedConfirmationRequest
+	10, // 50: bieuquyet.v1.ConfirmationService.RecordPaperConfirmation:input_type -> bieuquyet.v1.RecordPaperConfirmationRequest
+	12, // 51: bieuquyet.v1.ConfirmationService.DeclineConfirmation:input_type -> bieuquyet.v1.DeclineConfirmationRequest
+	14, // 52: bieuquyet.v1.ConfirmationService.ResolveMismatch:input_type -> bieuquyet.v1.ResolveMismatchRequest
+	16, // 53: bieuquyet.v1.ConfirmationService.ReissueConfirmation:input_type -> bieuquyet.v1.ReissueConfirmationRequest
+	18, // 54: bieuquyet.v1.ConfirmationService.GetReconciliation:input_type -> bieuquyet.v1.GetReconciliationRequest
+	22, // 55: bieuquyet.v1.ConfirmationService.GenerateConfirmations:output_type -> bieuquyet.v1.GenerateConfirmationsResponse
+	24, // 56: bieuquyet.v1.ConfirmationService.ListConfirmations:output_type -> bieuquyet.v1.ListConfirmationsResponse
+	26, // 57: bieuquyet.v1.ConfirmationService.GetConfirmation:output_type -> bieuquyet.v1.GetConfirmationResponse
+	28, // 58: bieuquyet.v1.ConfirmationService.DownloadConfirmation:output_type -> bieuquyet.v1.DownloadConfirmationResponse
+	30, // 59: bieuquyet.v1.ConfirmationService.GetTallyReport:output_type -> bieuquyet.v1.GetTallyReportResponse
+	8,  // 60: bieuquyet.v1.ConfirmationService.SubmitSignedConfirmation:output_type -> bieuquyet.v1.SubmitSignedConfirmationResponse
+	11, // 61: bieuquyet.v1.ConfirmationService.RecordPaperConfirmation:output_type -> bieuquyet.v1.RecordPaperConfirmationResponse
+	13, // 62: bieuquyet.v1.ConfirmationService.DeclineConfirmation:output_type -> bieuquyet.v1.DeclineConfirmationResponse
+	15, // 63: bieuquyet.v1.ConfirmationService.ResolveMismatch:output_type -> bieuquyet.v1.ResolveMismatchResponse
+	17, // 64: bieuquyet.v1.ConfirmationService.ReissueConfirmation:output_type -> bieuquyet.v1.ReissueConfirmationResponse
+	20, // 65: bieuquyet.v1.ConfirmationService.GetReconciliation:output_type -> bieuquyet.v1.GetReconciliationResponse
+	55, // [55:66] is the sub-list for method output_type
+	44, // [44:55] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_bieuquyet_v1_confirmation_proto_init() }
@@ -2437,7 +2590,7 @@ func file_bieuquyet_v1_confirmation_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bieuquyet_v1_confirmation_proto_rawDesc), len(file_bieuquyet_v1_confirmation_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   28,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

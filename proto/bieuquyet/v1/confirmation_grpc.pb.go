@@ -28,6 +28,7 @@ const (
 	ConfirmationService_RecordPaperConfirmation_FullMethodName  = "/bieuquyet.v1.ConfirmationService/RecordPaperConfirmation"
 	ConfirmationService_DeclineConfirmation_FullMethodName      = "/bieuquyet.v1.ConfirmationService/DeclineConfirmation"
 	ConfirmationService_ResolveMismatch_FullMethodName          = "/bieuquyet.v1.ConfirmationService/ResolveMismatch"
+	ConfirmationService_ReissueConfirmation_FullMethodName      = "/bieuquyet.v1.ConfirmationService/ReissueConfirmation"
 	ConfirmationService_GetReconciliation_FullMethodName        = "/bieuquyet.v1.ConfirmationService/GetReconciliation"
 )
 
@@ -72,6 +73,11 @@ type ConfirmationServiceClient interface {
 	// Records how a mismatch was settled: the written choice counts. The leader of the body
 	// that opened the poll.
 	ResolveMismatch(ctx context.Context, in *ResolveMismatchRequest, opts ...grpc.CallOption) (*ResolveMismatchResponse, error)
+	// Settles a mismatch the other way: the leader re-issues the confirmation with the
+	// corrected choice, as a new document (the old one is kept in its history), and it
+	// awaits the delegate's signature again by the same deadline. The leader of the body
+	// that opened the poll.
+	ReissueConfirmation(ctx context.Context, in *ReissueConfirmationRequest, opts ...grpc.CallOption) (*ReissueConfirmationResponse, error)
 	// Per delegate, the recorded choice beside the written one, the status and its
 	// evidence; the recorded tally beside the confirmed one. The Office and the body's
 	// leader.
@@ -200,6 +206,16 @@ func (c *confirmationServiceClient) ResolveMismatch(ctx context.Context, in *Res
 	return out, nil
 }
 
+func (c *confirmationServiceClient) ReissueConfirmation(ctx context.Context, in *ReissueConfirmationRequest, opts ...grpc.CallOption) (*ReissueConfirmationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReissueConfirmationResponse)
+	err := c.cc.Invoke(ctx, ConfirmationService_ReissueConfirmation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *confirmationServiceClient) GetReconciliation(ctx context.Context, in *GetReconciliationRequest, opts ...grpc.CallOption) (*GetReconciliationResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetReconciliationResponse)
@@ -251,6 +267,11 @@ type ConfirmationServiceServer interface {
 	// Records how a mismatch was settled: the written choice counts. The leader of the body
 	// that opened the poll.
 	ResolveMismatch(context.Context, *ResolveMismatchRequest) (*ResolveMismatchResponse, error)
+	// Settles a mismatch the other way: the leader re-issues the confirmation with the
+	// corrected choice, as a new document (the old one is kept in its history), and it
+	// awaits the delegate's signature again by the same deadline. The leader of the body
+	// that opened the poll.
+	ReissueConfirmation(context.Context, *ReissueConfirmationRequest) (*ReissueConfirmationResponse, error)
 	// Per delegate, the recorded choice beside the written one, the status and its
 	// evidence; the recorded tally beside the confirmed one. The Office and the body's
 	// leader.
@@ -291,6 +312,9 @@ func (UnimplementedConfirmationServiceServer) DeclineConfirmation(context.Contex
 }
 func (UnimplementedConfirmationServiceServer) ResolveMismatch(context.Context, *ResolveMismatchRequest) (*ResolveMismatchResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResolveMismatch not implemented")
+}
+func (UnimplementedConfirmationServiceServer) ReissueConfirmation(context.Context, *ReissueConfirmationRequest) (*ReissueConfirmationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReissueConfirmation not implemented")
 }
 func (UnimplementedConfirmationServiceServer) GetReconciliation(context.Context, *GetReconciliationRequest) (*GetReconciliationResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetReconciliation not implemented")
@@ -442,6 +466,24 @@ func _ConfirmationService_ResolveMismatch_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ConfirmationService_ReissueConfirmation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReissueConfirmationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConfirmationServiceServer).ReissueConfirmation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConfirmationService_ReissueConfirmation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConfirmationServiceServer).ReissueConfirmation(ctx, req.(*ReissueConfirmationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ConfirmationService_GetReconciliation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetReconciliationRequest)
 	if err := dec(in); err != nil {
@@ -486,6 +528,10 @@ var ConfirmationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResolveMismatch",
 			Handler:    _ConfirmationService_ResolveMismatch_Handler,
+		},
+		{
+			MethodName: "ReissueConfirmation",
+			Handler:    _ConfirmationService_ReissueConfirmation_Handler,
 		},
 		{
 			MethodName: "GetReconciliation",

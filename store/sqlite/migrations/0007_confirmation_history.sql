@@ -1,12 +1,14 @@
 -- What comes back for a confirmation (issue 6/7): its history, one row per step, and the
 -- files that came back. Rows are only ever added; a confirmation's status in
 -- confirmations.status is the newest step's to_status, and the rest of what it shows (the
--- written choice, a rejection's reason, a resolution) is read from its steps.
+-- written choice, a rejection's reason, a resolution) is read from its steps. A re-issue
+-- replaces the confirmation's document, options and issue time in its row and keeps the
+-- document it supersedes here, as a file of kind 'issued'.
 
 CREATE TABLE confirmation_files (
     id                 INTEGER PRIMARY KEY,
     confirmation_id    INTEGER NOT NULL REFERENCES confirmations (id),
-    kind               TEXT    NOT NULL CHECK (kind IN ('signed_pdf', 'scan')),
+    kind               TEXT    NOT NULL CHECK (kind IN ('signed_pdf', 'scan', 'issued')), -- issued: a document a re-issue superseded
     media_type         TEXT    NOT NULL,
     sha256             TEXT    NOT NULL, -- hex SHA-256 of the file as received
     size               INTEGER NOT NULL,
@@ -25,7 +27,7 @@ CREATE TABLE confirmation_events (
     confirmation_id INTEGER NOT NULL REFERENCES confirmations (id),
     time            INTEGER NOT NULL,
     actor           TEXT    NOT NULL,
-    action          TEXT    NOT NULL CHECK (action IN ('signed', 'paper', 'rejected', 'declined', 'overdue', 'resolved')),
+    action          TEXT    NOT NULL CHECK (action IN ('signed', 'paper', 'rejected', 'declined', 'overdue', 'resolved', 'reissued')),
     from_status     TEXT    NOT NULL,
     to_status       TEXT    NOT NULL,
     written         TEXT,             -- JSON array of the written choice, or NULL

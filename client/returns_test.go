@@ -570,7 +570,7 @@ func TestConfirmReissue(t *testing.T) {
 		t.Errorf("confirm reissue by the leader:\n%s", r)
 	}
 	shown := mustRun(t, addr, "confirm", "show", tamC.Name)
-	if !regexp.MustCompile(`(?m)^.*Võ Văn Khải \(people/6\) +reissued +mismatch → awaiting_signature +Tán thành +reissued: ` + regexp.QuoteMeta(note) + `$`).MatchString(shown) ||
+	if !regexp.MustCompile(`(?m)^.*Võ Văn Khải \(people/6\) +reissued +mismatch → awaiting_signature +Tán thành +reissued: `+regexp.QuoteMeta(note)+`$`).MatchString(shown) ||
 		field(t, shown, "choice") != "Tán thành" {
 		t.Errorf("confirm show %s:\n%s", tamC.Name, shown)
 	}

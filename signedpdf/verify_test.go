@@ -157,7 +157,7 @@ func TestVerifyRejects(t *testing.T) {
 		{"open action added", sign(appendUpdate(t, issued, map[int]string{cat: addToDict(objectText(t, issued, cat), "/OpenAction [3 0 R /Fit]")}, "")), f.opt, ReasonChanged, "catalog: /OpenAction added"},
 		{"resources changed", sign(appendUpdate(t, issued, map[int]string{2: addToDict(objectText(t, issued, 2), "/Pattern << >>")}, "")), f.opt, ReasonChanged, "page 1: /Resources changed"},
 		{"encryption added", signUpdate(t, appendUpdate(t, issued, map[int]string{900: "<< /Filter /Standard /V 1 /R 2 /O <00> /U <00> /P -4 >>"}, "/Encrypt 900 0 R"), f.signer, signOpts{}), f.opt, ReasonChanged, "trailer: /Encrypt added"},
-		{"untrusted root", signed, withOpt(func(o *Options) { o.Roots = otherRoots }), ReasonUntrusted, "unknown authority"},
+		{"untrusted root", signed, withOpt(func(o *Options) { o.Roots = otherRoots }), ReasonUntrusted, "does not chain to a trusted root"},
 		{"no roots", signed, withOpt(func(o *Options) { o.Roots = nil }), ReasonUntrusted, "no trusted roots"},
 		{"expired certificate", delegate(signtest.DelegateOptions{Expired: true}), f.opt, ReasonExpired, "valid from"},
 		{"certificate not yet valid", signed, withOpt(func(o *Options) { o.ReceiveTime = f.signer.Certificate.NotBefore.Add(-time.Hour) }), ReasonExpired, "valid from"},

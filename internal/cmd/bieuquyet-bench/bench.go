@@ -36,6 +36,42 @@ type bench struct {
 type group struct {
 	title, what string
 	figures     []*figure
+	profiles    []profile
+}
+
+// profile is the top of a CPU profile of the server taken during an extra, unmeasured
+// run of a subject that missed its target.
+type profile struct {
+	title, top string
+}
+
+// missed reports whether a figure of the group misses its target.
+func (g *group) missed() bool {
+	for _, f := range g.figures {
+		if f.check != nil && len(f.ratios()) > 0 && !f.check(median(f.ratios()), median(f.subject)) {
+			return true
+		}
+	}
+	return false
+}
+
+// profileMissed runs fn once more under the server's CPU profiler when the group missed
+// a target, and keeps the profile's top beside the group's figures.
+func (b *bench) profileMissed(ctx context.Context, g *group, s *server, title string, seconds int, fn func() error) error {
+	if !b.profile || s == nil || !g.missed() {
+		return nil
+	}
+	b.logf("profiling: %s", title)
+	file := filepath.Join(b.work, fmt.Sprintf("profile-%d.pprof", len(b.groups)*10+len(g.profiles)))
+	top, err := s.cpuProfile(ctx, b.bins.server, file, seconds, fn)
+	if err != nil {
+		return err
+	}
+	if i := strings.Index(top, "Duration:"); i >= 0 {
+		top = top[i:]
+	}
+	g.profiles = append(g.profiles, profile{title, strings.TrimSpace(top)})
+	return nil
 }
 
 // figure is one compared quantity: the subject and its baseline in each run, and their
@@ -128,7 +164,7 @@ func (b *bench) runAll(ctx context.Context) error {
 		idleRSS, _ = main.peakRSS()
 	}
 	if b.scenarios["votes"] {
-		if err := b.votes(ctx, addr, token, poll); err != nil {
+		if err := b.votes(ctx, main, addr, token, poll); err != nil {
 			return fmt.Errorf("votes: %w", err)
 		}
 	}
@@ -137,7 +173,7 @@ func (b *bench) runAll(ctx context.Context) error {
 		votesRSS, _ = main.peakRSS()
 	}
 	if b.scenarios["watchers"] {
-		if err := b.watchScenario(ctx, addr, token, poll); err != nil {
+		if err := b.watchScenario(ctx, main, addr, token, poll); err != nil {
 			return fmt.Errorf("watchers: %w", err)
 		}
 	}
@@ -195,7 +231,7 @@ func (b *bench) load(ctx context.Context, addr, token string, args ...string) (*
 func (b *bench) dur() string { return b.duration.String() }
 
 // votes: RecordVote against Health/Check at each concurrency.
-func (b *bench) votes(ctx context.Context, addr, token, poll string) error {
+func (b *bench) votes(ctx context.Context, s *server, addr, token, poll string) error {
 	g := b.add(&group{title: "Durable votes: RecordVote against Health/Check",
 		what: fmt.Sprintf("`bieuquyet-load --scenario vote --poll P --concurrency C` against `--scenario health` on the same server, %s each (after a 0.5 s warm-up), into a council poll of the sample roster (60 voters, each call a new choice with a request id; `synchronous=FULL`). Ratio: votes/s ÷ health checks/s.", b.dur())})
 	for _, c := range b.concurrency {
@@ -227,11 +263,15 @@ func (b *bench) votes(ctx context.Context, addr, token, poll string) error {
 			p99.subject, p99.base = append(p99.subject, v.P99), append(p99.base, h.P99)
 		}
 	}
-	return nil
+	c := fmt.Sprint(b.concurrency[len(b.concurrency)-1])
+	return b.profileMissed(ctx, g, s, "RecordVote at "+c+" callers", int(b.duration.Seconds()), func() error {
+		_, err := b.load(ctx, addr, token, "--scenario", "vote", "--poll", poll, "--concurrency", c, "--duration", b.dur())
+		return err
+	})
 }
 
 // watchScenario: one voter records votes while 1 or b.watchers streams watch the poll.
-func (b *bench) watchScenario(ctx context.Context, addr, token, poll string) error {
+func (b *bench) watchScenario(ctx context.Context, s *server, addr, token, poll string) error {
 	w := fmt.Sprint(b.watchers)
 	g := b.add(&group{title: fmt.Sprintf("Watchers: %s WatchPoll streams while votes are recorded", w),
 		what: fmt.Sprintf("`bieuquyet-load --scenario watch --watchers N`: N streams on the poll (over one connection per 100 streams), one caller recording votes one after another for %s. Delivery: from a vote's reply to the arrival of its tally (the first with its version or a later one) at the last of the N watchers. Baseline: the same with one watcher.", b.dur())})
@@ -261,7 +301,10 @@ func (b *bench) watchScenario(ctx context.Context, addr, token, poll string) err
 	if missed > 0 {
 		b.note("Watchers: %d vote and watcher pairs never saw the vote's tally within 5 s of the last vote.", missed)
 	}
-	return nil
+	return b.profileMissed(ctx, g, s, "votes with "+w+" watchers", int(b.duration.Seconds()), func() error {
+		_, err := b.load(ctx, addr, token, "--scenario", "watch", "--poll", poll, "--watchers", w, "--duration", b.dur())
+		return err
+	})
 }
 
 // tallies: GetTally on a database of b.bigVotes vote records against a fresh one, and
@@ -332,6 +375,13 @@ func (b *bench) tallies(ctx context.Context, addr, token, poll string) error {
 			}
 			p50.subject, p50.base = append(p50.subject, g.P50), append(p50.base, f.P50)
 			p99.subject, p99.base = append(p99.subject, g.P99), append(p99.base, f.P99)
+		}
+		err := b.profileMissed(ctx, g, big, "GetTally on the big database", int(b.duration.Seconds()), func() error {
+			_, err := b.load(ctx, big.addr, bigToken, "--scenario", "tally", "--poll", bigPoll, "--duration", b.dur())
+			return err
+		})
+		if err != nil {
+			return err
 		}
 	}
 	if err := fresh.stop(); err != nil {
@@ -412,9 +462,11 @@ func (b *bench) issuing(ctx context.Context) error {
 	}
 	n := fmt.Sprint(b.voters)
 	var gen, ver *figure
+	var genGroup *group
 	if b.scenarios["issuing"] {
 		g := b.add(&group{title: fmt.Sprintf("Issuing: confirmations of a %s-voter poll", n),
 			what: fmt.Sprintf("`bieuquyet-load --scenario generate`: one GenerateConfirmations call on a closed poll of a synthetic Ban of %s delegates, every one with a vote; the server renders on every core and stores the documents in one transaction. Baseline: `pdf.NewNaive()` (gofpdf's Unicode fonts, as `pdf/bench_test.go`'s naive) rendering the same kind of confirmation in this process on every core for %s.", n, b.dur())})
+		genGroup = g
 		gen = g.figure(&figure{name: "confirmations/s", unit: "/s", subjectName: "GenerateConfirmations", baseName: "naive gofpdf", target: "≥ 3 ×",
 			check: func(r, _ float64) bool { return r >= 3 }})
 	}
@@ -485,7 +537,18 @@ func (b *bench) issuing(ctx context.Context) error {
 		}
 		ver.subject, ver.base = append(ver.subject, subRate), append(ver.base, verRate)
 	}
-	return nil
+	if genGroup == nil || !genGroup.missed() || !b.profile {
+		return nil
+	}
+	poll, err := issuingPoll(tctx, s.conn, voters, "Phiếu xác nhận, hồ sơ CPU")
+	if err != nil {
+		return err
+	}
+	seconds := int(float64(b.voters)/median(gen.subject)) + 1
+	return b.profileMissed(ctx, genGroup, s, "GenerateConfirmations", seconds, func() error {
+		_, err := b.load(ctx, s.addr, token, "--scenario", "generate", "--poll", poll)
+		return err
+	})
 }
 
 // parallel calls fn(0) … fn(n-1) on every core.
@@ -594,6 +657,9 @@ func (b *bench) markdown() string {
 			fmt.Fprintf(&w, "| %s | %s | %s | %s | %s | %s |\n", f.name, subj, base, ratio, f.target, met)
 		}
 		fmt.Fprintln(&w)
+		for _, p := range g.profiles {
+			fmt.Fprintf(&w, "<details><summary>Target missed: the server's CPU profile during one more run of %s (<code>go tool pprof -top -cum</code>; CPU only: time waiting on fsync or the single writer is not in it)</summary>\n\n```text\n%s\n```\n\n</details>\n\n", p.title, p.top)
+		}
 	}
 	for _, n := range b.notes {
 		fmt.Fprintf(&w, "%s\n\n", n)

@@ -55,6 +55,7 @@ type config struct {
 	label        string
 	cacheDir     string
 	keep         bool
+	profile      bool
 	roster       string
 	addr, token  string
 	poll         string
@@ -82,6 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.write, "write", "", "also put the section into this Markdown file (docs/benchmarks.md), replacing the one an earlier run wrote")
 	fs.StringVar(&c.label, "label", "", "a note printed under the section's heading (say so when the machine was busy)")
 	fs.StringVar(&c.cacheDir, "cache", filepath.Join(os.TempDir(), "bieuquyet-bench-cache"), "where generated databases are kept between runs")
+	fs.BoolVar(&c.profile, "profile", true, "where a target is missed, run the subject once more under the server's CPU profiler and put its top functions beside the figures (builds the server with -tags benchprof)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary folder (databases, server logs, signed files)")
 	fs.StringVar(&c.roster, "roster", filepath.Join("examples", "roster.csv"), "the sample roster")
 	fs.StringVar(&c.addr, "addr", "", "drive this running server instead of starting one (votes, watchers and tallies only; needs --token and --poll)")
@@ -94,7 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if c.quick {
-		c.runs, c.duration, c.watchers, c.voters, c.bigVotes = 1, time.Second, 100, 30, 20_000
+		c.runs, c.duration, c.watchers, c.voters, c.bigVotes = 1, time.Second, 100, 30, 3_000
 	}
 	for f := range strings.SplitSeq(*concurrency, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -137,7 +139,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	b := &bench{config: c, work: work, started: time.Now(), loadBefore: loadAverage()}
 	c.logf("building the server and the load generator")
-	if b.bins, err = build(ctx, work); err != nil {
+	if b.bins, err = build(ctx, work, c.profile); err != nil {
 		return err
 	}
 	if err := b.runAll(ctx); err != nil {

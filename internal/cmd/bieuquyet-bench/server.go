@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,13 +28,18 @@ type binaries struct {
 	server, load string
 }
 
-// build compiles the server and the load generator into dir.
-func build(ctx context.Context, dir string) (*binaries, error) {
+// build compiles the server and the load generator into dir; with profile, the server
+// serves net/http/pprof on a loopback port of its own (cmd/bieuquyet-server/benchprof.go).
+func build(ctx context.Context, dir string, profile bool) (*binaries, error) {
 	b := &binaries{server: filepath.Join(dir, "bieuquyet-server"), load: filepath.Join(dir, "bieuquyet-load")}
+	tags := ""
+	if profile {
+		tags = "benchprof"
+	}
 	for _, t := range []struct{ out, pkg string }{
 		{b.server, "./cmd/bieuquyet-server"}, {b.load, "./internal/cmd/bieuquyet-load"},
 	} {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", t.out, t.pkg)
+		cmd := exec.CommandContext(ctx, "go", "build", "-tags", tags, "-o", t.out, t.pkg)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			return nil, fmt.Errorf("go build %s: %w", t.pkg, err)
@@ -45,6 +52,7 @@ func build(ctx context.Context, dir string) (*binaries, error) {
 type server struct {
 	cmd     *exec.Cmd
 	addr    string
+	pprof   string // net/http/pprof's address, when built with -tags benchprof
 	db, log string
 	// ready is how long the process took from its start to answering SERVING.
 	ready  time.Duration
@@ -70,6 +78,7 @@ func startServer(ctx context.Context, bin, db, trustRoots string) (*server, erro
 		args = append(args, "--trust-roots", trustRoots)
 	}
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "BIEUQUYET_PPROF_LISTEN=127.0.0.1:0")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -91,7 +100,7 @@ func startServer(ctx context.Context, bin, db, trustRoots string) (*server, erro
 			return fail(ctx.Err())
 		case <-time.After(2 * time.Millisecond):
 		}
-		if s.addr, err = servingAddr(logPath, start); err != nil {
+		if s.addr, s.pprof, err = servingAddr(logPath, start); err != nil {
 			return fail(err)
 		}
 	}
@@ -113,24 +122,31 @@ func startServer(ctx context.Context, bin, db, trustRoots string) (*server, erro
 	return s, nil
 }
 
-// servingAddr reads the address from the log's "serving" line written after offset.
-func servingAddr(logPath string, offset int64) (string, error) {
+// servingAddr reads the addresses from the log's "serving" line, and "pprof" line if
+// any, written after offset.
+func servingAddr(logPath string, offset int64) (addr, pprof string, err error) {
 	b, err := os.ReadFile(logPath)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if int64(len(b)) < offset {
-		return "", nil
+		return "", "", nil
 	}
 	sc := bufio.NewScanner(bytes.NewReader(b[offset:]))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		var line struct{ Msg, Addr string }
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "serving" {
-			return line.Addr, nil
+		if json.Unmarshal(sc.Bytes(), &line) != nil {
+			continue
+		}
+		switch line.Msg {
+		case "pprof":
+			pprof = line.Addr
+		case "serving":
+			return line.Addr, pprof, nil
 		}
 	}
-	return "", nil
+	return "", "", nil
 }
 
 // ctx returns a context that carries the token.
@@ -227,4 +243,49 @@ func load(ctx context.Context, bin, addr, token string, args ...string) (*loadRe
 		return nil, fmt.Errorf("bieuquyet-load %s: %d of %d calls failed, the first: %s", strings.Join(args, " "), r.Errors, r.Calls, r.FirstError)
 	}
 	return &r, nil
+}
+
+// cpuProfile runs fn while the server records a CPU profile of it (for at least the
+// given time), and returns the profile's top functions as `go tool pprof -top` prints
+// them. It needs a server built with profiling.
+func (s *server) cpuProfile(ctx context.Context, bin, file string, seconds int, fn func() error) (string, error) {
+	if s.pprof == "" {
+		return "", fn()
+	}
+	type fetched struct {
+		body []byte
+		err  error
+	}
+	got := make(chan fetched, 1)
+	go func() {
+		req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.pprof, max(seconds, 1)), nil)
+		if err != nil {
+			got <- fetched{err: err}
+			return
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			got <- fetched{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		got <- fetched{b, err}
+	}()
+	time.Sleep(50 * time.Millisecond) // let the profile start first
+	if err := fn(); err != nil {
+		return "", err
+	}
+	f := <-got
+	if f.err != nil {
+		return "", fmt.Errorf("CPU profile: %w", f.err)
+	}
+	if err := os.WriteFile(file, f.body, 0o600); err != nil {
+		return "", err
+	}
+	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-cum", "-nodecount=25", bin, file).Output()
+	if err != nil {
+		return "", fmt.Errorf("go tool pprof %s: %w", file, err)
+	}
+	return string(out), nil
 }

@@ -551,6 +551,10 @@ func (b *bench) issuing(ctx context.Context) error {
 	})
 }
 
+// minNaive is the fewest documents the naive baseline renders: one takes a second or
+// more on a loaded machine, and a rate needs more than one or two.
+const minNaive = 20
+
 // parallel calls fn(0) … fn(n-1) on every core.
 func parallel(n int, fn func(int)) {
 	var next atomic.Int64
@@ -569,8 +573,8 @@ func parallel(n int, fn func(int)) {
 	wg.Wait()
 }
 
-// naive renders confirmations with pdf.NewNaive on every core for d and returns
-// documents per second.
+// naive renders confirmations with pdf.NewNaive on every core for d, and at least
+// minNaive documents, and returns documents per second.
 func naive(ctx context.Context, d time.Duration) (float64, error) {
 	r := pdf.NewNaive()
 	var done atomic.Int64
@@ -585,8 +589,7 @@ func naive(ctx context.Context, d time.Duration) (float64, error) {
 					firstErr.CompareAndSwap(nil, err)
 					return
 				}
-				done.Add(1)
-				if !time.Now().Before(end) {
+				if done.Add(1) >= minNaive && !time.Now().Before(end) {
 					return
 				}
 			}

@@ -92,6 +92,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// The section shows the command without the label, which it prints on its own.
+	if c.label != "" {
+		shown := []string{"bieuquyet-bench"}
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name != "label" && f.Name != "write" {
+				shown = append(shown, "--"+f.Name+" "+f.Value.String())
+			}
+		})
+		c.commandLine = strings.Join(shown, " ")
+	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}

@@ -64,6 +64,16 @@ build: ## Build bin/bieuquyet-server, bin/bieuquyet and the throw-away bin/bieuq
 	go build -o bin/bieuquyet ./cmd/bieuquyet
 	go build -o bin/bieuquyet-testca ./internal/cmd/bieuquyet-testca
 
+BENCH_FLAGS ?=
+
+.PHONY: bench
+bench: ## End-to-end benchmarks of the real server (issue 7/7); writes docs/benchmarks.md. Run on a quiet machine.
+	go run ./internal/cmd/bieuquyet-bench --write docs/benchmarks.md $(BENCH_FLAGS)
+
+.PHONY: bench-quick
+bench-quick: ## The same harness with small counts and one run: a smoke test, not a measurement.
+	go run ./internal/cmd/bieuquyet-bench --quick $(BENCH_FLAGS)
+
 .PHONY: run
 run: build ## Serve on 127.0.0.1:50051 with ./data/bieuquyet.db.
 	./bin/bieuquyet-server

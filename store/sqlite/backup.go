@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,7 +63,11 @@ func Backup(ctx context.Context, src, dst string) (*BackupResult, error) {
 	}
 	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*.tmp")
 	if err != nil {
-		return nil, fmt.Errorf("back up: create the copy: %w", err)
+		// The temporary file's random name would only puzzle: name the folder instead.
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("back up: cannot write in the folder of %s: %w", dst, err)
 	}
 	tmp := f.Name()
 	f.Close()

@@ -80,7 +80,9 @@ func (m *Metrics) ObserveVoteBatch(size int, took time.Duration) {
 }
 
 // UnaryInterceptor counts and times unary calls (server.CallMetrics).
-func (m *Metrics) UnaryInterceptor() grpc.UnaryServerInterceptor { return m.grpc.UnaryServerInterceptor() }
+func (m *Metrics) UnaryInterceptor() grpc.UnaryServerInterceptor {
+	return m.grpc.UnaryServerInterceptor()
+}
 
 // StreamInterceptor counts and times streaming calls (server.CallMetrics).
 func (m *Metrics) StreamInterceptor() grpc.StreamServerInterceptor {

@@ -116,10 +116,10 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 const serveUsage = `bieuquyet-server serves the bieuquyet gRPC API over an SQLite database.
 
 Usage:
-  bieuquyet-server [flags]            serve until SIGINT or SIGTERM
-  bieuquyet-server token create ...   make an access token offline (the first admin's)
-  bieuquyet-server backup --out FILE  copy the database while it serves, and check the copy
-  bieuquyet-server help [token|backup] show this help, or a command's
+  bieuquyet-server [flags]              serve until SIGINT or SIGTERM
+  bieuquyet-server token create ...     make an access token offline (the first admin's)
+  bieuquyet-server backup --out FILE    copy the database while it serves, and check the copy
+  bieuquyet-server help [token|backup]  show this help, or a command's
 
 Only one server may use a database at a time: a second one on the same --db is refused
 while the first runs (it holds a lock on <db>.lock).

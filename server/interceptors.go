@@ -11,16 +11,24 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// The interceptors live here, chained in one place: logging outermost, so it sees the
-// code a recovered panic or a refusal becomes; then recovery; then authentication and
-// authorization, around the handler.
+// The interceptors live here, chained in one place: metrics, when on, and logging
+// outermost, so that they see the code a recovered panic or a refusal becomes; then
+// recovery; then authentication and authorization, around the handler.
 
-func (s *Server) unaryInterceptors() grpc.ServerOption {
-	return grpc.ChainUnaryInterceptor(s.logUnary, s.recoverUnary, s.authUnary)
+func (s *Server) unaryInterceptors(m CallMetrics) grpc.ServerOption {
+	chain := []grpc.UnaryServerInterceptor{s.logUnary, s.recoverUnary, s.authUnary}
+	if m != nil {
+		chain = append([]grpc.UnaryServerInterceptor{m.UnaryInterceptor()}, chain...)
+	}
+	return grpc.ChainUnaryInterceptor(chain...)
 }
 
-func (s *Server) streamInterceptors() grpc.ServerOption {
-	return grpc.ChainStreamInterceptor(s.logStream, s.recoverStream, s.authStream)
+func (s *Server) streamInterceptors(m CallMetrics) grpc.ServerOption {
+	chain := []grpc.StreamServerInterceptor{s.logStream, s.recoverStream, s.authStream}
+	if m != nil {
+		chain = append([]grpc.StreamServerInterceptor{m.StreamInterceptor()}, chain...)
+	}
+	return grpc.ChainStreamInterceptor(chain...)
 }
 
 // authUnary authenticates the caller and applies the method's policy before the handler

@@ -39,6 +39,17 @@ type Config struct {
 	Scans    bq.ScanReader
 	// Options are added to the gRPC server's own (credentials, for instance).
 	Options []grpc.ServerOption
+	// Metrics, when set, counts and times every call (internal/metrics: Prometheus's
+	// grpc_server_* series). Without it calls pay for nothing of the kind.
+	Metrics CallMetrics
+}
+
+// CallMetrics observes calls through interceptors; internal/metrics satisfies it.
+type CallMetrics interface {
+	UnaryInterceptor() grpc.UnaryServerInterceptor
+	StreamInterceptor() grpc.StreamServerInterceptor
+	// InitializeMetrics is called once every service is registered.
+	InitializeMetrics(*grpc.Server)
 }
 
 // Server is the gRPC server with every service registered.
@@ -63,8 +74,8 @@ func New(cfg Config) *Server {
 		clock = RealClock
 	}
 	opts := append([]grpc.ServerOption{
-		s.unaryInterceptors(),
-		s.streamInterceptors(),
+		s.unaryInterceptors(cfg.Metrics),
+		s.streamInterceptors(cfg.Metrics),
 		grpc.MaxRecvMsgSize(MaxMessageSize),
 	}, cfg.Options...)
 	s.grpc = grpc.NewServer(opts...)
@@ -87,6 +98,9 @@ func New(cfg Config) *Server {
 		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	if cfg.Metrics != nil {
+		cfg.Metrics.InitializeMetrics(s.grpc)
+	}
 	s.stop, s.done = stop, make(chan struct{})
 	go func() {
 		defer close(s.done)

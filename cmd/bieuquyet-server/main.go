@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/bieuquyet/bieuquyet/internal/metrics"
 	"github.com/bieuquyet/bieuquyet/pdf"
 	"github.com/bieuquyet/bieuquyet/qrscan"
 	"github.com/bieuquyet/bieuquyet/server"
@@ -52,13 +54,16 @@ func env(name, def string) string {
 }
 
 // run serves until ctx ends, then shuts down cleanly; `run(ctx, "token", "create", …)`
-// makes a token offline instead, and `run(ctx, "help")` prints the usage. Help asked for
+// makes a token offline instead, `run(ctx, "backup", …)` copies the database, and
+// `run(ctx, "help")` prints the usage. Help asked for
 // returns nil, so that it exits 0. Tests call it as main does.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
 		switch args[0] {
 		case "token":
 			return tokenCommand(ctx, args[1:], stdout, stderr)
+		case "backup":
+			return backupCommand(ctx, args[1:], stdout)
 		case "help":
 			return help(args[1:], stdout)
 		}
@@ -69,6 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // serveConfig holds the serve flags.
 type serveConfig struct {
 	listen, db, logLevel string
+	metricsListen        string
 	tls                  tlsFiles
 	insecure             bool
 	trustRoots           string
@@ -83,6 +89,8 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs.StringVar(&c.tls.cert, "tls-cert", env("BIEUQUYET_TLS_CERT", ""), "PEM server certificate: turns TLS on (env BIEUQUYET_TLS_CERT)")
 	fs.StringVar(&c.tls.key, "tls-key", env("BIEUQUYET_TLS_KEY", ""), "PEM key of --tls-cert (env BIEUQUYET_TLS_KEY)")
 	fs.StringVar(&c.tls.clientCA, "tls-client-ca", env("BIEUQUYET_TLS_CLIENT_CA", ""), "PEM CA bundle: require client certificates it signed (env BIEUQUYET_TLS_CLIENT_CA)")
+	fs.StringVar(&c.metricsListen, "metrics-listen", env("BIEUQUYET_METRICS_LISTEN", ""),
+		"`ADDR` to serve Prometheus metrics on, over plain HTTP at /metrics without authentication: keep it on loopback or a private network; off when empty (env BIEUQUYET_METRICS_LISTEN)")
 	fs.BoolVar(&c.insecure, "insecure", false, "allow serving without TLS on an address other than loopback")
 	fs.StringVar(&c.trustRoots, "trust-roots", env("BIEUQUYET_TRUST_ROOTS", "./data/trust-roots"),
 		"`DIR` of PEM root certificates of the CAs whose signatures on confirmations are trusted, read for each file checked (env BIEUQUYET_TRUST_ROOTS)")
@@ -108,9 +116,10 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 const serveUsage = `bieuquyet-server serves the bieuquyet gRPC API over an SQLite database.
 
 Usage:
-  bieuquyet-server [flags]            serve until SIGINT or SIGTERM
-  bieuquyet-server token create ...   make an access token offline (the first admin's)
-  bieuquyet-server help [token]       show this help, or the token command's
+  bieuquyet-server [flags]              serve until SIGINT or SIGTERM
+  bieuquyet-server token create ...     make an access token offline (the first admin's)
+  bieuquyet-server backup --out FILE    copy the database while it serves, and check the copy
+  bieuquyet-server help [token|backup]  show this help, or a command's
 
 Only one server may use a database at a time: a second one on the same --db is refused
 while the first runs (it holds a lock on <db>.lock).
@@ -125,9 +134,12 @@ func help(topics []string, stdout io.Writer) error {
 		fmt.Fprint(stdout, serveUsage)
 		printFlags(stdout, serveFlags(&serveConfig{}))
 		fmt.Fprint(stdout, "\n"+tokenAbout+"\nRun `bieuquyet-server help token` for its flags.\n")
+		fmt.Fprint(stdout, "\n"+backupAbout+"\nRun `bieuquyet-server help backup` for its flags.\n")
 		return nil
 	case len(topics) == 1 && topics[0] == "token", len(topics) == 2 && topics[0] == "token" && topics[1] == "create":
 		return tokenHelp(stdout)
+	case len(topics) == 1 && topics[0] == "backup":
+		return backupHelp(stdout)
 	}
 	return fmt.Errorf("no help on %q: run `bieuquyet-server help`", strings.Join(topics, " "))
 }
@@ -142,10 +154,10 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("%w (see `bieuquyet-server help`)", err)
 	}
 	if fs.NArg() > 0 {
-		if a := fs.Arg(0); a == "token" || a == "help" {
+		if a := fs.Arg(0); a == "token" || a == "backup" || a == "help" {
 			return fmt.Errorf("%q must come first, before any flag: bieuquyet-server %s … (see `bieuquyet-server help`)", a, a)
 		}
-		return fmt.Errorf("unknown command or argument %q: the commands are token and help (see `bieuquyet-server help`)", fs.Arg(0))
+		return fmt.Errorf("unknown command or argument %q: the commands are token, backup and help (see `bieuquyet-server help`)", fs.Arg(0))
 	}
 	creds, err := c.tls.credentials()
 	if err != nil {
@@ -170,7 +182,13 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer lock.Close()
-	st, err := sqlite.Open(ctx, c.db, sqlite.Options{Logger: log})
+	opts := sqlite.Options{Logger: log}
+	var mets *metrics.Metrics
+	if c.metricsListen != "" {
+		mets = metrics.New(log)
+		opts.Observer = mets
+	}
+	st, err := sqlite.Open(ctx, c.db, opts)
 	if err != nil {
 		return err
 	}
@@ -192,21 +210,56 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if creds != nil {
 		cfg.Options = append(cfg.Options, grpc.Creds(creds))
 	}
+	// served gets the first of the two servers' failures; Serve returns nil after Shutdown.
+	served := make(chan error, 2)
+	metricsAddr := ""
+	var metricsSrv *http.Server
+	if mets != nil {
+		mlis, err := net.Listen("tcp", c.metricsListen)
+		if err != nil {
+			lis.Close()
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		mets.CountStore(st)
+		cfg.Metrics = mets
+		metricsAddr = mlis.Addr().String()
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", mets.Handler())
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		go func() {
+			if err := metricsSrv.Serve(mlis); !errors.Is(err, http.ErrServerClosed) {
+				served <- fmt.Errorf("serve metrics: %w", err)
+			}
+		}()
+	}
 	srv := server.New(cfg)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(lis) }()
-	log.Info("serving", "addr", lis.Addr().String(), "db", c.db, "schema_version", sqlite.SchemaVersion(),
+	go func() {
+		if err := srv.Serve(lis); err != nil {
+			served <- fmt.Errorf("serve: %w", err)
+		}
+	}()
+	log.Info("serving", "addr", lis.Addr().String(), "metrics_addr", metricsAddr, "db", c.db, "schema_version", sqlite.SchemaVersion(),
 		"tls", creds != nil, "client_certificates", c.tls.clientCA != "", "trust_roots", c.trustRoots, "trusted_roots", roots)
 
+	var failed error
 	select {
-	case err := <-served:
-		return fmt.Errorf("serve: %w", err)
+	case failed = <-served:
+		log.Error("shutting down after a failure", "error", failed.Error())
 	case <-ctx.Done():
+		log.Info("shutting down", "grace", shutdownGrace.String())
 	}
-	log.Info("shutting down", "grace", shutdownGrace.String())
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	srv.Shutdown(sctx)
+	// The metrics go last, so that a scrape still sees the calls that drained.
+	if metricsSrv != nil {
+		if err := metricsSrv.Shutdown(sctx); err != nil {
+			metricsSrv.Close()
+		}
+	}
+	if failed != nil {
+		return failed
+	}
 	if err := st.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}

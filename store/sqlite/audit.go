@@ -144,21 +144,29 @@ func (s *Store) ListAuditEvents(ctx context.Context, f store.AuditFilter) ([]bq.
 // still in the trail, unchanged. A whole chain is then held against the stored state
 // (verifyState): votes, ballots, counts and every target's newest digest.
 func (s *Store) VerifyAuditLog(ctx context.Context, known ...store.KnownHead) (*store.AuditVerdict, error) {
-	v := &store.AuditVerdict{}
+	var v *store.AuditVerdict
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		marks, err := verifyChain(ctx, tx, v, known)
-		if err != nil || v.Problem != "" {
-			return err
-		}
-		if v.BadSeq, v.Target, v.Problem, err = verifyState(ctx, tx, marks); err != nil || v.Problem != "" {
-			return err
-		}
-		v.OK = true
-		return nil
+		var err error
+		v, err = verifyAudit(ctx, tx, known)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	return v, nil
+}
+
+// verifyAudit is VerifyAuditLog within tx; Backup runs it on the copy too.
+func verifyAudit(ctx context.Context, tx *sql.Tx, known []store.KnownHead) (*store.AuditVerdict, error) {
+	v := &store.AuditVerdict{}
+	marks, err := verifyChain(ctx, tx, v, known)
+	if err != nil || v.Problem != "" {
+		return v, err
+	}
+	if v.BadSeq, v.Target, v.Problem, err = verifyState(ctx, tx, marks); err != nil || v.Problem != "" {
+		return v, err
+	}
+	v.OK = true
 	return v, nil
 }
 

@@ -41,6 +41,7 @@ type Store struct {
 	read  *sql.DB
 	now   func() time.Time
 	log   *slog.Logger
+	watch VoteObserver
 
 	// The vote writer (see RecordVote). votes is unbuffered: a vote is queued only when
 	// the writer takes it, so none is left behind at Close.
@@ -62,16 +63,25 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives the store's own messages (migrations applied).
 	Logger *slog.Logger
+	// Observer, when set, learns of every batch the vote writer commits (metrics).
+	Observer VoteObserver
+}
+
+// VoteObserver learns of each transaction of the vote writer (see RecordVote): how many
+// votes it carried and how long it took, from BEGIN to the end of COMMIT, fsync included.
+// It is called on the writer's goroutine, between batches, so it must return at once.
+type VoteObserver interface {
+	ObserveVoteBatch(size int, took time.Duration)
 }
 
 // Open opens (creating if needed) the database at path, checks that its pragmas took,
 // and applies pending migrations. A database written by a newer version is refused and
 // left untouched.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
-	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") || path == ":memory:" {
+	if !plainPath(path) {
 		return nil, fmt.Errorf("open store: %q is not a plain file path", path)
 	}
-	s := &Store{now: opts.Now, log: opts.Logger}
+	s := &Store{now: opts.Now, log: opts.Logger, watch: opts.Observer}
 	if s.now == nil {
 		s.now = time.Now
 	}

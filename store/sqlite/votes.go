@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	bq "github.com/bieuquyet/bieuquyet"
 	"github.com/bieuquyet/bieuquyet/store"
@@ -76,6 +77,7 @@ func (s *Store) writeVotes() {
 func (s *Store) commitVotes(batch []*voteJob) {
 	results := make([]voteResult, len(batch))
 	ctx := context.Background() // each job's own context decides whether it still runs
+	start := time.Now()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for i, j := range batch {
 			if err := j.ctx.Err(); err != nil {
@@ -98,6 +100,10 @@ func (s *Store) commitVotes(batch []*voteJob) {
 		}
 		return nil
 	})
+	// Wall time, not s.now: the store's clock may be a test's, standing still.
+	if s.watch != nil {
+		s.watch.ObserveVoteBatch(len(batch), time.Since(start))
+	}
 	for i, j := range batch {
 		r := results[i]
 		if err != nil && r.err == nil {

@@ -11,6 +11,11 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 TOOLS := $(CURDIR)/.tools/bin
 BUF   := $(TOOLS)/buf
 GO_TEST_FLAGS ?= -count=1 -timeout=20m
+FUZZTIME ?= 10s
+
+# The fuzz targets, as package:target; `make fuzz` runs each in turn for FUZZTIME.
+FUZZ_TARGETS := .:FuzzParseConfirmationPayload ./signedpdf:FuzzVerify ./signedpdf:FuzzIdentify \
+	./rosterfile:FuzzParse ./voteimport:FuzzParseList ./voteimport:FuzzParseZaloText
 
 .PHONY: help
 help: ## Show the targets.
@@ -58,6 +63,13 @@ test: ## Run every test.
 test-race: ## Run every test under the race detector (recompiles SQLite: slower).
 	go test -race $(GO_TEST_FLAGS) ./...
 
+.PHONY: fuzz
+fuzz: ## Run each fuzz target in turn for FUZZTIME (default 10s), from its committed corpus.
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
+		go test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) "$${t%%:*}" || exit 1; \
+	done
+
 .PHONY: build
 build: ## Build bin/bieuquyet-server, bin/bieuquyet and the throw-away bin/bieuquyet-testca.
 	go build -o bin/bieuquyet-server ./cmd/bieuquyet-server
@@ -73,6 +85,10 @@ bench: ## End-to-end benchmarks of the real server (issue 7/7); writes docs/benc
 .PHONY: bench-quick
 bench-quick: ## The same harness with small counts and one run: a smoke test, not a measurement.
 	go run ./internal/cmd/bieuquyet-bench --quick $(BENCH_FLAGS)
+
+.PHONY: demo
+demo: build ## A poll's whole life in a temporary folder, printing each step (needs pdftoppm).
+	internal/demo/demo.sh
 
 .PHONY: run
 run: build ## Serve on 127.0.0.1:50051 with ./data/bieuquyet.db.

@@ -97,6 +97,12 @@ type pollHarness struct {
 // startPolls serves the sample roster on a fake clock shared by server and store.
 func startPolls(t *testing.T) *pollHarness {
 	t.Helper()
+	return startPollsWith(t, func(*Config) {})
+}
+
+// startPollsWith is startPolls with the server's configuration edited by edit.
+func startPollsWith(t *testing.T, edit func(*Config)) *pollHarness {
+	t.Helper()
 	clock := newFakeClock()
 	path := filepath.Join(t.TempDir(), "polls.db")
 	st, err := sqlite.Open(context.Background(), path, sqlite.Options{Now: clock.Now})
@@ -109,7 +115,9 @@ func startPolls(t *testing.T) *pollHarness {
 	if _, err := st.CreateToken(context.Background(), bq.Audit{Actor: "local:test"}, &bq.Token{Name: "admin", Role: bq.TokenAdmin, Hash: hash, ExpireTime: clock.Now().Add(24 * time.Hour)}, bq.RequestKey{}); err != nil {
 		t.Fatal(err)
 	}
-	h := startWith(t, Config{Store: cs, Clock: clock, Renderer: pdf.New()}, secret)
+	cfg := Config{Store: cs, Clock: clock, Renderer: pdf.New()}
+	edit(&cfg)
+	h := startWith(t, cfg, secret)
 	h.st = st
 	ph := &pollHarness{harness: h, clock: clock, cs: cs, path: path}
 	h.importRoster(t, readSample(t, "roster.csv"), false)

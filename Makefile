@@ -11,6 +11,9 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 TOOLS := $(CURDIR)/.tools/bin
 BUF   := $(TOOLS)/buf
 GO_TEST_FLAGS ?= -count=1 -timeout=20m
+# make crashtest: cycles ended by kill -9, then by SIGTERM.
+CYCLES         ?= 20
+SIGTERM_CYCLES ?= 5
 
 .PHONY: help
 help: ## Show the targets.
@@ -57,6 +60,12 @@ test: ## Run every test.
 .PHONY: test-race
 test-race: ## Run every test under the race detector (recompiles SQLite: slower).
 	go test -race $(GO_TEST_FLAGS) ./...
+
+.PHONY: crashtest
+crashtest: ## Kill the real server under load and check every acknowledged write (CYCLES=20 SIGTERM_CYCLES=5).
+	go build -o bin/bieuquyet-server ./cmd/bieuquyet-server
+	go build -o bin/bieuquyet-crashtest ./internal/cmd/bieuquyet-crashtest
+	./bin/bieuquyet-crashtest --server bin/bieuquyet-server --cycles $(CYCLES) --sigterm-cycles $(SIGTERM_CYCLES)
 
 .PHONY: build
 build: ## Build bin/bieuquyet-server, bin/bieuquyet and the throw-away bin/bieuquyet-testca.

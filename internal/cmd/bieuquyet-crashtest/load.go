@@ -42,6 +42,7 @@ const (
 	acked   outcome = iota // OK: it must be on disk
 	refused                // a definite error: it must not be
 	cut                    // cut off by the stop (or a timeout): either, but whole
+	notSent                // not started: the stop had been sent
 )
 
 // openPoll is a poll votes may go to.
@@ -75,6 +76,8 @@ type load struct {
 	queued map[confKey]bool
 	bodies []string
 	unexp  []string
+	// cutErrs are the errors of the calls the stop cut off.
+	cutErrs []string
 }
 
 func newLoad(t *tester, conn grpc.ClientConnInterface, bodies []string) *load {
@@ -97,6 +100,11 @@ func (g *load) call(ctx context.Context, method string, fn func(context.Context)
 	n := g.inflight[method]
 	n.Add(1)
 	defer n.Add(-1)
+	// Counted in flight first, so that a call either shows in the snapshot taken at the
+	// stop or does not start.
+	if g.stopped.Load() {
+		return notSent, nil
+	}
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	err := fn(cctx)
@@ -110,6 +118,11 @@ func (g *load) call(ctx context.Context, method string, fn func(context.Context)
 			g.unexpected("%s: %v (before the stop)", method, err)
 		}
 		g.cutBy[method].Add(1)
+		if g.stopped.Load() {
+			g.mu.Lock()
+			g.cutErrs = append(g.cutErrs, fmt.Sprintf("%s: %v", method, err))
+			g.mu.Unlock()
+		}
 		return cut, err
 	case codes.FailedPrecondition:
 		return refused, err

@@ -148,6 +148,7 @@ type tester struct {
 	killPoints     map[string]int // calls a stop cut off, by method, summed
 	stopsDuring    map[string]int // stops that cut off at least one call of a method
 	inflightAtTerm map[string]int // calls in flight when SIGTERM was sent, by method
+	termCut        int            // calls a SIGTERM cut off
 	checked        checkCounts
 	runs           []time.Duration
 	unexpected     []string
@@ -204,7 +205,7 @@ func (t *tester) summary(w io.Writer, took time.Duration) {
 		t.checked.integrity, t.checked.audit, t.checked.events, max(len(t.heads)-1, 0), t.checkTime.Round(time.Millisecond))
 	fmt.Fprintf(w, "  calls cut off by the stops: %s\n", formatCounts(t.killPoints))
 	fmt.Fprintf(w, "  stops that cut off that kind of call: %s\n", formatCounts(t.stopsDuring))
-	fmt.Fprintf(w, "  calls in flight at a SIGTERM, answered before the exit: %s\n", formatCounts(t.inflightAtTerm))
+	fmt.Fprintf(w, "  calls in flight at a SIGTERM: %s; of them cut off without an answer: %d\n", formatCounts(t.inflightAtTerm), t.termCut)
 	if len(t.unexpected) > 0 {
 		fmt.Fprintf(w, "  unexpected answers: %d\n", len(t.unexpected))
 		for i, u := range t.unexpected {

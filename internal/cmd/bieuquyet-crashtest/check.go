@@ -21,6 +21,8 @@ type checkCounts struct {
 	acked, lost      int
 	integrity, audit int
 	events           int64
+	integrityTime    time.Duration
+	auditTime        time.Duration
 }
 
 func mkdir(dir string) error { return os.MkdirAll(dir, 0o750) }
@@ -40,10 +42,13 @@ func (t *tester) check(ctx context.Context) (err error) {
 			err = fmt.Errorf("close the database: %w", cerr)
 		}
 	}()
+	lap := time.Now()
 	if err := st.CheckIntegrity(ctx); err != nil {
 		return err
 	}
 	t.checked.integrity++
+	t.checked.integrityTime += time.Since(lap)
+	lap = time.Now()
 	v, err := st.VerifyAuditLog(ctx, t.heads...)
 	if err != nil {
 		return fmt.Errorf("VerifyAuditLog: %w", err)
@@ -52,6 +57,7 @@ func (t *tester) check(ctx context.Context) (err error) {
 		return fmt.Errorf("VerifyAuditLog: not ok at event %d, target %q: %s (%d events whole)", v.BadSeq, v.Target, v.Problem, v.Count)
 	}
 	t.checked.audit++
+	t.checked.auditTime += time.Since(lap)
 	t.checked.events = v.Count
 	if n := len(t.heads); n == 0 || t.heads[n-1].Seq != v.HeadSeq {
 		t.heads = append(t.heads, knownHead{Seq: v.HeadSeq, Hash: v.HeadHash})

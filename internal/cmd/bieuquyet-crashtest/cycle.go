@@ -199,9 +199,6 @@ func (t *tester) runCycle(ctx context.Context, kill bool) error {
 		t.killPoints[k] += v
 		t.stopsDuring[k]++
 	}
-	for k, v := range atStop {
-		t.inflightAtTerm[k] += v
-	}
 	if !kill && len(cutOff) > 0 {
 		// A call sent just as SIGTERM arrives is refused by the draining server
 		// (UNAVAILABLE) before any handler runs: allowed, and shown.
@@ -210,8 +207,10 @@ func (t *tester) runCycle(ctx context.Context, kill bool) error {
 		g.mu.Unlock()
 		t.termCut += len(g.cutErrs)
 	}
-	if kill {
-		atStop = nil
+	if !kill {
+		for k, v := range atStop {
+			t.inflightAtTerm[k] += v
+		}
 	}
 	g.mu.Lock()
 	t.unexpected = append(t.unexpected, g.unexp...)

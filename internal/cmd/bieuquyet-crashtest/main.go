@@ -201,8 +201,9 @@ func (t *tester) summary(w io.Writer, took time.Duration) {
 		t.checked.acked, t.checked.lost)
 	fmt.Fprintf(w, "  refused writes checked absent: %d; cut off by a stop: %d votes (%d there, %d not; retried with the same id: %d found once, %d recorded now, %d refused), %d other calls\n",
 		len(l.refused), l.cutVotes, l.cutPresent, l.cutAbsent, l.retriedFound, l.retriedRecorded, l.retriedRefused, l.cutOther)
-	fmt.Fprintf(w, "  integrity_check ok %d times, VerifyAuditLog ok %d times (last: %d events, against %d known heads); checks took %s\n",
-		t.checked.integrity, t.checked.audit, t.checked.events, max(len(t.heads)-1, 0), t.checkTime.Round(time.Millisecond))
+	fmt.Fprintf(w, "  integrity_check ok %d times, VerifyAuditLog ok %d times (last: %d events, against %d known heads); checks took %s (integrity %s, audit %s)\n",
+		t.checked.integrity, t.checked.audit, t.checked.events, max(len(t.heads)-1, 0), t.checkTime.Round(time.Millisecond),
+		t.checked.integrityTime.Round(time.Millisecond), t.checked.auditTime.Round(time.Millisecond))
 	fmt.Fprintf(w, "  calls cut off by the stops: %s\n", formatCounts(t.killPoints))
 	fmt.Fprintf(w, "  stops that cut off that kind of call: %s\n", formatCounts(t.stopsDuring))
 	fmt.Fprintf(w, "  calls in flight at a SIGTERM: %s; of them cut off without an answer: %d\n", formatCounts(t.inflightAtTerm), t.termCut)

@@ -174,13 +174,18 @@ func (t *tester) runCycle(ctx context.Context, kill bool) error {
 	case <-p.exited:
 		return fmt.Errorf("the server exited by itself under load: %v; its log: %s", p.err, tail(p.log, 5))
 	}
-	g.stopped.Store(true)
-	atStop := g.snapshot() // the calls a SIGTERM must still answer
 	how := "SIGKILL"
+	var atStop map[string]int
 	if kill {
-		p.kill()
+		// The signal first, then no new calls: the other way round, the calls in flight
+		// would have a moment to finish and the kill would find the server idle.
+		p.sigkill()
+		g.stopped.Store(true)
+		p.wait()
 		t.kills++
 	} else {
+		g.stopped.Store(true)
+		atStop = g.snapshot() // the calls a SIGTERM must still answer
 		how = "SIGTERM"
 		t.terms++
 		if err := p.terminate(); err != nil {

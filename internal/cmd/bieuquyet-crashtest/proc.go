@@ -125,7 +125,15 @@ func (p *serverProc) withToken(token string) error {
 
 // kill sends SIGKILL and waits for the process to be gone.
 func (p *serverProc) kill() {
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	p.sigkill()
+	p.wait()
+}
+
+// sigkill sends SIGKILL and returns at once.
+func (p *serverProc) sigkill() { _ = p.cmd.Process.Signal(syscall.SIGKILL) }
+
+// wait waits for the process to be gone, then closes the connection to it.
+func (p *serverProc) wait() {
 	<-p.exited
 	if p.conn != nil {
 		p.conn.Close()

@@ -179,12 +179,14 @@ func (t *tester) runCycle(ctx context.Context, kill bool) error {
 	if kill {
 		// The signal first, then no new calls: the other way round, the calls in flight
 		// would have a moment to finish and the kill would find the server idle.
+		g.signalled.Store(true)
 		p.sigkill()
 		g.stopped.Store(true)
 		p.wait()
 		t.kills++
 	} else {
 		g.stopped.Store(true)
+		g.signalled.Store(true)
 		atStop = g.snapshot() // the calls a SIGTERM must still answer
 		how = "SIGTERM"
 		t.terms++

@@ -66,8 +66,11 @@ type load struct {
 	polls    pb.PollServiceClient
 	confs    pb.ConfirmationServiceClient
 	inflight map[string]*atomic.Int64
-	stopped  atomic.Bool
-	cutBy    map[string]*atomic.Int64 // calls the stop cut off, by method
+	// signalled is set before the stop signal is sent: from then on a call may fail.
+	signalled atomic.Bool
+	// stopped is set once no call may start.
+	stopped atomic.Bool
+	cutBy   map[string]*atomic.Int64 // calls the stop cut off, by method
 
 	mu     sync.Mutex
 	open   []*openPoll
@@ -114,11 +117,11 @@ func (g *load) call(ctx context.Context, method string, fn func(context.Context)
 	code := status.Code(err)
 	switch code {
 	case codes.Unavailable, codes.Canceled, codes.DeadlineExceeded, codes.Internal, codes.Unknown:
-		if !g.stopped.Load() && ctx.Err() == nil {
+		if !g.signalled.Load() && ctx.Err() == nil {
 			g.unexpected("%s: %v (before the stop)", method, err)
 		}
 		g.cutBy[method].Add(1)
-		if g.stopped.Load() {
+		if g.signalled.Load() {
 			g.mu.Lock()
 			g.cutErrs = append(g.cutErrs, fmt.Sprintf("%s: %v", method, err))
 			g.mu.Unlock()
@@ -462,7 +465,7 @@ func (g *load) createPoll(ctx context.Context, rng *rand.Rand) {
 		g.t.ledger.mu.Unlock()
 		op, err := g.getPoll(ctx, id)
 		if err != nil {
-			if ctx.Err() == nil && !g.stopped.Load() {
+			if ctx.Err() == nil && !g.signalled.Load() {
 				g.unexpected("%v", err)
 			}
 			return

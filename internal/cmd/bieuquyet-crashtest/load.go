@@ -224,13 +224,17 @@ func (g *load) enqueue(c *pb.Confirmation) {
 	}
 }
 
-// run drives the server with the workers and one poll manager until ctx ends.
+// run drives the server with the workers, one poll manager and one issuer until ctx ends.
 func (g *load) run(ctx context.Context, seed uint64) {
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		g.manage(ctx, rand.New(rand.NewPCG(seed, 0)))
+	}()
+	go func() {
+		defer wg.Done()
+		g.issueLoop(ctx)
 	}()
 	for i := range g.t.cfg.workers {
 		wg.Add(1)
@@ -405,8 +409,9 @@ func (g *load) submit(ctx context.Context, tk task) {
 	}
 }
 
-// manage keeps a few polls open, closes those that have had their votes, and issues the
-// confirmations of closed ones.
+// manage keeps a few polls open and closes those that have had their votes. Issuing
+// confirmations has a goroutine of its own (issueLoop): rendering takes seconds on a busy
+// machine, and the votes must not run dry meanwhile.
 func (g *load) manage(ctx context.Context, rng *rand.Rand) {
 	for ctx.Err() == nil {
 		time.Sleep(time.Duration(50+rng.IntN(100)) * time.Millisecond)
@@ -423,19 +428,30 @@ func (g *load) manage(ctx context.Context, rng *rand.Rand) {
 				break
 			}
 		}
-		var toIssue int64
-		if nClosed > 0 {
-			toIssue = g.closed[0]
-		}
 		g.mu.Unlock()
-		switch {
-		case toClose != nil:
+		if toClose != nil {
 			g.closePoll(ctx, toClose.id)
-		case toIssue != 0:
-			g.issue(ctx, toIssue)
-		case nOpen < openPolls:
+		}
+		if nOpen < openPolls || toClose != nil {
 			g.createPoll(ctx, rng)
 		}
+	}
+}
+
+// issueLoop issues the confirmations of closed polls, one poll at a time.
+func (g *load) issueLoop(ctx context.Context) {
+	for ctx.Err() == nil && !g.stopped.Load() {
+		g.mu.Lock()
+		var id int64
+		if len(g.closed) > 0 {
+			id = g.closed[0]
+		}
+		g.mu.Unlock()
+		if id == 0 {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		g.issue(ctx, id)
 	}
 }
 

@@ -16,6 +16,9 @@ FUZZTIME ?= 10s
 # The fuzz targets, as package:target; `make fuzz` runs each in turn for FUZZTIME.
 FUZZ_TARGETS := .:FuzzParseConfirmationPayload ./signedpdf:FuzzVerify ./signedpdf:FuzzIdentify \
 	./rosterfile:FuzzParse ./voteimport:FuzzParseList ./voteimport:FuzzParseZaloText
+# make crashtest: cycles ended by kill -9, then by SIGTERM.
+CYCLES         ?= 20
+SIGTERM_CYCLES ?= 5
 
 .PHONY: help
 help: ## Show the targets.
@@ -69,6 +72,11 @@ fuzz: ## Run each fuzz target in turn for FUZZTIME (default 10s), from its commi
 		echo "fuzz $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
 		go test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) "$${t%%:*}" || exit 1; \
 	done
+.PHONY: crashtest
+crashtest: ## Kill the real server under load and check every acknowledged write (CYCLES=20 SIGTERM_CYCLES=5).
+	go build -o bin/bieuquyet-server ./cmd/bieuquyet-server
+	go build -o bin/bieuquyet-crashtest ./internal/cmd/bieuquyet-crashtest
+	./bin/bieuquyet-crashtest --server bin/bieuquyet-server --cycles $(CYCLES) --sigterm-cycles $(SIGTERM_CYCLES)
 
 .PHONY: build
 build: ## Build bin/bieuquyet-server, bin/bieuquyet and the throw-away bin/bieuquyet-testca.

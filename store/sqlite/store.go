@@ -54,6 +54,10 @@ type Store struct {
 	// denialsDue is when the earliest pending denial run ends, as far as this store knows
 	// (0: not known yet); until then a write need not look for runs to fold.
 	denialsDue atomic.Int64
+	// writes counts the write transactions other than the vote writer's (inTx), so that
+	// the writer knows when what it keeps (cache) may be stale.
+	writes atomic.Int64
+	cache  writerCache
 }
 
 // Options tune Open. The zero value is fine for production.
@@ -249,6 +253,10 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
+	// Counted while this transaction holds the one write connection: the vote writer,
+	// which checks the count inside its own transactions, sees it in any transaction
+	// that follows this one.
+	s.writes.Add(1)
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -37,15 +38,28 @@ func (s *signal) fire() {
 // so it never waits for a watcher; and what a change produces is made once, by the first
 // watcher to ask, and shared by all the others: the tally read, its message built and
 // encoded (update), so a thousand watchers cost one of each per change, not a thousand.
+//
+// A poll's watchers are woken at most once per interval: the first change after a quiet
+// interval wakes them at once, and the changes that follow within the interval wake them
+// together at its end, when they send the newest tally. So each change costs a thousand
+// watchers' sends only while changes are rarer than that, and while votes pour in a
+// watcher is at most an interval behind. (The interval is a pace of work on this
+// machine's clock, not the service's time, which tests move by hand.)
 type hub struct {
-	mu     sync.Mutex
-	topics map[int64]*topic
+	mu       sync.Mutex
+	topics   map[int64]*topic
+	interval time.Duration
 }
+
+// watchInterval is the hub's interval in the server.
+const watchInterval = 40 * time.Millisecond
 
 type topic struct {
 	watchers  int
-	changed   chan struct{} // closed and replaced on every change
-	seq       uint64        // counts changes
+	changed   chan struct{} // closed and replaced on every wake-up
+	seq       uint64        // counts wake-ups
+	woken     time.Time     // when the watchers were last woken
+	pending   bool          // a wake-up is due at the end of the interval
 	mu        sync.Mutex    // serialises computing the shared update
 	update    *update
 	updateSeq uint64
@@ -108,7 +122,7 @@ func (u *update) send(stream grpc.ServerStream, enc streamEncoding, known bool) 
 	return stream.SendMsg(pm)
 }
 
-func newHub() *hub { return &hub{topics: map[int64]*topic{}} }
+func newHub(interval time.Duration) *hub { return &hub{topics: map[int64]*topic{}, interval: interval} }
 
 // join registers a watcher of poll id; leave must follow.
 func (h *hub) join(id int64) *topic {
@@ -133,15 +147,33 @@ func (h *hub) leave(id int64) {
 	}
 }
 
-// notify wakes every watcher of poll id.
+// notify wakes every watcher of poll id, now or at the end of the interval.
 func (h *hub) notify(id int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if t := h.topics[id]; t != nil {
-		t.seq++
-		close(t.changed)
-		t.changed = make(chan struct{})
+	t := h.topics[id]
+	if t == nil || t.pending {
+		return
 	}
+	if wait := h.interval - time.Since(t.woken); wait > 0 {
+		t.pending = true
+		time.AfterFunc(wait, func() {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			t.pending = false
+			h.wakeLocked(t)
+		})
+		return
+	}
+	h.wakeLocked(t)
+}
+
+// wakeLocked wakes t's watchers; h.mu is held.
+func (h *hub) wakeLocked(t *topic) {
+	t.seq++
+	close(t.changed)
+	t.changed = make(chan struct{})
+	t.woken = time.Now()
 }
 
 // next returns the channel that closes at the next change, and the change count now.

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	bq "github.com/bieuquyet/bieuquyet"
@@ -41,6 +43,9 @@ type pollCache struct {
 	poll       *bq.Poll // its state, options and deadline; not its version or update time
 	voters     map[int64]*bq.Voter
 	electorate any // the poll_electorate part of the poll's state (stateTables)
+	// row is the polls row as its state reads it, each column its SQL literal; a vote
+	// changes only the version and the update time.
+	row []string
 }
 
 // chainHead is the newest event of the audit trail.
@@ -91,6 +96,14 @@ func (c *writerCache) poll(ctx context.Context, tx *sql.Tx, id int64) (*pollCach
 	if err := tx.QueryRowContext(ctx, electorateState, id).Scan(&pc.electorate); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("state of polls %d: %w", id, err)
 	}
+	pc.row = make([]string, len(pollsState.columns))
+	ptrs := make([]any, len(pc.row))
+	for i := range pc.row {
+		ptrs[i] = &pc.row[i]
+	}
+	if err := tx.QueryRowContext(ctx, pollsRow, id).Scan(ptrs...); err != nil {
+		return nil, fmt.Errorf("state of polls %d: %w", id, err)
+	}
 	c.polls[id] = pc
 	return pc, nil
 }
@@ -116,17 +129,44 @@ var (
 	electorateState = stateQueries[string(bq.Polls)][1]
 	// bumpPoll counts a change of the poll and returns its row as its state reads it.
 	bumpPoll = `UPDATE polls SET version = version + 1, update_time = ?2 WHERE id = ?1 RETURNING ` + literals(pollsState.columns)
+	// pollsRow reads the polls row's columns as SQL literals, one by one.
+	pollsRow = `SELECT ` + quoted(pollsState.columns) + ` FROM polls WHERE id = ?`
+	// bumpVersion counts a change of the poll and returns its version.
+	bumpVersion = `UPDATE polls SET version = version + 1, update_time = ?2 WHERE id = ?1 RETURNING version`
+	// versionColumn and updateColumn are where a vote changes the polls row.
+	versionColumn = slices.Index(pollsState.columns, "version")
+	updateColumn  = slices.Index(pollsState.columns, "update_time")
 	// insertVote appends a votes row and returns its id and its text, as bindState reads
 	// them.
 	insertVote = `INSERT INTO votes (poll_id, person_id, options, source, note, recorded_by, request_id, record_time)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, ` + voteText
 )
 
+// quoted lists the columns' SQL literals, as many results.
+func quoted(columns []string) string {
+	q := make([]string, len(columns))
+	for i, c := range columns {
+		q[i] = "quote(" + c + ")"
+	}
+	return strings.Join(q, ", ")
+}
+
+// rowText is the polls row after a vote, as its state reads it (literals): the cached
+// columns, with the new version and update time, integers, whose literals are their
+// decimal digits. VerifyAuditLog, which reads the row with SQLite's own quote, holds the
+// two to the same text.
+func (pc *pollCache) rowText(version, updateTime int64) string {
+	parts := slices.Clone(pc.row)
+	parts[versionColumn] = strconv.FormatInt(version, 10)
+	parts[updateColumn] = strconv.FormatInt(updateTime, 10)
+	return strings.Join(parts, ",")
+}
+
 func init() {
 	// The shortcut above relies on the polls kind being these two tables, in this order,
-	// and the first one read by its primary key.
+	// and the first one read by its primary key, with the two columns a vote changes.
 	t := stateTables[string(bq.Polls)]
-	if len(t) != 2 || t[0].table != "polls" || t[0].key != t[0].order || t[1].table != "poll_electorate" || addedTables[t[1].table] ||
+	if len(t) != 2 || versionColumn < 0 || updateColumn < 0 || t[0].table != "polls" || t[0].key != t[0].order || t[1].table != "poll_electorate" || addedTables[t[1].table] ||
 		!strings.HasPrefix(stateQueries[string(bq.Polls)][0], "SELECT "+literals(pollsState.columns)+" FROM polls WHERE id = ?1") {
 		panic("sqlite: the vote path's state shortcut no longer matches stateTables")
 	}

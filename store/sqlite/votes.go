@@ -151,13 +151,13 @@ func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, c *writerCache, a bq.
 	}
 	now := s.now()
 	var st voteState
+	var pc *pollCache
 	var p *bq.Poll
 	var person *bq.Person
 	var voter *bq.Voter
 	var err error
 	if c != nil {
-		pc, err := c.poll(ctx, tx, req.PollID)
-		if err != nil {
+		if pc, err = c.poll(ctx, tx, req.PollID); err != nil {
 			return nil, err
 		}
 		if person, err = c.person(ctx, tx, req.PersonID); err != nil {
@@ -232,7 +232,13 @@ func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, c *writerCache, a bq.
 	}
 	// The poll's row changes here for the last time in this vote: what the update returns
 	// is its state for the event.
-	if err := tx.QueryRowContext(ctx, bumpPoll, p.ID, nanos(now)).Scan(&st.pollRow); err != nil {
+	if pc != nil {
+		var version int64
+		if err := tx.QueryRowContext(ctx, bumpVersion, p.ID, nanos(now)).Scan(&version); err != nil {
+			return nil, err
+		}
+		st.pollRow = pc.rowText(version, nanos(now))
+	} else if err := tx.QueryRowContext(ctx, bumpPoll, p.ID, nanos(now)).Scan(&st.pollRow); err != nil {
 		return nil, err
 	}
 	if c == nil {

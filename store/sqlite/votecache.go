@@ -78,7 +78,7 @@ func (c *writerCache) poll(ctx context.Context, tx *sql.Tx, id int64) (*pollCach
 		return nil, err
 	}
 	pc := &pollCache{poll: p, voters: map[int64]*bq.Voter{}}
-	rows, err := tx.QueryContext(ctx, `SELECT person_id, full_name, zalo_name, phone FROM poll_electorate WHERE poll_id = ?`, id)
+	rows, err := tx.QueryContext(ctx, electorateOfPoll, id)
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +129,8 @@ var (
 	electorateState = stateQueries[string(bq.Polls)][1]
 	// bumpPoll counts a change of the poll and returns its row as its state reads it.
 	bumpPoll = `UPDATE polls SET version = version + 1, update_time = ?2 WHERE id = ?1 RETURNING ` + literals(pollsState.columns)
+	// electorateOfPoll reads a poll's frozen electorate.
+	electorateOfPoll = `SELECT person_id, full_name, zalo_name, phone FROM poll_electorate WHERE poll_id = ?`
 	// pollsRow reads the polls row's columns as SQL literals, one by one.
 	pollsRow = `SELECT ` + quoted(pollsState.columns) + ` FROM polls WHERE id = ?`
 	// bumpVersion counts a change of the poll and returns its version.

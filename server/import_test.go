@@ -18,7 +18,7 @@ import (
 	"github.com/bieuquyet/bieuquyet/rosterfile"
 )
 
-func readSample(t *testing.T, name string) []byte {
+func readSample(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile("../examples/" + name)
 	if err != nil {
@@ -27,7 +27,7 @@ func readSample(t *testing.T, name string) []byte {
 	return b
 }
 
-func (h *harness) importRoster(t *testing.T, content []byte, dryRun bool) *pb.ImportRosterResponse {
+func (h *harness) importRoster(t testing.TB, content []byte, dryRun bool) *pb.ImportRosterResponse {
 	t.Helper()
 	resp, err := h.roster.ImportRoster(context.Background(), &pb.ImportRosterRequest{Content: content, DryRun: dryRun})
 	if err != nil {

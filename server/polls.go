@@ -444,26 +444,32 @@ func (s *pollServer) WatchPoll(req *pb.WatchPollRequest, stream pb.PollService_W
 	t := s.hub.join(id)
 	defer s.hub.leave(id)
 	load := func(ctx context.Context) (*bq.Tally, error) { return s.store.GetTally(ctx, id) }
+	enc, known := encodingOf(stream)
+	// The token's expiry is the same for the whole stream: one timer serves every wait.
+	var expiry <-chan time.Time
+	expire := func() {
+		if p := principalFrom(ctx); p != nil {
+			expiry = s.clock.After(p.TokenExpiry.Sub(s.clock.Now()))
+		}
+	}
+	expire()
 	var sent int64 = -1
 	for {
 		access := s.access.wait()
 		changed, seq := s.hub.next(t)
-		tl, err := t.current(ctx, seq, load)
+		u, err := t.current(ctx, seq, load)
 		if err != nil {
 			return s.fail(ctx, err)
 		}
+		tl := u.tally
 		if tl.Version > sent {
-			if err := stream.Send(&pb.WatchPollResponse{Tally: tallyPB(tl)}); err != nil {
+			if err := u.send(stream, enc, known); err != nil {
 				return err
 			}
 			sent = tl.Version
 		}
 		if tl.Poll.State == bq.StateFinalized || tl.Poll.State == bq.StateCancelled {
 			return nil
-		}
-		var expiry <-chan time.Time
-		if p := principalFrom(ctx); p != nil {
-			expiry = s.clock.After(p.TokenExpiry.Sub(s.clock.Now()))
 		}
 		select {
 		case <-ctx.Done():
@@ -474,6 +480,7 @@ func (s *pollServer) WatchPoll(req *pb.WatchPollRequest, stream pb.PollService_W
 			continue // votes do not change who may watch
 		case <-access:
 		case <-expiry:
+			expire()
 		}
 		// A token was revoked, the roster changed or the token expired: before sending
 		// anything more, make sure the caller may still see this poll.

@@ -95,13 +95,13 @@ type pollHarness struct {
 }
 
 // startPolls serves the sample roster on a fake clock shared by server and store.
-func startPolls(t *testing.T) *pollHarness {
+func startPolls(t testing.TB) *pollHarness {
 	t.Helper()
 	return startPollsWith(t, func(*Config) {})
 }
 
 // startPollsWith is startPolls with the server's configuration edited by edit.
-func startPollsWith(t *testing.T, edit func(*Config)) *pollHarness {
+func startPollsWith(t testing.TB, edit func(*Config)) *pollHarness {
 	t.Helper()
 	clock := newFakeClock()
 	path := filepath.Join(t.TempDir(), "polls.db")
@@ -133,7 +133,7 @@ func startPollsWith(t *testing.T, edit func(*Config)) *pollHarness {
 	return ph
 }
 
-func (h *pollHarness) open(t *testing.T, rule pb.DecisionRule) *pb.Poll {
+func (h *pollHarness) open(t testing.TB, rule pb.DecisionRule) *pb.Poll {
 	t.Helper()
 	resp, err := h.polls.CreatePoll(context.Background(), &pb.CreatePollRequest{Poll: &pb.Poll{
 		Body: h.ban.GetName(), Kind: pb.PollKind_POLL_KIND_VOTE, Title: "Thông qua báo cáo thẩm tra",
@@ -457,6 +457,7 @@ func TestManyWatchersShareOneTallyPerChange(t *testing.T) {
 		}
 	}
 	before := h.cs.tallies.Load()
+	encodedBefore := encodings.Load()
 	for _, v := range voters {
 		if err := h.record(t, poll, v.GetPerson(), "Tán thành"); err != nil {
 			t.Fatal(err)
@@ -472,8 +473,13 @@ func TestManyWatchersShareOneTallyPerChange(t *testing.T) {
 	cancel()
 	wg.Wait()
 	// One tally per change would be 9; one per watcher per change would be 2,700.
-	if n := h.cs.tallies.Load() - before; n > int64(2*len(voters)) {
+	n := h.cs.tallies.Load() - before
+	if n > int64(2*len(voters)) {
 		t.Errorf("%d tallies computed for %d changes and %d watchers", n, len(voters), watchers)
+	}
+	// Each tally is encoded once, and every watcher sends the same bytes.
+	if e := encodings.Load() - encodedBefore; e > n || e == 0 {
+		t.Errorf("%d tallies encoded %d times for %d watchers", n, e, watchers)
 	}
 	if before > watchers/2 {
 		t.Errorf("%d tallies computed for %d watchers joining", before, watchers)

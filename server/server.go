@@ -83,7 +83,7 @@ func New(cfg Config) *Server {
 	pb.RegisterRosterServiceServer(s.grpc, &rosterServer{base: b, store: cfg.Store})
 	pb.RegisterAccessServiceServer(s.grpc, &accessServer{base: b, store: cfg.Store, now: clock.Now})
 	pb.RegisterAuditServiceServer(s.grpc, &auditServer{base: b, store: cfg.Store})
-	hub := newHub()
+	hub := newHub(watchInterval)
 	sched := &scheduler{store: cfg.Store, clock: clock, log: s.log, wake: make(chan struct{}, 1), closed: hub.notify}
 	// ctx ends when Shutdown starts: the scheduler stops, and open watches end at once
 	// rather than hold GracefulStop for its whole grace period.

@@ -56,6 +56,7 @@ type harness struct {
 	logs   *syncBuffer
 	st     *sqlite.Store // nil for a fake store
 	admin  string        // the admin token every call carries unless it names its own
+	lis    *bufconn.Listener
 }
 
 // withToken makes a call carry the given bearer token; "" sends none.
@@ -77,7 +78,7 @@ func start(t *testing.T, st store.Store, admin string) *harness {
 }
 
 // startWith serves with cfg, adding a logger the test can read; opts tune the client.
-func startWith(t *testing.T, cfg Config, admin string, dialOpts ...grpc.DialOption) *harness {
+func startWith(t testing.TB, cfg Config, admin string, dialOpts ...grpc.DialOption) *harness {
 	t.Helper()
 	logs := &syncBuffer{}
 	cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
@@ -110,7 +111,7 @@ func startWith(t *testing.T, cfg Config, admin string, dialOpts ...grpc.DialOpti
 	})
 	return &harness{conn: conn, roster: pb.NewRosterServiceClient(conn), access: pb.NewAccessServiceClient(conn),
 		audit: pb.NewAuditServiceClient(conn), polls: pb.NewPollServiceClient(conn), confs: pb.NewConfirmationServiceClient(conn),
-		logs: logs, admin: admin}
+		logs: logs, admin: admin, lis: lis}
 }
 
 // startStore opens a fresh SQLite file with an admin token and serves it.

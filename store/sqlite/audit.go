@@ -15,25 +15,35 @@ import (
 // appendEvent adds one event to the audit trail inside the caller's transaction, so the
 // event commits with its change or not at all. Events are written in version 2.
 func appendEvent(ctx context.Context, tx *sql.Tx, e *bq.AuditEvent) error {
-	var seq int64
-	var prev []byte
-	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &prev)
-	if errors.Is(err, sql.ErrNoRows) {
-		seq, prev, err = 0, bq.GenesisHash, nil
+	_, err := appendEventAfter(ctx, tx, e, nil)
+	return err
+}
+
+// appendEventAfter is appendEvent after a head the caller knows to be the trail's, or
+// after the stored one when head is nil. It returns the new head.
+func appendEventAfter(ctx context.Context, tx *sql.Tx, e *bq.AuditEvent, head *chainHead) (*chainHead, error) {
+	if head == nil {
+		head = &chainHead{}
+		err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&head.seq, &head.hash)
+		if errors.Is(err, sql.ErrNoRows) {
+			head.seq, head.hash, err = 0, bq.GenesisHash, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return err
-	}
-	e.Seq, e.PrevHash, e.Version = seq+1, prev, bq.AuditV2
-	e.Hash = e.ComputeHash(prev)
+	e.Seq, e.PrevHash, e.Version = head.seq+1, head.hash, bq.AuditV2
+	e.Hash = e.ComputeHash(head.hash)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_events (`+eventColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.Seq, nanos(e.Time), e.Actor, e.Credential, e.Action, e.Outcome, e.Target, e.RequestID, e.Summary,
 		e.Version, nonNil(e.State), e.VotesThrough, nonNil(e.VotesDigest), e.PrevHash, e.Hash); err != nil {
-		return err
+		return nil, err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, e.Seq, e.Hash)
-	return err
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, e.Seq, e.Hash); err != nil {
+		return nil, err
+	}
+	return &chainHead{seq: e.Seq, hash: e.Hash}, nil
 }
 
 // nonNil keeps an empty digest an empty blob: the columns are NOT NULL.
@@ -55,13 +65,9 @@ func (s *Store) record(ctx context.Context, tx *sql.Tx, a bq.Audit, action, targ
 // appendChange is record; allVotes binds every votes row of a poll target, not only its
 // newest (see bindState).
 func (s *Store) appendChange(ctx context.Context, tx *sql.Tx, a bq.Audit, action, target string, allVotes bool, format string, args ...any) error {
-	now := s.now()
-	if err := s.foldDueDenials(ctx, tx, now); err != nil {
+	e, _, err := s.newEvent(ctx, tx, a, action, target, format, args...)
+	if err != nil {
 		return err
-	}
-	e := &bq.AuditEvent{
-		Time: now, Actor: a.Actor, Credential: a.Credential, Action: action, Outcome: bq.OutcomeDone,
-		Target: target, RequestID: a.RequestID, Summary: fmt.Sprintf(format, args...),
 	}
 	if err := bindState(ctx, tx, e, allVotes); err != nil {
 		return err
@@ -71,6 +77,45 @@ func (s *Store) appendChange(ctx context.Context, tx *sql.Tx, a bq.Audit, action
 	}
 	if kind, id, _ := targetKind(target); kind == string(bq.People) {
 		return s.recordDepartures(ctx, tx, a, action, id)
+	}
+	return nil
+}
+
+// newEvent folds the denial runs whose window has closed, then makes the event of a
+// change. folded says whether it folded runs, appending their events.
+func (s *Store) newEvent(ctx context.Context, tx *sql.Tx, a bq.Audit, action, target, format string, args ...any) (e *bq.AuditEvent, folded bool, err error) {
+	now := s.now()
+	if folded, err = s.foldDueDenials(ctx, tx, now); err != nil {
+		return nil, folded, err
+	}
+	return &bq.AuditEvent{
+		Time: now, Actor: a.Actor, Credential: a.Credential, Action: action, Outcome: bq.OutcomeDone,
+		Target: target, RequestID: a.RequestID, Summary: fmt.Sprintf(format, args...),
+	}, folded, nil
+}
+
+// recordVote is record for a vote on poll target, whose state the vote path has already
+// read (st): the event binds the same digest and votes row bindState would read. With the
+// vote writer's cache c, the event follows the head the writer's last append left.
+func (s *Store) recordVote(ctx context.Context, tx *sql.Tx, c *writerCache, a bq.Audit, action, target string, st voteState, format string, args ...any) error {
+	e, folded, err := s.newEvent(ctx, tx, a, action, target, format, args...)
+	if err != nil {
+		return err
+	}
+	if e.State, err = stateDigest(target, []any{st.pollRow, st.electorate}); err != nil {
+		return err
+	}
+	e.VotesThrough, e.VotesDigest = st.voteID, voteDigest(st.voteText)
+	var head *chainHead
+	if c != nil && !folded { // the folded runs' events moved the head
+		head = c.head
+	}
+	head, err = appendEventAfter(ctx, tx, e, head)
+	if err != nil {
+		return err
+	}
+	if c != nil {
+		c.head = head
 	}
 	return nil
 }

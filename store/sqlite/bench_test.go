@@ -16,7 +16,7 @@ import (
 // baseline: one transaction, and so one fsync, per call.
 func (s *Store) recordVoteAlone(ctx context.Context, a bq.Audit, req store.VoteRequest) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := s.applyVote(ctx, tx, a, "RecordVote", req, nil)
+		_, err := s.applyVote(ctx, tx, nil, a, "RecordVote", req, nil)
 		return err
 	})
 }

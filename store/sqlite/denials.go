@@ -131,14 +131,14 @@ func foldDenials(ctx context.Context, tx *sql.Tx, now time.Time, all bool) error
 // the transaction reads. A rollback cannot make it wrong: only RecordDenied opens runs,
 // and it resets denialsDue; a fold leaves it where it was, so if the fold rolls back the
 // next write folds again. (Runs opened by another process are seen at this store's next
-// denial, or at Close.)
-func (s *Store) foldDueDenials(ctx context.Context, tx *sql.Tx, now time.Time) error {
+// denial, or at Close.) folded says whether it folded, and so may have appended events.
+func (s *Store) foldDueDenials(ctx context.Context, tx *sql.Tx, now time.Time) (folded bool, err error) {
 	if nanos(now) < s.denialsDue.Load() {
-		return nil
+		return false, nil
 	}
 	var next sql.NullInt64
 	if err := tx.QueryRowContext(ctx, `SELECT min(fold_time) FROM audit_denials`).Scan(&next); err != nil {
-		return err
+		return false, err
 	}
 	switch {
 	case !next.Valid:
@@ -146,9 +146,9 @@ func (s *Store) foldDueDenials(ctx context.Context, tx *sql.Tx, now time.Time) e
 	case next.Int64 > nanos(now):
 		s.denialsDue.Store(next.Int64)
 	default:
-		return foldDenials(ctx, tx, now, false)
+		return true, foldDenials(ctx, tx, now, false)
 	}
-	return nil
+	return false, nil
 }
 
 // endDenialRuns folds every open run into the trail; Close calls it, so that a store at

@@ -29,6 +29,9 @@ func TestVotePathUsesIndexes(t *testing.T) {
 		`SELECT options FROM ballots WHERE poll_id = 1 AND person_id = 1`,
 		`UPDATE poll_counts SET count = count + 1 WHERE poll_id = 1 AND option = 0`,
 		`SELECT seq, hash FROM audit_head WHERE id = 1`,
+		strings.Replace(electorateOfPoll, "?", "1", 1),
+		strings.Replace(pollsRow, "?", "1", 1),
+		strings.NewReplacer("?1", "1", "?2", "0").Replace(bumpVersion),
 		strings.Replace(duePolls, "?", "0", 1),
 		`SELECT min(deadline) FROM polls WHERE state = 'open'`,
 	} {

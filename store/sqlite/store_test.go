@@ -39,7 +39,7 @@ func TestOpenSetsDurablePragmasOnEveryPool(t *testing.T) {
 		t.Error("the read pool wrote to the database")
 	}
 	for name, db := range map[string]*sql.DB{"write": s.write, "read": s.read} {
-		for pragma, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1"} {
+		for pragma, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "temp_store": "2"} {
 			var got string
 			if err := db.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
 				t.Fatalf("%s pool: PRAGMA %s: %v", name, pragma, err)

@@ -78,7 +78,8 @@ func (s *Store) commitVotes(batch []*voteJob) {
 	results := make([]voteResult, len(batch))
 	ctx := context.Background() // each job's own context decides whether it still runs
 	start := time.Now()
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	c := &s.cache
+	err := s.writerTx(ctx, func(tx *sql.Tx) error {
 		for i, j := range batch {
 			if err := j.ctx.Err(); err != nil {
 				results[i].err = err // nobody waits for it: record nothing
@@ -87,9 +88,10 @@ func (s *Store) commitVotes(batch []*voteJob) {
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT vote`); err != nil {
 				return err
 			}
-			rec, err := s.applyVote(ctx, tx, j.a, "RecordVote", j.req, nil)
+			rec, err := s.applyVote(ctx, tx, c, j.a, "RecordVote", j.req, nil)
 			results[i] = voteResult{rec: rec, err: err}
 			if err != nil {
+				c.head = nil // the vote's event, if it was appended, is gone
 				if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO vote`); rerr != nil {
 					return rerr
 				}
@@ -113,11 +115,40 @@ func (s *Store) commitVotes(batch []*voteJob) {
 	}
 }
 
+// writerTx runs fn in a write transaction of the vote writer, and commits when fn returns
+// nil. Unlike inTx it does not count as another writer: it first checks the writer's
+// cache, and drops it if anything else may have written since.
+func (s *Store) writerTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var driverConn any
+	if err := conn.Raw(func(dc any) error { driverConn = dc; return nil }); err != nil {
+		return err
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := s.cache.check(ctx, tx, driverConn, s.writes.Load()); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
 // applyVote records one choice inside tx, as the named action: the record, the delegate's
 // current ballot, the poll's counts and version, and the audit event. indices, when not
 // nil, gives the options by index (imports); otherwise req.Options names them. Whether
-// the vote is taken at all is the domain's call (Poll.AcceptVote).
-func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, action string, req store.VoteRequest, indices []int) (*bq.VoteRecord, error) {
+// the vote is taken at all is the domain's call (Poll.AcceptVote). c is the vote writer's
+// cache, nil on other paths, which read everything from tx.
+func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, c *writerCache, a bq.Audit, action string, req store.VoteRequest, indices []int) (*bq.VoteRecord, error) {
 	if prior, found, err := earlier(ctx, tx, a, action, req.Key); err != nil || found {
 		if found {
 			return loadVote(ctx, tx, prior)
@@ -125,17 +156,30 @@ func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, action st
 		return nil, err
 	}
 	now := s.now()
-	p, err := getPoll(ctx, tx, req.PollID)
-	if err != nil {
-		return nil, err
-	}
-	person, err := getPerson(ctx, tx, req.PersonID)
-	if err != nil {
-		return nil, err
-	}
-	voter, err := electorateEntry(ctx, tx, p.ID, req.PersonID)
-	if err != nil {
-		return nil, err
+	var st voteState
+	var pc *pollCache
+	var p *bq.Poll
+	var person *bq.Person
+	var voter *bq.Voter
+	var err error
+	if c != nil {
+		if pc, err = c.poll(ctx, tx, req.PollID); err != nil {
+			return nil, err
+		}
+		if person, err = c.person(ctx, tx, req.PersonID); err != nil {
+			return nil, err
+		}
+		p, voter, st.electorate = pc.poll, pc.voters[req.PersonID], pc.electorate
+	} else {
+		if p, err = getPoll(ctx, tx, req.PollID); err != nil {
+			return nil, err
+		}
+		if person, err = getPerson(ctx, tx, req.PersonID); err != nil {
+			return nil, err
+		}
+		if voter, err = electorateEntry(ctx, tx, p.ID, req.PersonID); err != nil {
+			return nil, err
+		}
 	}
 	if err := p.AcceptVote(now, person, voter); err != nil {
 		return nil, err
@@ -164,14 +208,11 @@ func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, action st
 	enc, _ := json.Marshal(indices)
 	rec := &bq.VoteRecord{PollID: p.ID, PersonID: req.PersonID, FullName: name, Options: indices, Choice: optionTexts(p.Options, indices),
 		Source: req.Source, Note: req.Note, RecordedBy: a.Actor, RequestID: req.Key.ID, RecordTime: now.UTC()}
-	res, err := tx.ExecContext(ctx, `INSERT INTO votes (poll_id, person_id, options, source, note, recorded_by, request_id, record_time)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, req.PersonID, string(enc), rec.Source, rec.Note, rec.RecordedBy, rec.RequestID, nanos(now))
-	if err != nil {
+	if err := tx.QueryRowContext(ctx, insertVote, p.ID, req.PersonID, string(enc), rec.Source, rec.Note, rec.RecordedBy, rec.RequestID, nanos(now)).
+		Scan(&rec.ID, &st.voteText); err != nil {
 		return nil, err
 	}
-	if rec.ID, err = res.LastInsertId(); err != nil {
-		return nil, err
-	}
+	st.voteID = rec.ID
 	// The counts follow the ballot: take the old choice out, put the new one in.
 	if current.Valid {
 		var old []int
@@ -195,8 +236,21 @@ func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, action st
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE polls SET version = version + 1, update_time = ? WHERE id = ?`, nanos(now), p.ID); err != nil {
+	// The poll's row changes here for the last time in this vote: what the update returns
+	// is its state for the event.
+	if pc != nil {
+		var version int64
+		if err := tx.QueryRowContext(ctx, bumpVersion, p.ID, nanos(now)).Scan(&version); err != nil {
+			return nil, err
+		}
+		st.pollRow = pc.rowText(version, nanos(now))
+	} else if err := tx.QueryRowContext(ctx, bumpPoll, p.ID, nanos(now)).Scan(&st.pollRow); err != nil {
 		return nil, err
+	}
+	if c == nil {
+		if err := tx.QueryRowContext(ctx, electorateState, p.ID).Scan(&st.electorate); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
 	}
 	if err := s.remember(ctx, tx, a, action, req.Key, strconv.FormatInt(rec.ID, 10)); err != nil {
 		return nil, err
@@ -205,7 +259,7 @@ func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, a bq.Audit, action st
 	if !req.Withdraw {
 		what = "chose " + strings.Join(rec.Choice, " + ")
 	}
-	if err := s.record(ctx, tx, a, action, bq.PollName(p.ID), "%s (%s) %s, from %s%s",
+	if err := s.recordVote(ctx, tx, c, a, action, bq.PollName(p.ID), st, "%s (%s) %s, from %s%s",
 		name, bq.PersonName(req.PersonID), what, rec.Source, noteSuffix(rec.Note)); err != nil {
 		return nil, err
 	}
@@ -355,7 +409,7 @@ func (s *Store) ImportVotes(ctx context.Context, a bq.Audit, pollID int64, entri
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
-			rec, err := s.applyVote(ctx, tx, a, "ImportVotes", store.VoteRequest{PollID: pollID, PersonID: e.PersonID, Source: source}, want)
+			rec, err := s.applyVote(ctx, tx, nil, a, "ImportVotes", store.VoteRequest{PollID: pollID, PersonID: e.PersonID, Source: source}, want)
 			if err != nil {
 				return err
 			}

@@ -302,6 +302,19 @@ func (s *Store) settle(ctx context.Context, tx *sql.Tx, a bq.Audit, p *bq.Poll, 
 	if p.State != bq.StateConfirming {
 		return false, nil
 	}
+	// Before the deadline a poll that still owes a confirmation is not settled: one count
+	// says so, where reading every confirmation with its history would make each step
+	// cost as much as the poll is large.
+	if now.Before(p.ConfirmationDeadline) {
+		var owed int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM confirmations WHERE poll_id = ? AND status IN ('awaiting_signature', 'rejected')`,
+			p.ID).Scan(&owed); err != nil {
+			return false, err
+		}
+		if owed > 0 {
+			return false, nil
+		}
+	}
 	cs, err := listConfirmations(ctx, tx, store.ConfirmationFilter{PollID: p.ID, Limit: -1})
 	if err != nil {
 		return false, err

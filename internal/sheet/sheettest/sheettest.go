@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"strings"
 	"sync"
@@ -35,6 +36,10 @@ func (u Usage) String() string {
 // Measure runs f and returns what it cost. Nothing else should run meanwhile: tests that
 // measure must not call t.Parallel.
 func Measure(f func()) Usage {
+	// The peak counts garbage not yet collected, which depends on the collector's pace:
+	// on a busy machine, or under the race detector, it fell behind by tens of MiB. A low
+	// GC percentage keeps the heap near what f holds live, which is what the limits bound.
+	defer debug.SetGCPercent(debug.SetGCPercent(20))
 	samples := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
 	runtime.GC()
 	metrics.Read(samples)

@@ -72,6 +72,10 @@ type Store struct {
 	// the writer knows when what it keeps (cache) may be stale.
 	writes atomic.Int64
 	cache  writerCache
+	// committed counts the ends of those transactions, committed or not: a principal read
+	// before one ended may be stale after it (principals).
+	committed  atomic.Int64
+	principals principalCache
 }
 
 // Options tune Open. The zero value is fine for production.
@@ -281,6 +285,7 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	// which checks the count inside its own transactions, sees it in any transaction
 	// that follows this one.
 	s.writes.Add(1)
+	defer s.committed.Add(1) // after the commit: a principal read before it is then stale
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return err

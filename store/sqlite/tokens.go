@@ -143,6 +143,10 @@ func (s *Store) RevokeToken(ctx context.Context, a bq.Audit, id int64) (*bq.Toke
 // Authenticate finds the principal behind a token's hash, with the person's group
 // memberships for person tokens.
 func (s *Store) Authenticate(ctx context.Context, hash [32]byte) (*bq.Principal, error) {
+	gen := s.committed.Load()
+	if p, ok := s.principals.get(hash, gen, s.now()); ok {
+		return p, nil
+	}
 	var p *bq.Principal
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
 		t, err := scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, hash[:]))
@@ -171,6 +175,7 @@ func (s *Store) Authenticate(ctx context.Context, hash [32]byte) (*bq.Principal,
 	if err != nil {
 		return nil, err
 	}
+	s.principals.put(hash, gen, p)
 	return p, nil
 }
 

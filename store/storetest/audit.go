@@ -146,3 +146,63 @@ func testAuthenticateRefusesRevokedExpiredAndDeactivated(t *testing.T, open Fact
 		}
 	}
 }
+
+// What Authenticate answered once is no promise: a revocation, a deactivation, a
+// membership removed or the token's expiry shows at the next call, however the store
+// keeps principals between calls; and a principal the caller changes changes nothing.
+func testAuthenticateSeesEveryChangeAtOnce(t *testing.T, open Factory) {
+	clock := NewClock()
+	s := open(t, clock.Now)
+	ctx := context.Background()
+	p := MustPerson(t, s, "Lê Văn Một", true, 1)
+	lead := MustPerson(t, s, "Trần Thị Hai", true, 2)
+	g, err := s.CreateGroup(ctx, Audit, &bq.Group{DisplayName: "HĐND - Ban Pháp chế", Kind: bq.KindCommittee, LeaderID: lead.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddGroupMember(ctx, Audit, g.ID, p.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	secret, tok := MustToken(t, s, bq.TokenPerson, p.ID, clock.Now().Add(time.Hour))
+	hash := bq.HashToken(secret)
+	auth := func() (*bq.Principal, error) { return s.Authenticate(ctx, hash) }
+	for range 2 {
+		pr, err := auth()
+		if err != nil || !pr.MemberOf(g.ID) {
+			t.Fatalf("before: %+v, %v", pr, err)
+		}
+		delete(pr.Groups, g.ID) // the caller's copy
+	}
+	if _, err := s.RemoveGroupMember(ctx, Audit, g.ID, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if pr, err := auth(); err != nil || pr.MemberOf(g.ID) {
+		t.Fatalf("after leaving the group: %+v, %v", pr, err)
+	}
+	clock.Advance(time.Hour)
+	if _, err := auth(); !errors.Is(err, store.ErrBadToken) {
+		t.Fatalf("after its expiry: %v, want store.ErrBadToken", err)
+	}
+	secret, tok = MustToken(t, s, bq.TokenPerson, p.ID, clock.Now().Add(time.Hour))
+	hash = bq.HashToken(secret)
+	if _, err := auth(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RevokeToken(ctx, Audit, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auth(); !errors.Is(err, store.ErrBadToken) {
+		t.Fatalf("after revocation: %v, want store.ErrBadToken", err)
+	}
+	secret, _ = MustToken(t, s, bq.TokenPerson, p.ID, clock.Now().Add(time.Hour))
+	hash = bq.HashToken(secret)
+	if _, err := auth(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeactivatePerson(ctx, Audit, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auth(); !errors.Is(err, store.ErrBadToken) {
+		t.Fatalf("after deactivation: %v, want store.ErrBadToken", err)
+	}
+}

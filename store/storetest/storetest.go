@@ -80,6 +80,7 @@ var tests = []struct {
 	{"RefusedChangeLeavesNoEvent", testRefusedChangeLeavesNoEvent},
 	{"VerifyAgainstAHeadRecordedElsewhere", testVerifyAgainstAHeadRecordedElsewhere},
 	{"AuthenticateRefusesRevokedExpiredAndDeactivated", testAuthenticateRefusesRevokedExpiredAndDeactivated},
+	{"AuthenticateSeesEveryChangeAtOnce", testAuthenticateSeesEveryChangeAtOnce},
 }
 
 // Run runs the whole suite against the stores open makes, one subtest per behaviour.

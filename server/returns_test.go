@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -154,6 +155,7 @@ func (p *issuedPoll) others(except ...string) []string {
 			out = append(out, c.GetName())
 		}
 	}
+	slices.Sort(out) // a map's order differs between calls: snapshots compare in one order
 	return out
 }
 

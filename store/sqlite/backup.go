@@ -245,18 +245,12 @@ func checkCopy(ctx context.Context, path string, res *BackupResult) error {
 	if pages != res.Pages {
 		return fmt.Errorf("the copy has %d pages, the backup copied %d", pages, res.Pages)
 	}
-	problems, err := pragmaRows(ctx, tx, "PRAGMA integrity_check")
+	problems, err := fileProblems(ctx, tx)
 	if err != nil {
-		return fmt.Errorf("the copy: integrity check: %w", err)
-	}
-	if len(problems) != 1 || problems[0] != "ok" {
-		return fmt.Errorf("the copy fails its integrity check: %s", strings.Join(problems, "; "))
-	}
-	if problems, err = pragmaRows(ctx, tx, "PRAGMA foreign_key_check"); err != nil {
-		return fmt.Errorf("the copy: foreign key check: %w", err)
+		return fmt.Errorf("the copy: %w", err)
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("the copy fails its foreign key check: %s", strings.Join(problems, "; "))
+		return fmt.Errorf("the copy fails its integrity check: %s", strings.Join(problems, "; "))
 	}
 	v, err := verifyAudit(ctx, tx, nil)
 	if err != nil {
@@ -271,36 +265,6 @@ func checkCopy(ctx context.Context, path string, res *BackupResult) error {
 	}
 	res.Audit = v
 	return nil
-}
-
-// pragmaRows runs a checking pragma and returns its rows, each one line.
-func pragmaRows(ctx context.Context, tx *sql.Tx, pragma string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, pragma)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			parts[i] = v.String
-		}
-		out = append(out, strings.Join(parts, " "))
-	}
-	return out, rows.Err()
 }
 
 // syncFile flushes a file, or a folder's entries, to disk.

@@ -2,7 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"errors"
+	"database/sql"
 	"fmt"
 	"strings"
 )
@@ -17,47 +17,70 @@ func (s *Store) CheckIntegrity(ctx context.Context) error {
 		return fmt.Errorf("integrity check: %w", err)
 	}
 	defer conn.Close()
-	rows, err := conn.QueryContext(ctx, `PRAGMA integrity_check`)
+	problems, err := fileProblems(ctx, conn)
 	if err != nil {
-		return fmt.Errorf("integrity check: %w", err)
-	}
-	var problems []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			rows.Close()
-			return fmt.Errorf("integrity check: %w", err)
-		}
-		if line != "ok" {
-			problems = append(problems, line)
-		}
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return fmt.Errorf("integrity check: %w", err)
-	}
-	fk, err := conn.QueryContext(ctx, `PRAGMA foreign_key_check`)
-	if err != nil {
-		return fmt.Errorf("foreign key check: %w", err)
-	}
-	for fk.Next() {
-		var table, parent string
-		var rowid *int64
-		var index int64
-		if err := fk.Scan(&table, &rowid, &parent, &index); err != nil {
-			fk.Close()
-			return fmt.Errorf("foreign key check: %w", err)
-		}
-		row := "without rowid"
-		if rowid != nil {
-			row = fmt.Sprintf("rowid %d", *rowid)
-		}
-		problems = append(problems, fmt.Sprintf("%s %s: no row in %s for its foreign key %d", table, row, parent, index))
-	}
-	if err := errors.Join(fk.Err(), fk.Close()); err != nil {
-		return fmt.Errorf("foreign key check: %w", err)
+		return err
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("the database file is damaged: %s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// querier is what runs a pragma: a connection or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// fileProblems runs integrity_check and foreign_key_check and returns what they found,
+// one line each; none for a sound file. CheckIntegrity and the backup's check of its copy
+// share it.
+func fileProblems(ctx context.Context, q querier) ([]string, error) {
+	integrity, err := pragmaRows(ctx, q, "PRAGMA integrity_check")
+	if err != nil {
+		return nil, fmt.Errorf("integrity check: %w", err)
+	}
+	var problems []string
+	if len(integrity) != 1 || integrity[0] != "ok" {
+		problems = integrity
+	}
+	fk, err := pragmaRows(ctx, q, "PRAGMA foreign_key_check")
+	if err != nil {
+		return nil, fmt.Errorf("foreign key check: %w", err)
+	}
+	for _, row := range fk {
+		// table, rowid, parent, foreign key id
+		problems = append(problems, "foreign key check: "+row)
+	}
+	return problems, nil
+}
+
+// pragmaRows runs a checking pragma and returns its rows, each one line.
+func pragmaRows(ctx context.Context, q querier, pragma string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, pragma)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		parts := make([]string, len(vals))
+		for i, v := range vals {
+			parts[i] = v.String
+		}
+		out = append(out, strings.Join(parts, " "))
+	}
+	return out, rows.Err()
 }

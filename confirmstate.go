@@ -2,7 +2,6 @@ package bieuquyet
 
 import (
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -426,29 +425,6 @@ func Reconcile(t *Tally, cs []Confirmation) *Reconciliation {
 		r.Confirmed.Outcome = OutcomeFailed
 	}
 	return r
-}
-
-// Owing lists the confirmations still owed: awaiting a signature, or rejected and so
-// awaiting another submission.
-func Owing(cs []Confirmation) []Confirmation {
-	var out []Confirmation
-	for _, c := range cs {
-		if c.Status == StatusAwaitingSignature || c.Status == StatusRejected {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// ChoiceText joins the texts of a choice for messages.
-func ChoiceText(p *Poll, options []int) string {
-	texts := make([]string, 0, len(options))
-	for _, o := range options {
-		if o >= 0 && o < len(p.Options) {
-			texts = append(texts, p.Options[o])
-		}
-	}
-	return strings.Join(texts, ", ")
 }
 
 // CheckSigner checks that the delegate signed: every signature but a document timestamp

@@ -473,25 +473,6 @@ func TestPollSettled(t *testing.T) {
 	}
 }
 
-func TestOwing(t *testing.T) {
-	var cs []Confirmation
-	for i, status := range everyStatus {
-		c, _ := confirmationIn(t, status)
-		c.ID = int64(i + 1)
-		cs = append(cs, *c)
-	}
-	var got []ConfirmationStatus
-	for _, c := range Owing(cs) {
-		got = append(got, c.Status)
-	}
-	if !slices.Equal(got, []ConfirmationStatus{StatusAwaitingSignature, StatusRejected}) {
-		t.Errorf("owing: %v", got)
-	}
-	if Owing(nil) != nil {
-		t.Error("owing of none")
-	}
-}
-
 // reconcileFixture is a poll of seven whose recorded votes and confirmations a test sets.
 type reconcileFixture struct {
 	poll   *Poll

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -304,6 +305,30 @@ func (p *Poll) CheckChoice(field string, options []int) error {
 		seen[o] = true
 	}
 	return nil
+}
+
+// OptionIndices reads a choice given as option texts (compared after CleanText, in any
+// case) as indices into the poll's options; a text that is no option is a CodeInvalid
+// error naming field.
+func (p *Poll) OptionIndices(field string, texts []string) ([]int, error) {
+	var out []int
+	for _, t := range texts {
+		found := -1
+		for i, o := range p.Options {
+			if strings.EqualFold(CleanText(t), o) {
+				found = i
+			}
+		}
+		if found < 0 {
+			quoted := make([]string, len(p.Options))
+			for i, o := range p.Options {
+				quoted[i] = strconv.Quote(o)
+			}
+			return nil, Invalid(field, "%q is not an option of %s; the options are %s", t, PollName(p.ID), strings.Join(quoted, ", "))
+		}
+		out = append(out, found)
+	}
+	return out, nil
 }
 
 // Tally is a poll's count at one moment. Version grows with every change of votes or

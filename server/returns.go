@@ -301,7 +301,7 @@ func (s *confirmationServer) RecordPaperConfirmation(stream pb.ConfirmationServi
 			}
 		}
 	}
-	written, err := optionIndexes(poll, "metadata.written_options", meta.GetWrittenOptions())
+	written, err := poll.OptionIndices("metadata.written_options", meta.GetWrittenOptions())
 	if err != nil {
 		return s.fail(ctx, err)
 	}
@@ -325,24 +325,6 @@ func (s *confirmationServer) RecordPaperConfirmation(stream pb.ConfirmationServi
 	return stream.SendAndClose(&pb.RecordPaperConfirmationResponse{Confirmation: confirmationPB(after), Late: step != nil && step.Late, Poll: pollPB(poll, nil)})
 }
 
-// optionIndexes maps option texts to the poll's indices.
-func optionIndexes(p *bq.Poll, field string, texts []string) ([]int, error) {
-	var out []int
-	for _, t := range texts {
-		i := -1
-		for j, o := range p.Options {
-			if o == bq.CleanText(t) {
-				i = j
-			}
-		}
-		if i < 0 {
-			return nil, bq.Invalid(field, "%q is not an option of %s (its options: %q)", t, bq.PollName(p.ID), p.Options)
-		}
-		out = append(out, i)
-	}
-	return out, nil
-}
-
 func (s *confirmationServer) DeclineConfirmation(ctx context.Context, req *pb.DeclineConfirmationRequest) (*pb.DeclineConfirmationResponse, error) {
 	pollID, id, err := bq.ParseConfirmationName("name", req.GetName())
 	if err != nil {
@@ -354,7 +336,7 @@ func (s *confirmationServer) DeclineConfirmation(ctx context.Context, req *pb.De
 	}
 	now, a := s.now(), auditFrom(ctx)
 	after, poll, err := s.store.ChangeConfirmation(ctx, a, pollID, id, "DeclineConfirmation", key, func(p *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error) {
-		choice, err := optionIndexes(p, "options", req.GetOptions())
+		choice, err := p.OptionIndices("options", req.GetOptions())
 		if err != nil {
 			return nil, err
 		}
@@ -409,7 +391,7 @@ func (s *confirmationServer) ReissueConfirmation(ctx context.Context, req *pb.Re
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	choice, err := optionIndexes(poll, "options", req.GetOptions())
+	choice, err := poll.OptionIndices("options", req.GetOptions())
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

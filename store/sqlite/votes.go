@@ -186,7 +186,10 @@ func (s *Store) applyVote(ctx context.Context, tx *sql.Tx, c *writerCache, a bq.
 	}
 	name := voter.FullName
 	if indices == nil && !req.Withdraw {
-		if indices, err = optionIndices(p, req.Options); err != nil {
+		if len(req.Options) == 0 {
+			return nil, bq.Invalid("options", "choose an option, or withdraw")
+		}
+		if indices, err = p.OptionIndices("options", req.Options); err != nil {
 			return nil, err
 		}
 	}
@@ -295,28 +298,6 @@ func addCounts(ctx context.Context, tx *sql.Tx, pollID int64, options []int, del
 		}
 	}
 	return nil
-}
-
-// optionIndices maps option texts to their indices, comparing without regard to case and
-// white space (texts arrive in NFC from the server).
-func optionIndices(p *bq.Poll, texts []string) ([]int, error) {
-	if len(texts) == 0 {
-		return nil, bq.Invalid("options", "choose an option, or withdraw")
-	}
-	var out []int
-	for _, t := range texts {
-		found := -1
-		for i, o := range p.Options {
-			if strings.EqualFold(bq.CleanText(t), o) {
-				found = i
-			}
-		}
-		if found < 0 {
-			return nil, bq.Invalid("options", "%q is not an option of %s; the options are %s", t, bq.PollName(p.ID), quoteAll(p.Options))
-		}
-		out = append(out, found)
-	}
-	return out, nil
 }
 
 func quoteAll(ss []string) string {

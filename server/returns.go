@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -325,48 +326,54 @@ func (s *confirmationServer) RecordPaperConfirmation(stream pb.ConfirmationServi
 	return stream.SendAndClose(&pb.RecordPaperConfirmationResponse{Confirmation: confirmationPB(after), Late: step != nil && step.Late, Poll: pollPB(poll, nil)})
 }
 
-func (s *confirmationServer) DeclineConfirmation(ctx context.Context, req *pb.DeclineConfirmationRequest) (*pb.DeclineConfirmationResponse, error) {
+// step takes one step of a named confirmation for a request with a request id: the
+// domain decides it in the store's transaction (change), and watchers are told.
+func (s *confirmationServer) step(ctx context.Context, req interface {
+	proto.Message
+	GetName() string
+	GetRequestId() string
+}, action string, change func(now time.Time, actor string, p *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error)) (*pb.Confirmation, *pb.Poll, error) {
 	pollID, id, err := bq.ParseConfirmationName("name", req.GetName())
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, nil, s.fail(ctx, err)
 	}
 	key, err := requestKey(req)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, nil, s.fail(ctx, err)
 	}
 	now, a := s.now(), auditFrom(ctx)
-	after, poll, err := s.store.ChangeConfirmation(ctx, a, pollID, id, "DeclineConfirmation", key, func(p *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error) {
+	after, poll, err := s.store.ChangeConfirmation(ctx, a, pollID, id, action, key, func(p *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error) {
+		return change(now, a.Actor, p, c)
+	})
+	if err != nil {
+		return nil, nil, s.fail(ctx, err)
+	}
+	s.hub.notify(pollID)
+	return confirmationPB(after), pollPB(poll, nil), nil
+}
+
+func (s *confirmationServer) DeclineConfirmation(ctx context.Context, req *pb.DeclineConfirmationRequest) (*pb.DeclineConfirmationResponse, error) {
+	c, p, err := s.step(ctx, req, "DeclineConfirmation", func(now time.Time, actor string, p *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error) {
 		choice, err := p.OptionIndices("options", req.GetOptions())
 		if err != nil {
 			return nil, err
 		}
-		return c.Decline(now, a.Actor, req.GetReason(), choice, p)
+		return c.Decline(now, actor, req.GetReason(), choice, p)
 	})
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
-	s.hub.notify(pollID)
-	return &pb.DeclineConfirmationResponse{Confirmation: confirmationPB(after), Poll: pollPB(poll, nil)}, nil
+	return &pb.DeclineConfirmationResponse{Confirmation: c, Poll: p}, nil
 }
 
 func (s *confirmationServer) ResolveMismatch(ctx context.Context, req *pb.ResolveMismatchRequest) (*pb.ResolveMismatchResponse, error) {
-	pollID, id, err := bq.ParseConfirmationName("name", req.GetName())
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	key, err := requestKey(req)
-	if err != nil {
-		return nil, s.fail(ctx, err)
-	}
-	now, a := s.now(), auditFrom(ctx)
-	after, poll, err := s.store.ChangeConfirmation(ctx, a, pollID, id, "ResolveMismatch", key, func(_ *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error) {
-		return c.Resolve(now, a.Actor, req.GetNote())
+	c, p, err := s.step(ctx, req, "ResolveMismatch", func(now time.Time, actor string, _ *bq.Poll, c *bq.Confirmation) (*bq.ConfirmationEvent, error) {
+		return c.Resolve(now, actor, req.GetNote())
 	})
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
-	s.hub.notify(pollID)
-	return &pb.ResolveMismatchResponse{Confirmation: confirmationPB(after), Poll: pollPB(poll, nil)}, nil
+	return &pb.ResolveMismatchResponse{Confirmation: c, Poll: p}, nil
 }
 
 // ReissueConfirmation renders a new document with the corrected choice outside any

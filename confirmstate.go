@@ -124,10 +124,11 @@ func (c *Confirmation) Counted() ([]int, bool) {
 	return nil, false
 }
 
-// receive checks that something may come back for c now: awaiting, or rejected before.
-// An overdue confirmation still receives, late. A confirmation past its deadline is made
-// overdue first, so that the step is recorded before what arrived late.
-func (c *Confirmation) receive(now time.Time, what string) (late bool, err error) {
+// receive checks that something may come back for c: awaiting, or rejected before. An
+// overdue confirmation still receives, late. It does not look at the clock: the store
+// makes a confirmation past its deadline overdue (MarkOverdue) before any step, so that
+// step is recorded before what arrived late.
+func (c *Confirmation) receive(what string) (late bool, err error) {
 	switch c.Status {
 	case StatusAwaitingSignature, StatusRejected:
 		return false, nil
@@ -168,7 +169,7 @@ func (c *Confirmation) MarkOverdue(now time.Time) *ConfirmationEvent {
 // Sign records a digitally signed copy that verified: the delegate signed the issued
 // document, so the written choice is the issued one.
 func (c *Confirmation) Sign(now time.Time, actor string, f *ConfirmationFile) (*ConfirmationEvent, error) {
-	late, err := c.receive(now, "sign")
+	late, err := c.receive("sign")
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +180,7 @@ func (c *Confirmation) Sign(now time.Time, actor string, f *ConfirmationFile) (*
 // RecordPaper records an ink-signed paper copy the Office attests, with the choice the
 // delegate marked on it: SIGNED when it is the issued choice, else MISMATCH.
 func (c *Confirmation) RecordPaper(now time.Time, actor string, written []int, p *Poll, f *ConfirmationFile) (*ConfirmationEvent, error) {
-	late, err := c.receive(now, "attest")
+	late, err := c.receive("attest")
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +198,7 @@ func (c *Confirmation) RecordPaper(now time.Time, actor string, written []int, p
 // Reject records a submission that failed verification, with its reason; another may
 // follow.
 func (c *Confirmation) Reject(now time.Time, actor, reason, detail string, f *ConfirmationFile) (*ConfirmationEvent, error) {
-	late, err := c.receive(now, "submit")
+	late, err := c.receive("submit")
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +213,7 @@ func (c *Confirmation) Decline(now time.Time, actor, reason string, choice []int
 	if err := checkNote("reason", reason, "the delegate's stated reason for declining"); err != nil {
 		return nil, err
 	}
-	late, err := c.receive(now, "decline")
+	late, err := c.receive("decline")
 	if err != nil {
 		return nil, err
 	}
@@ -437,8 +438,8 @@ func CheckSigner(p *Person, sigs []DocumentSignature) (*DocumentSignature, *Reje
 		if s.Timestamp {
 			continue
 		}
-		if !signedBy(p, s) {
-			if unbound(p) {
+		if !p.SigningIdentity.Matches(s.Fingerprint, s.PersonalIDs) {
+			if p.SigningIdentity.IsZero() {
 				return nil, Reject("unbound", "%s has no signing identity, so no signature can be theirs: bind their certificate with "+
 					"`bieuquyet people update %s --signing-identity cccd:NUMBER` (the CCCD in their certificate) or --signing-cert FILE.pem, then submit again",
 					PersonLabel(p.FullName, p.ID), PersonName(p.ID))
@@ -453,11 +454,3 @@ func CheckSigner(p *Person, sigs []DocumentSignature) (*DocumentSignature, *Reje
 	}
 	return last, nil
 }
-
-// signedBy reports whether a signature's certificate is p's: its fingerprint, or the id
-// number in its subject, is p's signing identity.
-func signedBy(p *Person, s *DocumentSignature) bool {
-	return p.SigningIdentity.Matches(s.Fingerprint, s.PersonalIDs)
-}
-
-func unbound(p *Person) bool { return p.SigningIdentity.IsZero() }

@@ -445,7 +445,8 @@ func (s *confirmationServer) GetReconciliation(ctx context.Context, req *pb.GetR
 		return nil, s.fail(ctx, bq.Errorf(bq.CodeFailedPrecondition, "%s is %s: there is nothing to reconcile before its confirmations are issued", bq.PollName(pollID), t.Poll.State))
 	}
 	r := bq.Reconcile(t, t.Confirmations)
-	resp := &pb.GetReconciliationResponse{Poll: pollPB(t.Poll, nil), Recorded: tallyPB(t), Confirmed: confirmedPB(r)}
+	recorded := tallyPB(t) // it has converted the confirmed tally already
+	resp := &pb.GetReconciliationResponse{Poll: pollPB(t.Poll, nil), Recorded: recorded, Confirmed: recorded.GetConfirmed()}
 	for _, row := range r.Rows {
 		out := &pb.ReconciliationRow{Voter: votersPB([]bq.Voter{row.Voter})[0], RecordedOptions: optionTextsOf(t.Poll, row.Recorded), Counted: row.Counted}
 		if row.Confirmation != nil {

@@ -163,7 +163,7 @@ func testAuthenticateSeesEveryChangeAtOnce(t *testing.T, open Factory) {
 	if _, err := s.AddGroupMember(ctx, Audit, g.ID, p.ID, ""); err != nil {
 		t.Fatal(err)
 	}
-	secret, tok := MustToken(t, s, bq.TokenPerson, p.ID, clock.Now().Add(time.Hour))
+	secret, _ := MustToken(t, s, bq.TokenPerson, p.ID, clock.Now().Add(time.Hour))
 	hash := bq.HashToken(secret)
 	auth := func() (*bq.Principal, error) { return s.Authenticate(ctx, hash) }
 	for range 2 {
@@ -183,7 +183,7 @@ func testAuthenticateSeesEveryChangeAtOnce(t *testing.T, open Factory) {
 	if _, err := auth(); !errors.Is(err, store.ErrBadToken) {
 		t.Fatalf("after its expiry: %v, want store.ErrBadToken", err)
 	}
-	secret, tok = MustToken(t, s, bq.TokenPerson, p.ID, clock.Now().Add(time.Hour))
+	secret, tok := MustToken(t, s, bq.TokenPerson, p.ID, clock.Now().Add(time.Hour))
 	hash = bq.HashToken(secret)
 	if _, err := auth(); err != nil {
 		t.Fatal(err)
